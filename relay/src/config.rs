@@ -1,0 +1,405 @@
+//! Operator configuration: command-line flags that mirror the `OTP_RELAY_*` environment variables
+//! of API.md, checked once at start-up into a [`Config`] the rest of the relay trusts.
+
+use crate::keys::{self, KeyRing};
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Email one-time-code verification relay.
+#[derive(Debug, Parser)]
+#[command(name = "otp-relay", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (and, optionally, a built frontend).
+    Serve(Box<ServeArgs>),
+    /// Print a fresh random secret for OTP_RELAY_SECRET (prefix it with a key id) or
+    /// OTP_RELAY_PROOF_SECRET.
+    Keygen,
+    /// Send one test message with the configured SMTP server and say plainly what went wrong.
+    SendTest {
+        /// Where to send the test message.
+        address: String,
+        #[command(flatten)]
+        smtp: SmtpArgs,
+    },
+}
+
+/// How to reach the mail server. Shared by `serve` and `send-test`.
+#[derive(Debug, Clone, Args)]
+pub struct SmtpArgs {
+    /// SMTP server: smtps://user:pass@host:465 (implicit TLS),
+    /// smtp://user:pass@host:587?tls=required (STARTTLS), smtp://host:25 (plain, local relay
+    /// only). Unset: the development outbox, which sends nothing.
+    #[arg(long, env = "OTP_RELAY_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// PEM file of extra CA certificates to trust for the SMTP server.
+    #[arg(long, env = "OTP_RELAY_SMTP_CA")]
+    pub smtp_ca: Option<PathBuf>,
+    /// How long one SMTP exchange may take before the send counts as failed.
+    #[arg(long, env = "OTP_RELAY_SMTP_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub smtp_timeout: Duration,
+    /// The sender, e.g. "Example <no-reply@example.com>".
+    #[arg(
+        long,
+        env = "OTP_RELAY_FROM",
+        default_value = "otp-relay <no-reply@localhost.localdomain>"
+    )]
+    pub from: String,
+}
+
+/// Everything `serve` accepts.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the bound address is printed).
+    #[arg(long, env = "OTP_RELAY_LISTEN", default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+    /// The relay's own public URL: the proof's issuer and default audience. Default:
+    /// http://<listen address>.
+    #[arg(long, env = "OTP_RELAY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Challenge keys, "kid:base64url" items separated by commas, each at least 32 random bytes;
+    /// the first signs, all verify. Unset: a random key for this run only.
+    #[arg(long, env = "OTP_RELAY_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// The proof's HS256 key (base64url, at least 32 bytes), shared with the backends that check
+    /// proofs. Unset: a random key for this run only, which no backend can know.
+    #[arg(long, env = "OTP_RELAY_PROOF_SECRET", hide_env_values = true)]
+    pub proof_secret: Option<String>,
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
+    /// Code lifetime, e.g. 5m or 90s (at most 10m).
+    #[arg(long, env = "OTP_RELAY_TTL", default_value = "5m", value_parser = parse_duration)]
+    pub ttl: Duration,
+    /// Digits per code (6 to 9).
+    #[arg(long, env = "OTP_RELAY_CODE_LENGTH", default_value_t = 6)]
+    pub code_length: usize,
+    /// Wrong codes allowed per challenge.
+    #[arg(long, env = "OTP_RELAY_MAX_ATTEMPTS", default_value_t = 3)]
+    pub max_attempts: u32,
+    /// Sends per challenge, the first one included.
+    #[arg(long, env = "OTP_RELAY_SENDS_PER_CHALLENGE", default_value_t = 3)]
+    pub sends_per_challenge: u32,
+    /// Wait between sends of one challenge, e.g. 30s.
+    #[arg(long, env = "OTP_RELAY_RESEND_AFTER", default_value = "30s", value_parser = parse_duration)]
+    pub resend_after: Duration,
+    /// Sends to one address per window, e.g. 5/15m.
+    #[arg(long, env = "OTP_RELAY_SENDS_PER_ADDRESS", default_value = "5/15m", value_parser = parse_rate)]
+    pub sends_per_address: Rate,
+    /// Sends requested by one client IP per window, e.g. 20/15m (an office behind one address
+    /// needs more).
+    #[arg(long, env = "OTP_RELAY_SENDS_PER_IP", default_value = "20/15m", value_parser = parse_rate)]
+    pub sends_per_ip: Rate,
+    /// Failed verifications per address per window, across challenges (at most 100).
+    #[arg(long, env = "OTP_RELAY_FAILURES_PER_ADDRESS", default_value = "10/1h", value_parser = parse_rate)]
+    pub failures_per_address: Rate,
+    /// Lifetime of the proof handed out on success.
+    #[arg(long, env = "OTP_RELAY_PROOF_TTL", default_value = "10m", value_parser = parse_duration)]
+    pub proof_ttl: Duration,
+    /// Origins allowed to call from a browser, comma separated (e.g. https://shop.example).
+    #[arg(long, env = "OTP_RELAY_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Take the client IP from the last X-Forwarded-For entry, as set by a proxy in front.
+    #[arg(long, env = "OTP_RELAY_TRUST_PROXY", default_value_t = false, value_parser = parse_bool)]
+    pub trust_proxy: bool,
+    /// A built frontend (trunk's dist/) to serve at /.
+    #[arg(long, env = "OTP_RELAY_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+    /// Most live entries the in-memory store holds before refusing new ones.
+    #[arg(long, env = "OTP_RELAY_STORE_CAPACITY", default_value_t = crate::ledger::memory::DEFAULT_CAPACITY)]
+    pub store_capacity: usize,
+}
+
+/// A count per window, such as `5/15m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub count: u64,
+    pub window: Duration,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{e}; write a duration such as 90s, 5m or 1h"))
+}
+
+fn parse_rate(text: &str) -> Result<Rate, String> {
+    let (count, window) = text
+        .split_once('/')
+        .ok_or_else(|| format!("{text:?} is not COUNT/WINDOW, e.g. 5/15m"))?;
+    let count = count
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| format!("{count:?} is not a whole number"))?;
+    let window = parse_duration(window)?;
+    if count == 0 || window.is_zero() {
+        return Err(format!("{text:?}: count and window must be above zero"));
+    }
+    Ok(Rate { count, window })
+}
+
+fn parse_bool(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        other => Err(format!("{other:?} is not true or false")),
+    }
+}
+
+/// The rules of the flow.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub ttl: Duration,
+    pub code_length: usize,
+    pub max_attempts: u32,
+    pub sends_per_challenge: u32,
+    pub resend_after: Duration,
+    pub sends_per_address: Rate,
+    pub sends_per_ip: Rate,
+    pub failures_per_address: Rate,
+    pub proof_ttl: Duration,
+}
+
+/// Checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// As written by the operator: the proof's `iss`.
+    pub public_url: String,
+    /// No public URL was given: it follows the bound address.
+    pub public_url_is_default: bool,
+    /// Host of the public URL: for the autofill line when a request has no `Origin`.
+    pub public_host: String,
+    pub keys: KeyRing,
+    pub keys_are_ephemeral: bool,
+    pub proof_key: Vec<u8>,
+    pub proof_key_is_ephemeral: bool,
+    pub smtp: SmtpArgs,
+    pub policy: Policy,
+    /// Canonical `scheme://host[:port]` strings.
+    pub allowed_origins: Vec<String>,
+    pub trust_proxy: bool,
+    pub static_dir: Option<PathBuf>,
+    pub store_capacity: usize,
+}
+
+/// Longest lifetime allowed (SECURITY.md 2).
+pub const MAX_TTL: Duration = Duration::from_secs(600);
+/// Highest failure budget allowed (NIST 800-63B 5.2.2).
+pub const MAX_FAILURES: u64 = 100;
+
+/// Canonical origin of a URL (`scheme://host[:port]`, default ports dropped), or why not.
+pub fn canonical_origin(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text.trim()).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!("{text:?} is not an http(s) origin"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "{text:?} has a path; an origin is scheme://host[:port] only"
+        ));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+impl Config {
+    /// Checks the arguments; the error is a sentence for the operator.
+    pub fn from_args(args: ServeArgs) -> Result<Config, String> {
+        let policy = Policy {
+            ttl: args.ttl,
+            code_length: args.code_length,
+            max_attempts: args.max_attempts,
+            sends_per_challenge: args.sends_per_challenge,
+            resend_after: args.resend_after,
+            sends_per_address: args.sends_per_address,
+            sends_per_ip: args.sends_per_ip,
+            failures_per_address: args.failures_per_address,
+            proof_ttl: args.proof_ttl,
+        };
+        if policy.ttl.is_zero() || policy.ttl > MAX_TTL {
+            return Err("OTP_RELAY_TTL must be between 1s and 10m".into());
+        }
+        if !(otp_relay_shared::MIN_CODE_LENGTH..=otp_relay_shared::MAX_CODE_LENGTH)
+            .contains(&policy.code_length)
+        {
+            return Err("OTP_RELAY_CODE_LENGTH must be between 6 and 9".into());
+        }
+        if !(1..=10).contains(&policy.max_attempts) {
+            return Err("OTP_RELAY_MAX_ATTEMPTS must be between 1 and 10".into());
+        }
+        if policy.sends_per_challenge == 0 {
+            return Err("OTP_RELAY_SENDS_PER_CHALLENGE must be at least 1".into());
+        }
+        if policy.failures_per_address.count > MAX_FAILURES {
+            return Err("OTP_RELAY_FAILURES_PER_ADDRESS allows at most 100 failures".into());
+        }
+        if policy.proof_ttl.is_zero() {
+            return Err("OTP_RELAY_PROOF_TTL must be above zero".into());
+        }
+
+        let public_url_is_default = args.public_url.is_none();
+        let public_url = args
+            .public_url
+            .unwrap_or_else(|| format!("http://{}", args.listen));
+        let parsed = url::Url::parse(&public_url)
+            .map_err(|e| format!("OTP_RELAY_PUBLIC_URL {public_url:?} is not a URL: {e}"))?;
+        let public_host = parsed
+            .host_str()
+            .ok_or_else(|| format!("OTP_RELAY_PUBLIC_URL {public_url:?} has no host"))?
+            .to_string();
+
+        let (keys, keys_are_ephemeral) = match args.secret.as_deref().map(str::trim) {
+            Some(spec) if !spec.is_empty() => (
+                KeyRing::parse(spec).map_err(|e| format!("OTP_RELAY_SECRET: {e}"))?,
+                false,
+            ),
+            _ => (KeyRing::random(), true),
+        };
+        let (proof_key, proof_key_is_ephemeral) = match args.proof_secret.as_deref().map(str::trim)
+        {
+            Some(text) if !text.is_empty() => (
+                keys::decode_secret("OTP_RELAY_PROOF_SECRET", text)
+                    .map_err(|e| format!("OTP_RELAY_PROOF_SECRET: {e}"))?,
+                false,
+            ),
+            _ => (crate::random::bytes::<32>().to_vec(), true),
+        };
+
+        let mut allowed_origins = Vec::new();
+        for origin in args
+            .allowed_origins
+            .iter()
+            .map(|o| o.trim())
+            .filter(|o| !o.is_empty())
+        {
+            if origin == "*" || origin == "null" {
+                return Err(format!(
+                    "OTP_RELAY_ALLOWED_ORIGINS: {origin:?} is not allowed; list each site's origin"
+                ));
+            }
+            allowed_origins.push(
+                canonical_origin(origin).map_err(|e| format!("OTP_RELAY_ALLOWED_ORIGINS: {e}"))?,
+            );
+        }
+        // Pages served by the relay itself call it from its own origin.
+        if let Ok(own) = canonical_origin(parsed.origin().ascii_serialization().as_str())
+            && !allowed_origins.contains(&own)
+        {
+            allowed_origins.push(own);
+        }
+
+        Ok(Config {
+            listen: args.listen,
+            public_url,
+            public_url_is_default,
+            public_host,
+            keys,
+            keys_are_ephemeral,
+            proof_key,
+            proof_key_is_ephemeral,
+            smtp: args.smtp,
+            policy,
+            allowed_origins,
+            trust_proxy: args.trust_proxy,
+            static_dir: args.static_dir,
+            store_capacity: args.store_capacity,
+        })
+    }
+
+    /// Once the socket is bound (port 0 picks one), a defaulted public URL names the real port.
+    pub fn bound_to(&mut self, bound: SocketAddr) {
+        if !self.public_url_is_default {
+            return;
+        }
+        let old_origin = self.public_url.clone();
+        self.public_url = format!("http://{bound}");
+        self.public_host = bound.ip().to_string();
+        self.allowed_origins.retain(|origin| *origin != old_origin);
+        if !self.allowed_origins.contains(&self.public_url) {
+            self.allowed_origins.push(self.public_url.clone());
+        }
+    }
+
+    /// The defaults, as `otp-relay serve` with no flags and no environment.
+    pub fn defaults() -> Result<Config, String> {
+        let cli = Cli::try_parse_from(["otp-relay", "serve"]).map_err(|e| e.to_string())?;
+        match cli.command {
+            Command::Serve(args) => Config::from_args(*args),
+            _ => Err("unexpected command".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<Config, String> {
+        let mut argv = vec!["otp-relay", "serve"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv)
+            .map_err(|e| e.to_string())?
+            .command
+        {
+            Command::Serve(args) => Config::from_args(*args),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn rates_and_durations_parse() {
+        assert_eq!(
+            parse_rate("5/15m"),
+            Ok(Rate {
+                count: 5,
+                window: Duration::from_secs(900)
+            })
+        );
+        assert!(parse_rate("5").is_err());
+        assert!(parse_rate("0/1m").is_err());
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn origins_are_canonical_and_wildcards_refused() {
+        assert_eq!(
+            canonical_origin("https://Shop.Example:443/").unwrap(),
+            "https://shop.example"
+        );
+        assert_eq!(
+            canonical_origin("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(canonical_origin("https://shop.example/path").is_err());
+        assert!(serve(&["--allowed-origins", "*"]).is_err());
+        assert!(serve(&["--allowed-origins", "null"]).is_err());
+    }
+
+    #[test]
+    fn unsafe_policies_are_refused() {
+        assert!(serve(&["--ttl", "11m"]).is_err());
+        assert!(serve(&["--code-length", "4"]).is_err());
+        assert!(serve(&["--failures-per-address", "101/1h"]).is_err());
+        assert!(serve(&["--secret", "k:c2hvcnQ"]).is_err());
+    }
+
+    #[test]
+    fn defaults_follow_the_api() {
+        let config = serve(&[]).unwrap();
+        assert_eq!(config.policy.ttl, Duration::from_secs(300));
+        assert_eq!(config.policy.max_attempts, 3);
+        assert_eq!(config.policy.code_length, 6);
+        assert_eq!(config.public_url, "http://127.0.0.1:8787");
+        assert_eq!(
+            config.allowed_origins,
+            vec!["http://127.0.0.1:8787".to_string()]
+        );
+        assert!(config.keys_are_ephemeral && config.proof_key_is_ephemeral);
+    }
+}

@@ -1,0 +1,56 @@
+//! `GET /dev/outbox`: the development outbox, for a person (HTML) or a program (JSON). It exists
+//! only while no SMTP server is configured, and answers 404 otherwise.
+
+use super::AppState;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse, Response};
+use otp_relay_shared::ErrorCode;
+
+pub(super) async fn page(State(relay): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(outbox) = relay.mailer.outbox() else {
+        return ApiError::new(
+            ErrorCode::NotFound,
+            "The development outbox is off because real email delivery is configured.",
+        )
+        .into_response();
+    };
+    let entries = outbox.entries();
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json"));
+    if wants_json {
+        return Json(entries).into_response();
+    }
+    let mut body = String::from(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <meta http-equiv=\"refresh\" content=\"5\">\
+         <title>Development outbox · otp-relay</title>\
+         <style>body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}\
+         article{border:1px solid #ccc;border-radius:8px;padding:1rem;margin:1rem 0}\
+         pre{white-space:pre-wrap;background:#f5f5f5;padding:.75rem;border-radius:6px}\
+         .note{background:#fff4d6;padding:.75rem;border-radius:6px}</style></head><body>\
+         <h1>Development outbox</h1>\
+         <p class=\"note\">No SMTP server is configured, so no email leaves this machine: \
+         the messages the relay would have sent are shown here, newest first. \
+         Set OTP_RELAY_SMTP_URL to send real email.</p>",
+    );
+    if entries.is_empty() {
+        body.push_str("<p>No messages yet. Request a code and reload this page.</p>");
+    }
+    for entry in entries {
+        body.push_str(&format!(
+            "<article><p><b>To:</b> {}<br><b>Subject:</b> {}<br><b>Sent:</b> {}</p><pre>{}</pre></article>",
+            html_escape::encode_text(&entry.to),
+            html_escape::encode_text(&entry.subject),
+            html_escape::encode_text(&entry.sent_at),
+            html_escape::encode_text(&entry.text),
+        ));
+    }
+    body.push_str("</body></html>");
+    Html(body).into_response()
+}

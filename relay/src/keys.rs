@@ -1,0 +1,201 @@
+//! Key material. The operator gives one or more master secrets (`kid:base64url`); from each we
+//! derive, with HKDF-SHA256 and distinct labels, one key per job, so that a key used to sign
+//! challenge tokens can never be confused with the one that derives codes or binds addresses
+//! (SECURITY.md 4 and 9). The proof key is a separate secret shared with the sites' backends.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hkdf::Hkdf;
+use sha2::Sha256;
+use std::fmt;
+
+/// Shortest secret accepted: 256 bits.
+pub const MIN_SECRET_BYTES: usize = 32;
+/// Longest key id: it travels inside every token.
+pub const MAX_KID_LEN: usize = 16;
+
+/// Domain-separation labels: the product, the purpose and the version.
+const LABEL_TOKEN: &[u8] = b"otp-relay/v1/challenge-token-mac";
+const LABEL_CODE: &[u8] = b"otp-relay/v1/code-prf";
+const LABEL_ADDRESS: &[u8] = b"otp-relay/v1/address-binding";
+const LABEL_LEDGER: &[u8] = b"otp-relay/v1/ledger-address-key";
+
+/// The keys derived from one master secret.
+#[derive(Clone)]
+pub struct ChallengeKeys {
+    pub kid: String,
+    pub token_mac: [u8; 32],
+    pub code_prf: [u8; 32],
+    pub address_binding: [u8; 32],
+}
+
+impl fmt::Debug for ChallengeKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ChallengeKeys {{ kid: {:?}, .. }}", self.kid)
+    }
+}
+
+/// All challenge keys: the first signs new tokens, every one verifies (key rotation).
+#[derive(Clone, Debug)]
+pub struct KeyRing {
+    keys: Vec<ChallengeKeys>,
+    /// Pseudonymises addresses in the ledger; from the first secret, so rotation resets budgets
+    /// at worst, never mixes them.
+    ledger_key: [u8; 32],
+}
+
+/// Why a secret given by the operator was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("no secret given")]
+    Empty,
+    #[error("secret item {0:?} is not of the form kid:base64url")]
+    NoKid(String),
+    #[error("key id {0:?} must be 1 to 16 characters of A-Z, a-z, 0-9, '-' or '_'")]
+    BadKid(String),
+    #[error("key id {0:?} appears twice")]
+    DuplicateKid(String),
+    #[error("secret {0:?} is not base64url (A-Z a-z 0-9 - _, no padding)")]
+    NotBase64(String),
+    #[error(
+        "secret {0:?} is {1} bytes; at least 32 random bytes are needed (use `otp-relay keygen`)"
+    )]
+    TooShort(String, usize),
+}
+
+fn derive(secret: &[u8], label: &[u8]) -> [u8; 32] {
+    let hk = Hkdf::<Sha256>::new(Some(b"otp-relay"), secret);
+    let mut out = [0u8; 32];
+    // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so expand cannot fail.
+    if hk.expand(label, &mut out).is_err() {
+        unreachable!("HKDF output length is fixed and valid");
+    }
+    out
+}
+
+/// Decodes a base64url secret (padding tolerated) and checks its length.
+pub fn decode_secret(name: &str, text: &str) -> Result<Vec<u8>, KeyError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(text.trim().trim_end_matches('='))
+        .map_err(|_| KeyError::NotBase64(name.to_string()))?;
+    if bytes.len() < MIN_SECRET_BYTES {
+        return Err(KeyError::TooShort(name.to_string(), bytes.len()));
+    }
+    Ok(bytes)
+}
+
+/// A fresh random secret in the form `keygen` prints.
+pub fn random_secret() -> String {
+    URL_SAFE_NO_PAD.encode(crate::random::bytes::<32>())
+}
+
+impl KeyRing {
+    /// Parses `kid:base64url[,kid:base64url...]`.
+    pub fn parse(spec: &str) -> Result<Self, KeyError> {
+        let mut keys: Vec<ChallengeKeys> = Vec::new();
+        let mut first_secret = None;
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (kid, secret) = item
+                .split_once(':')
+                .ok_or_else(|| KeyError::NoKid(item.chars().take(4).collect::<String>() + "…"))?;
+            let kid_ok = !kid.is_empty()
+                && kid.len() <= MAX_KID_LEN
+                && kid
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !kid_ok {
+                return Err(KeyError::BadKid(kid.to_string()));
+            }
+            if keys.iter().any(|k| k.kid == kid) {
+                return Err(KeyError::DuplicateKid(kid.to_string()));
+            }
+            let secret = decode_secret(kid, secret)?;
+            first_secret.get_or_insert_with(|| secret.clone());
+            keys.push(ChallengeKeys {
+                kid: kid.to_string(),
+                token_mac: derive(&secret, LABEL_TOKEN),
+                code_prf: derive(&secret, LABEL_CODE),
+                address_binding: derive(&secret, LABEL_ADDRESS),
+            });
+        }
+        let first = first_secret.ok_or(KeyError::Empty)?;
+        Ok(KeyRing {
+            keys,
+            ledger_key: derive(&first, LABEL_LEDGER),
+        })
+    }
+
+    /// A ring with one random key, for a run without a configured secret.
+    pub fn random() -> Self {
+        // A fresh 32-byte secret always parses.
+        match Self::parse(&format!("ephemeral:{}", random_secret())) {
+            Ok(ring) => ring,
+            Err(error) => unreachable!("random key ring: {error}"),
+        }
+    }
+
+    /// The key that signs new challenges.
+    pub fn signing(&self) -> &ChallengeKeys {
+        &self.keys[0]
+    }
+
+    /// The key with this id, if it is configured.
+    pub fn by_kid(&self, kid: &str) -> Option<&ChallengeKeys> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    /// Key for pseudonymising addresses in ledger keys.
+    pub fn ledger_key(&self) -> &[u8; 32] {
+        &self.ledger_key
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret() -> String {
+        random_secret()
+    }
+
+    #[test]
+    fn parses_several_keys_first_signs() {
+        let ring = KeyRing::parse(&format!("new:{}, old:{}", secret(), secret())).unwrap();
+        assert_eq!(ring.signing().kid, "new");
+        assert!(ring.by_kid("old").is_some());
+        assert!(ring.by_kid("other").is_none());
+    }
+
+    #[test]
+    fn derived_keys_differ_per_purpose() {
+        let ring = KeyRing::parse(&format!("k:{}", secret())).unwrap();
+        let k = ring.signing();
+        assert_ne!(k.token_mac, k.code_prf);
+        assert_ne!(k.token_mac, k.address_binding);
+        assert_ne!(k.code_prf, k.address_binding);
+        assert_ne!(&k.token_mac, ring.ledger_key());
+    }
+
+    #[test]
+    fn weak_or_malformed_secrets_are_refused() {
+        assert!(matches!(KeyRing::parse(""), Err(KeyError::Empty)));
+        assert!(matches!(KeyRing::parse("nokid"), Err(KeyError::NoKid(_))));
+        assert!(matches!(
+            KeyRing::parse("k:c2hvcnQ"),
+            Err(KeyError::TooShort(_, 5))
+        ));
+        assert!(matches!(
+            KeyRing::parse("k:***"),
+            Err(KeyError::NotBase64(_))
+        ));
+        assert!(matches!(
+            KeyRing::parse(&format!("bad kid:{}", secret())),
+            Err(KeyError::BadKid(_))
+        ));
+        let s = secret();
+        assert!(matches!(
+            KeyRing::parse(&format!("a:{s},a:{s}")),
+            Err(KeyError::DuplicateKid(_))
+        ));
+    }
+}

@@ -1,0 +1,450 @@
+//! The verification flow: issue a challenge and send its code, resend it, verify a code. The
+//! checks run in the order SECURITY.md demands: code format, token integrity and address binding,
+//! already used, expired, attempts counted atomically before the constant-time comparison, then
+//! the proof. No code is ever stored: it is re-derived from the token's nonce.
+
+use crate::code::{codes_match, derive_code};
+use crate::config::{Config, Rate};
+use crate::error::ApiError;
+use crate::ledger::Ledger;
+use crate::mail::{CodeMessage, Mailer};
+use crate::proof::{ProofClaims, ProofSigner};
+use crate::time::{rfc3339, unix_now};
+use crate::token::{Challenge, TokenError, address_tag, hex};
+use hmac::{KeyInit, Mac};
+use otp_relay_shared::api::{ChallengeResponse, VerifyResponse};
+use otp_relay_shared::{Code, CodeError, EmailAddress, ErrorCode};
+use sha2::Sha256;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Who is asking, as far as the flow cares.
+#[derive(Debug, Clone)]
+pub struct Requester {
+    /// From the socket, or from a trusted proxy's header.
+    pub ip: IpAddr,
+    /// The request's `Origin`, already checked against the allow-list.
+    pub origin: Option<String>,
+}
+
+/// The relay's domain service.
+pub struct Relay {
+    pub config: Config,
+    pub ledger: Arc<dyn Ledger>,
+    pub mailer: Mailer,
+    proof: ProofSigner,
+}
+
+/// Kept in the ledger a little past expiry so that clock skew between relays never reopens a
+/// used challenge.
+const LEDGER_MARGIN: Duration = Duration::from_secs(60);
+
+fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
+    EmailAddress::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidEmail, e.to_string()))
+}
+
+fn token_error(error: TokenError) -> ApiError {
+    tracing::debug!(%error, "challenge refused");
+    ApiError::invalid_challenge()
+}
+
+/// IPv6 clients usually own a whole /64: limit by that, not by single addresses.
+fn ip_bucket(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+impl Relay {
+    pub fn new(config: Config, ledger: Arc<dyn Ledger>, mailer: Mailer) -> Self {
+        let proof = ProofSigner::new(&config.proof_key);
+        Relay {
+            config,
+            ledger,
+            mailer,
+            proof,
+        }
+    }
+
+    /// Ledger key for an address: a keyed hash, so the store never holds addresses.
+    fn address_key(&self, kind: &str, email: &EmailAddress) -> String {
+        let mut mac =
+            <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(self.config.keys.ledger_key())
+                .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(email.as_str().as_bytes());
+        format!("{kind}:{}", hex(&mac.finalize().into_bytes()[..16]))
+    }
+
+    fn site_host(&self, requester: &Requester) -> String {
+        requester
+            .origin
+            .as_deref()
+            .and_then(|origin| url::Url::parse(origin).ok())
+            .and_then(|url| url.host_str().map(str::to_string))
+            .unwrap_or_else(|| self.config.public_host.clone())
+    }
+
+    /// Counts one send against a limit; over the limit, a `rate_limited` error.
+    async fn count_send(&self, key: &str, rate: Rate, what: &str) -> Result<(), ApiError> {
+        let count = self.ledger.increment(key, rate.window).await?;
+        if count.value > rate.count {
+            return Err(ApiError::rate_limited(
+                count.resets_in.as_secs().max(1),
+                what,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Takes back sends that were counted for a message that could not be delivered, so that a
+    /// mail server outage does not use up a person's sends.
+    async fn uncount(&self, keys: &[&str]) {
+        for key in keys {
+            if let Err(error) = self.ledger.decrement(key).await {
+                tracing::warn!(%error, "could not take back a send count");
+            }
+        }
+    }
+
+    /// Checks the per-client and per-address send limits, in that order.
+    async fn count_sends(&self, ip_key: &str, address_key: &str) -> Result<(), ApiError> {
+        let policy = &self.config.policy;
+        self.count_send(
+            ip_key,
+            policy.sends_per_ip,
+            "Too many codes were requested from your network.",
+        )
+        .await?;
+        if let Err(error) = self
+            .count_send(
+                address_key,
+                policy.sends_per_address,
+                "Too many codes were sent to this address.",
+            )
+            .await
+        {
+            self.uncount(&[ip_key]).await;
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    async fn deliver(
+        &self,
+        email: &EmailAddress,
+        challenge: &Challenge,
+        requester: &Requester,
+    ) -> Result<(), ApiError> {
+        let keys = self
+            .config
+            .keys
+            .by_kid(&challenge.kid)
+            .ok_or_else(ApiError::invalid_challenge)?;
+        let code = derive_code(keys, &challenge.nonce, self.config.policy.code_length);
+        let lifetime = Duration::from_secs(challenge.expires_at.saturating_sub(unix_now()));
+        let site_host = self.site_host(requester);
+        let message = CodeMessage {
+            to: email,
+            code: &code,
+            lifetime,
+            site_host: &site_host,
+        }
+        .render();
+        match self.mailer.send(email, message).await {
+            Ok(()) => {
+                tracing::info!(to = %email.masked(), challenge = %short_id(challenge), "code sent");
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(
+                    to = %email.masked(),
+                    hint = %error.hint,
+                    detail = %error.detail,
+                    "delivery failed"
+                );
+                Err(ApiError::delivery_failed())
+            }
+        }
+    }
+
+    fn response(
+        &self,
+        token: String,
+        email: &EmailAddress,
+        challenge: &Challenge,
+        resend_at: u64,
+        attempts_used: u64,
+        sends_used: u64,
+    ) -> ChallengeResponse {
+        let policy = &self.config.policy;
+        ChallengeResponse {
+            challenge: token,
+            email: email.to_string(),
+            code_length: policy.code_length,
+            expires_at: rfc3339(challenge.expires_at),
+            resend_at: rfc3339(resend_at),
+            attempts_left: u32::try_from(
+                u64::from(policy.max_attempts).saturating_sub(attempts_used),
+            )
+            .unwrap_or(0),
+            sends_left: u32::try_from(
+                u64::from(policy.sends_per_challenge).saturating_sub(sends_used),
+            )
+            .unwrap_or(0),
+        }
+    }
+
+    /// `POST /api/v1/challenges`.
+    pub async fn issue(
+        &self,
+        raw_email: &str,
+        requester: &Requester,
+    ) -> Result<ChallengeResponse, ApiError> {
+        let email = parse_email(raw_email)?;
+        let policy = &self.config.policy;
+        let ip_key = format!("ip-sends:{}", ip_bucket(requester.ip));
+        let address_key = self.address_key("address-sends", &email);
+        self.count_sends(&ip_key, &address_key).await?;
+
+        let now = unix_now();
+        let keys = self.config.keys.signing();
+        let challenge = Challenge {
+            kid: keys.kid.clone(),
+            epoch: self.ledger.epoch(),
+            issued_at: now,
+            expires_at: now + policy.ttl.as_secs(),
+            nonce: crate::random::bytes::<16>(),
+            address_tag: address_tag(keys, &email),
+        };
+        let id = challenge.id();
+        let sends_key = format!("sends:{id}");
+        let cooldown_key = format!("cooldown:{id}");
+        let lifetime = policy.ttl + LEDGER_MARGIN;
+        let ledger_ready = async {
+            self.ledger.increment(&sends_key, lifetime).await?;
+            self.ledger.claim(&cooldown_key, policy.resend_after).await
+        };
+        if let Err(error) = ledger_ready.await {
+            self.uncount(&[&ip_key, &address_key]).await;
+            return Err(error.into());
+        }
+        if let Err(error) = self.deliver(&email, &challenge, requester).await {
+            self.uncount(&[&ip_key, &address_key]).await;
+            return Err(error);
+        }
+        let token = challenge.encode(keys);
+        Ok(self.response(
+            token,
+            &email,
+            &challenge,
+            now + policy.resend_after.as_secs(),
+            0,
+            1,
+        ))
+    }
+
+    /// Decodes a token for this address and refuses used and expired ones.
+    async fn open(&self, token: &str, email: &EmailAddress) -> Result<Challenge, ApiError> {
+        let challenge =
+            Challenge::decode_for(token, email, &self.config.keys).map_err(token_error)?;
+        if self
+            .ledger
+            .is_claimed(&format!("used:{}", challenge.id()))
+            .await?
+        {
+            return Err(ApiError::already_used());
+        }
+        if challenge.epoch != self.ledger.epoch() {
+            return Err(ApiError::expired_by_restart());
+        }
+        if unix_now() >= challenge.expires_at {
+            return Err(ApiError::expired());
+        }
+        Ok(challenge)
+    }
+
+    /// `POST /api/v1/challenges/resend`: the same code again, same expiry, same attempts.
+    pub async fn resend(
+        &self,
+        token: &str,
+        raw_email: &str,
+        requester: &Requester,
+    ) -> Result<ChallengeResponse, ApiError> {
+        let email = parse_email(raw_email)?;
+        let challenge = self.open(token, &email).await?;
+        let policy = &self.config.policy;
+        let id = challenge.id();
+        let attempts_used = self.ledger.count(&format!("attempts:{id}")).await?;
+        if attempts_used >= u64::from(policy.max_attempts) {
+            return Err(ApiError::too_many_attempts());
+        }
+        let now = unix_now();
+        let until_expiry = challenge.expires_at.saturating_sub(now);
+        let sends_key = format!("sends:{id}");
+        if self.ledger.count(&sends_key).await? >= u64::from(policy.sends_per_challenge) {
+            return Err(ApiError::rate_limited(
+                until_expiry,
+                "No more resends are left for this code. Request a new code, or use the one already sent.",
+            ));
+        }
+        let cooldown_key = format!("cooldown:{id}");
+        if let Some(left) = self
+            .ledger
+            .claim(&cooldown_key, policy.resend_after)
+            .await?
+        {
+            return Err(ApiError::rate_limited(
+                left.as_secs_f64().ceil() as u64,
+                "Wait a little before asking for the code again.",
+            ));
+        }
+        let sends = self
+            .ledger
+            .increment(&sends_key, policy.ttl + LEDGER_MARGIN)
+            .await?;
+        if sends.value > u64::from(policy.sends_per_challenge) {
+            // A parallel resend took the last one.
+            return Err(ApiError::rate_limited(
+                until_expiry,
+                "No more resends are left for this code. Request a new code, or use the one already sent.",
+            ));
+        }
+        let ip_key = format!("ip-sends:{}", ip_bucket(requester.ip));
+        let address_key = self.address_key("address-sends", &email);
+        let counted = self.count_sends(&ip_key, &address_key).await;
+        let sends_counted = counted.is_ok();
+        let delivered = match counted {
+            Ok(()) => self.deliver(&email, &challenge, requester).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = delivered {
+            if sends_counted {
+                self.uncount(&[&ip_key, &address_key]).await;
+            }
+            self.uncount(&[&sends_key]).await;
+            let _ = self.ledger.release(&cooldown_key).await;
+            return Err(error);
+        }
+        Ok(self.response(
+            token.to_string(),
+            &email,
+            &challenge,
+            now + policy.resend_after.as_secs(),
+            attempts_used,
+            sends.value,
+        ))
+    }
+
+    /// `POST /api/v1/challenges/verify`.
+    pub async fn verify(
+        &self,
+        token: &str,
+        raw_email: &str,
+        raw_code: &str,
+        requester: &Requester,
+    ) -> Result<VerifyResponse, ApiError> {
+        let policy = &self.config.policy;
+        let submitted = Code::parse(raw_code, policy.code_length)
+            .map_err(|e: CodeError| ApiError::new(ErrorCode::InvalidCodeFormat, e.to_string()))?;
+        let email = parse_email(raw_email)?;
+        let challenge = self.open(token, &email).await?;
+        let id = challenge.id();
+
+        // Counted before comparing, so parallel guesses cannot exceed either budget.
+        let attempts = self
+            .ledger
+            .increment(&format!("attempts:{id}"), policy.ttl + LEDGER_MARGIN)
+            .await?;
+        if attempts.value > u64::from(policy.max_attempts) {
+            return Err(ApiError::too_many_attempts());
+        }
+        let failures_key = self.address_key("address-failures", &email);
+        let failures = self
+            .ledger
+            .increment(&failures_key, policy.failures_per_address.window)
+            .await?;
+        if failures.value > policy.failures_per_address.count {
+            return Err(ApiError::address_locked(
+                failures.resets_in.as_secs().max(1),
+            ));
+        }
+
+        let keys = self
+            .config
+            .keys
+            .by_kid(&challenge.kid)
+            .ok_or_else(ApiError::invalid_challenge)?;
+        let expected = derive_code(keys, &challenge.nonce, policy.code_length);
+        if !codes_match(&submitted, &expected) {
+            let left = u64::from(policy.max_attempts).saturating_sub(attempts.value);
+            tracing::info!(to = %email.masked(), challenge = %short_id(&challenge), attempts_left = left, "wrong code");
+            return Err(ApiError::wrong_code(u32::try_from(left).unwrap_or(0)));
+        }
+        // Right code: it was not a failure after all.
+        self.uncount(&[&failures_key]).await;
+        let used_ttl =
+            Duration::from_secs(challenge.expires_at.saturating_sub(unix_now())) + LEDGER_MARGIN;
+        if self
+            .ledger
+            .claim(&format!("used:{id}"), used_ttl)
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::already_used());
+        }
+
+        let now = unix_now();
+        let proof_expires_at = now + policy.proof_ttl.as_secs();
+        let claims = ProofClaims {
+            iss: self.config.public_url.clone(),
+            sub: email.to_string(),
+            email: email.to_string(),
+            email_verified: true,
+            aud: requester
+                .origin
+                .clone()
+                .unwrap_or_else(|| self.config.public_url.clone()),
+            iat: now,
+            exp: proof_expires_at,
+            jti: hex(&crate::random::bytes::<16>()),
+        };
+        let proof = self.proof.sign(&claims).map_err(|error| {
+            tracing::error!(%error, "could not sign a proof");
+            ApiError::internal()
+        })?;
+        tracing::info!(to = %email.masked(), challenge = %short_id(&challenge), aud = %claims.aud, "address verified");
+        Ok(VerifyResponse {
+            verified: true,
+            email: email.to_string(),
+            proof,
+            proof_expires_at: rfc3339(proof_expires_at),
+        })
+    }
+}
+
+/// The first 8 hex digits of a challenge id: enough to follow one challenge through the logs.
+fn short_id(challenge: &Challenge) -> String {
+    challenge.id()[..8].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_grouped_by_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(ip_bucket(a), ip_bucket(b));
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(ip_bucket(mapped), "192.0.2.1");
+    }
+}

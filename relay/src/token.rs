@@ -1,0 +1,311 @@
+//! The challenge token: everything the relay needs to check a code later, signed so that the
+//! relay keeps no table of codes. It carries no code and no address, only a keyed tag of the
+//! address, and its MAC is checked before any field in it is believed.
+//!
+//! Layout (version 1), base64url without padding:
+//!
+//! ```text
+//! version:u8 | kid_len:u8 | kid | epoch:u64 | issued_at:u64 | expires_at:u64 | nonce:[u8;16]
+//!   | address_tag:[u8;16] | mac:[u8;32]
+//! ```
+//!
+//! The MAC is HMAC-SHA256 under the key's token key over a purpose label and every byte before it.
+
+use crate::keys::{ChallengeKeys, KeyRing, MAX_KID_LEN};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{KeyInit, Mac};
+use otp_relay_shared::EmailAddress;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+const VERSION: u8 = 1;
+const PURPOSE: &[u8] = b"otp-relay/v1/email-verification-challenge";
+const NONCE_LEN: usize = 16;
+const TAG_LEN: usize = 16;
+const MAC_LEN: usize = 32;
+const FIXED_LEN: usize = 8 * 3 + NONCE_LEN + TAG_LEN;
+/// Upper bound on an encoded token; longer input is refused before decoding.
+pub const MAX_ENCODED_LEN: usize = (2 + MAX_KID_LEN + FIXED_LEN + MAC_LEN) * 4 / 3 + 4;
+
+/// The random identity of one challenge; the code is derived from it and ledger entries are
+/// keyed by it.
+pub type Nonce = [u8; NONCE_LEN];
+
+/// The verified contents of a challenge token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    pub kid: String,
+    /// The store epoch at issue: a relay whose store does not survive restarts refuses tokens
+    /// from an earlier epoch.
+    pub epoch: u64,
+    /// Unix seconds.
+    pub issued_at: u64,
+    /// Unix seconds.
+    pub expires_at: u64,
+    pub nonce: Nonce,
+    pub address_tag: [u8; TAG_LEN],
+}
+
+/// Why a token was refused. Every variant is `invalid_challenge` to clients; the detail is for
+/// tests and debug logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("not canonical base64url")]
+    Encoding,
+    #[error("wrong length or layout")]
+    Layout,
+    #[error("unknown version")]
+    Version,
+    #[error("unknown key id")]
+    UnknownKey,
+    #[error("MAC does not verify")]
+    Mac,
+    #[error("issued for another address")]
+    Address,
+}
+
+/// Keyed tag binding a challenge to the normalised address without revealing it.
+pub fn address_tag(keys: &ChallengeKeys, email: &EmailAddress) -> [u8; TAG_LEN] {
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&keys.address_binding)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(email.as_str().as_bytes());
+    let full = mac.finalize().into_bytes();
+    let mut tag = [0u8; TAG_LEN];
+    tag.copy_from_slice(&full[..TAG_LEN]);
+    tag
+}
+
+fn token_mac(keys: &ChallengeKeys) -> HmacSha256 {
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&keys.token_mac)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(PURPOSE);
+    mac
+}
+
+impl Challenge {
+    /// Serialises and signs with `keys` (whose id must be `self.kid`).
+    pub fn encode(&self, keys: &ChallengeKeys) -> String {
+        let kid = self.kid.as_bytes();
+        let mut out = Vec::with_capacity(2 + kid.len() + FIXED_LEN + MAC_LEN);
+        out.push(VERSION);
+        // Key ids are at most 16 bytes (checked when the key ring is parsed).
+        out.push(kid.len() as u8);
+        out.extend_from_slice(kid);
+        out.extend_from_slice(&self.epoch.to_be_bytes());
+        out.extend_from_slice(&self.issued_at.to_be_bytes());
+        out.extend_from_slice(&self.expires_at.to_be_bytes());
+        out.extend_from_slice(&self.nonce);
+        out.extend_from_slice(&self.address_tag);
+        let mut mac = token_mac(keys);
+        mac.update(&out);
+        out.extend_from_slice(&mac.finalize().into_bytes());
+        URL_SAFE_NO_PAD.encode(out)
+    }
+
+    /// Decodes strictly, verifies the MAC with the key named inside, then reads the fields.
+    pub fn decode(token: &str, ring: &KeyRing) -> Result<Challenge, TokenError> {
+        if token.len() > MAX_ENCODED_LEN {
+            return Err(TokenError::Layout);
+        }
+        // The engine refuses padding and non-zero trailing bits: exactly one encoding per token.
+        let bytes = URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| TokenError::Encoding)?;
+        let (&version, rest) = bytes.split_first().ok_or(TokenError::Layout)?;
+        if version != VERSION {
+            return Err(TokenError::Version);
+        }
+        let (&kid_len, rest) = rest.split_first().ok_or(TokenError::Layout)?;
+        let kid_len = usize::from(kid_len);
+        if kid_len == 0 || kid_len > MAX_KID_LEN || rest.len() != kid_len + FIXED_LEN + MAC_LEN {
+            return Err(TokenError::Layout);
+        }
+        let kid = std::str::from_utf8(&rest[..kid_len]).map_err(|_| TokenError::UnknownKey)?;
+        let keys = ring.by_kid(kid).ok_or(TokenError::UnknownKey)?;
+        let (signed, mac_bytes) = bytes.split_at(bytes.len() - MAC_LEN);
+        let mut mac = token_mac(keys);
+        mac.update(signed);
+        // Constant-time comparison (CWE-208).
+        mac.verify_slice(mac_bytes).map_err(|_| TokenError::Mac)?;
+
+        let fields = &signed[2 + kid_len..];
+        let u64_at = |at: usize| {
+            let mut buf = [0u8; 8];
+            buf.copy_from_slice(&fields[at..at + 8]);
+            u64::from_be_bytes(buf)
+        };
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&fields[24..24 + NONCE_LEN]);
+        let mut address_tag = [0u8; TAG_LEN];
+        address_tag.copy_from_slice(&fields[24 + NONCE_LEN..]);
+        Ok(Challenge {
+            kid: kid.to_string(),
+            epoch: u64_at(0),
+            issued_at: u64_at(8),
+            expires_at: u64_at(16),
+            nonce,
+            address_tag,
+        })
+    }
+
+    /// Decodes and checks that the token was issued for `email`.
+    pub fn decode_for(
+        token: &str,
+        email: &EmailAddress,
+        ring: &KeyRing,
+    ) -> Result<Challenge, TokenError> {
+        let challenge = Self::decode(token, ring)?;
+        let keys = ring.by_kid(&challenge.kid).ok_or(TokenError::UnknownKey)?;
+        let expected = address_tag(keys, email);
+        if bool::from(expected.ct_eq(&challenge.address_tag)) {
+            Ok(challenge)
+        } else {
+            Err(TokenError::Address)
+        }
+    }
+
+    /// Hex id of this challenge for ledger keys.
+    pub fn id(&self) -> String {
+        hex(&self.nonce)
+    }
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::random_secret;
+    use proptest::prelude::*;
+
+    fn ring() -> KeyRing {
+        KeyRing::parse(&format!("a:{},b:{}", random_secret(), random_secret())).unwrap()
+    }
+
+    fn sample(ring: &KeyRing, email: &EmailAddress) -> Challenge {
+        Challenge {
+            kid: "a".into(),
+            epoch: 7,
+            issued_at: 1_000,
+            expires_at: 1_300,
+            nonce: [9; 16],
+            address_tag: address_tag(ring.signing(), email),
+        }
+    }
+
+    #[test]
+    fn round_trips_and_binds_the_address() {
+        let ring = ring();
+        let ada = EmailAddress::parse("ada@example.com").unwrap();
+        let bob = EmailAddress::parse("bob@example.com").unwrap();
+        let challenge = sample(&ring, &ada);
+        let token = challenge.encode(ring.signing());
+        assert_eq!(Challenge::decode_for(&token, &ada, &ring), Ok(challenge));
+        assert_eq!(
+            Challenge::decode_for(&token, &bob, &ring),
+            Err(TokenError::Address)
+        );
+        assert!(!token.contains("ada"));
+    }
+
+    #[test]
+    fn unknown_key_and_other_ring_are_refused() {
+        let ring = ring();
+        let ada = EmailAddress::parse("ada@example.com").unwrap();
+        let token = sample(&ring, &ada).encode(ring.signing());
+        assert_eq!(
+            Challenge::decode(&token, &self::ring()),
+            Err(TokenError::Mac)
+        );
+        let only_c = KeyRing::parse(&format!("c:{}", random_secret())).unwrap();
+        assert_eq!(
+            Challenge::decode(&token, &only_c),
+            Err(TokenError::UnknownKey)
+        );
+    }
+
+    #[test]
+    fn swapped_key_id_is_refused() {
+        let ring = ring();
+        let ada = EmailAddress::parse("ada@example.com").unwrap();
+        let mut bytes = URL_SAFE_NO_PAD
+            .decode(sample(&ring, &ada).encode(ring.signing()))
+            .unwrap();
+        assert_eq!(bytes[2], b'a');
+        bytes[2] = b'b';
+        let swapped = URL_SAFE_NO_PAD.encode(bytes);
+        assert_eq!(Challenge::decode(&swapped, &ring), Err(TokenError::Mac));
+    }
+
+    #[test]
+    fn non_canonical_encodings_are_refused() {
+        let ring = ring();
+        let ada = EmailAddress::parse("ada@example.com").unwrap();
+        let token = sample(&ring, &ada).encode(ring.signing());
+        for bad in [
+            format!("{token}="),
+            format!(" {token}"),
+            token.replace('-', "+"),
+        ] {
+            if bad != token {
+                assert!(Challenge::decode(&bad, &ring).is_err(), "{bad}");
+            }
+        }
+        assert_eq!(Challenge::decode("", &ring), Err(TokenError::Layout));
+        assert_eq!(Challenge::decode("a.b.c", &ring), Err(TokenError::Encoding));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_byte_change_is_refused(position in 0usize..200, flip in 1u8..=255) {
+            let ring = ring();
+            let ada = EmailAddress::parse("ada@example.com").unwrap();
+            let token = sample(&ring, &ada).encode(ring.signing());
+            let mut bytes = URL_SAFE_NO_PAD.decode(&token).unwrap();
+            let position = position % bytes.len();
+            bytes[position] ^= flip;
+            let altered = URL_SAFE_NO_PAD.encode(&bytes);
+            prop_assert!(Challenge::decode_for(&altered, &ada, &ring).is_err());
+        }
+
+        #[test]
+        fn truncation_and_extension_are_refused(cut in 1usize..90, extra in proptest::collection::vec(any::<u8>(), 1..16)) {
+            let ring = ring();
+            let ada = EmailAddress::parse("ada@example.com").unwrap();
+            let token = sample(&ring, &ada).encode(ring.signing());
+            let bytes = URL_SAFE_NO_PAD.decode(&token).unwrap();
+            let cut = cut.min(bytes.len());
+            let truncated = URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() - cut]);
+            prop_assert!(Challenge::decode(&truncated, &ring).is_err());
+            let mut longer = bytes.clone();
+            longer.extend_from_slice(&extra);
+            prop_assert!(Challenge::decode(&URL_SAFE_NO_PAD.encode(&longer), &ring).is_err());
+        }
+
+        #[test]
+        fn any_character_change_in_the_text_is_refused(position in 0usize..200, replacement in "[A-Za-z0-9_=+/.-]") {
+            let ring = ring();
+            let ada = EmailAddress::parse("ada@example.com").unwrap();
+            let token = sample(&ring, &ada).encode(ring.signing());
+            let position = position % token.len();
+            let mut altered = token.clone();
+            altered.replace_range(position..position + 1, &replacement);
+            prop_assume!(altered != token);
+            prop_assert!(Challenge::decode_for(&altered, &ada, &ring).is_err());
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! The address rule: one plain `local@domain` address, nothing that could smuggle a header or a
+//! second recipient into a mail library, normalised to lower case so that limits keyed by address
+//! cannot be dodged by changing case.
+
+use std::fmt;
+
+/// Longest address accepted (RFC 5321's path limit less the angle brackets).
+pub const MAX_EMAIL_LENGTH: usize = 254;
+/// Longest local part (RFC 5321 4.5.3.1.1).
+pub const MAX_LOCAL_PART_LENGTH: usize = 64;
+const MAX_LABEL_LENGTH: usize = 63;
+
+/// A syntactically valid, normalised email address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EmailAddress(String);
+
+/// Why an address was refused; `Display` is a sentence a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailError {
+    Empty,
+    TooLong,
+    ControlCharacter,
+    Whitespace,
+    NoAt,
+    SeveralAt,
+    ListSeparator,
+    EmptyLocalPart,
+    LocalPartTooLong,
+    LocalPartCharacter(char),
+    LocalPartDots,
+    InvalidDomain,
+    NonAsciiDomain,
+}
+
+impl fmt::Display for EmailError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            EmailError::Empty => "Enter your email address.".to_string(),
+            EmailError::TooLong => {
+                format!("That address is too long: at most {MAX_EMAIL_LENGTH} characters.")
+            }
+            EmailError::ControlCharacter => {
+                "That address contains a line break or another invisible control character; type it again.".to_string()
+            }
+            EmailError::Whitespace => "An email address cannot contain spaces.".to_string(),
+            EmailError::NoAt => "An email address needs an @, like name@example.com.".to_string(),
+            EmailError::SeveralAt => "Enter one address with a single @.".to_string(),
+            EmailError::ListSeparator => "Enter a single address, not a list.".to_string(),
+            EmailError::EmptyLocalPart => "Add the part before the @, like name@example.com.".to_string(),
+            EmailError::LocalPartTooLong => format!(
+                "The part before the @ is too long: at most {MAX_LOCAL_PART_LENGTH} characters."
+            ),
+            EmailError::LocalPartCharacter(c) => {
+                format!("The character {c:?} is not allowed before the @.")
+            }
+            EmailError::LocalPartDots => {
+                "The part before the @ cannot start or end with a dot or have two dots in a row.".to_string()
+            }
+            EmailError::InvalidDomain => {
+                "The part after the @ is not a valid domain, like example.com.".to_string()
+            }
+            EmailError::NonAsciiDomain => {
+                "Write an international domain in its ASCII form (xn--...).".to_string()
+            }
+        };
+        f.write_str(&text)
+    }
+}
+
+impl std::error::Error for EmailError {}
+
+impl EmailAddress {
+    /// Parses what a person typed. Surrounding spaces are forgiven; everything else that is not a
+    /// plain address is refused with the reason.
+    pub fn parse(input: &str) -> Result<Self, EmailError> {
+        let trimmed = input.trim_matches(' ');
+        if trimmed.is_empty() {
+            return Err(EmailError::Empty);
+        }
+        // Checked before the length so that an injection attempt is named for what it is.
+        if trimmed.chars().any(is_forbidden_control) {
+            return Err(EmailError::ControlCharacter);
+        }
+        if trimmed.len() > MAX_EMAIL_LENGTH {
+            return Err(EmailError::TooLong);
+        }
+        if trimmed.contains([',', ';']) {
+            return Err(EmailError::ListSeparator);
+        }
+        if trimmed.chars().any(char::is_whitespace) {
+            return Err(EmailError::Whitespace);
+        }
+        let mut parts = trimmed.split('@');
+        let (local, domain) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(local), Some(domain), None) => (local, domain),
+            (_, None, _) => return Err(EmailError::NoAt),
+            _ => return Err(EmailError::SeveralAt),
+        };
+        check_local_part(local)?;
+        check_domain(domain)?;
+        Ok(EmailAddress(trimmed.to_ascii_lowercase()))
+    }
+
+    /// The normalised address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The part after the `@`.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit('@').next().unwrap_or_default()
+    }
+
+    /// The address with most of the local part hidden, for log lines: `a***@example.com`.
+    pub fn masked(&self) -> String {
+        let (local, domain) = self.0.split_once('@').unwrap_or((self.0.as_str(), ""));
+        let first: String = local.chars().take(1).collect();
+        format!("{first}***@{domain}")
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for EmailAddress {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Control characters (C0, DEL, C1 such as U+0085) and the Unicode line and paragraph
+/// separators, which some mail software treats as line breaks.
+fn is_forbidden_control(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// RFC 5322 dot-atom: atext characters, dots only between them.
+fn check_local_part(local: &str) -> Result<(), EmailError> {
+    if local.is_empty() {
+        return Err(EmailError::EmptyLocalPart);
+    }
+    if local.len() > MAX_LOCAL_PART_LENGTH {
+        return Err(EmailError::LocalPartTooLong);
+    }
+    if let Some(bad) = local
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || c == '.' || "!#$%&'*+-/=?^_`{|}~".contains(c)))
+    {
+        return Err(EmailError::LocalPartCharacter(bad));
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err(EmailError::LocalPartDots);
+    }
+    Ok(())
+}
+
+/// A DNS host name with at least two labels and a top-level label that is not all digits.
+fn check_domain(domain: &str) -> Result<(), EmailError> {
+    if !domain.is_ascii() {
+        return Err(EmailError::NonAsciiDomain);
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2 {
+        return Err(EmailError::InvalidDomain);
+    }
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.len() <= MAX_LABEL_LENGTH
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    let top_level_ok = labels
+        .last()
+        .is_some_and(|tld| !tld.chars().all(|c| c.is_ascii_digit()));
+    if labels.iter().all(|label| label_ok(label)) && top_level_ok {
+        Ok(())
+    } else {
+        Err(EmailError::InvalidDomain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_addresses_are_accepted_and_lowercased() {
+        for (input, normal) in [
+            ("ada@example.com", "ada@example.com"),
+            (
+                "  Ada.Lovelace+otp@Example.CO.uk ",
+                "ada.lovelace+otp@example.co.uk",
+            ),
+            ("o'brien@mail-1.example.org", "o'brien@mail-1.example.org"),
+            ("x@xn--bcher-kva.example", "x@xn--bcher-kva.example"),
+        ] {
+            assert_eq!(
+                EmailAddress::parse(input).unwrap().as_str(),
+                normal,
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn injection_and_malformed_addresses_are_refused() {
+        let long_local = format!("{}@example.com", "a".repeat(65));
+        let long_total = format!("a@{}.com", "b".repeat(250));
+        let cases: Vec<(&str, EmailError)> = vec![
+            ("", EmailError::Empty),
+            ("   ", EmailError::Empty),
+            ("a@x.io\r\nBcc: e@y.io", EmailError::ControlCharacter),
+            ("a@x.io\u{2028}", EmailError::ControlCharacter),
+            ("a@x.io\u{0085}", EmailError::ControlCharacter),
+            ("a\0@x.io", EmailError::ControlCharacter),
+            ("a@x.io\tb", EmailError::ControlCharacter),
+            ("a@x.io, b@y.io", EmailError::ListSeparator),
+            ("a@x.io;b@y.io", EmailError::ListSeparator),
+            ("a b@x.io", EmailError::Whitespace),
+            ("example.com", EmailError::NoAt),
+            ("a@b@x.io", EmailError::SeveralAt),
+            ("@x.io", EmailError::EmptyLocalPart),
+            (&long_local, EmailError::LocalPartTooLong),
+            (&long_total, EmailError::TooLong),
+            ("<a@x.io>", EmailError::LocalPartCharacter('<')),
+            ("\"a\"@x.io", EmailError::LocalPartCharacter('"')),
+            (".a@x.io", EmailError::LocalPartDots),
+            ("a..b@x.io", EmailError::LocalPartDots),
+            ("a@localhost", EmailError::InvalidDomain),
+            ("a@x..io", EmailError::InvalidDomain),
+            ("a@-x.io", EmailError::InvalidDomain),
+            ("a@x_y.io", EmailError::InvalidDomain),
+            ("a@1.2.3.4", EmailError::InvalidDomain),
+            ("a@[127.0.0.1]", EmailError::InvalidDomain),
+            ("a@bücher.example", EmailError::NonAsciiDomain),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(EmailAddress::parse(input), Err(expected), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn every_refusal_has_a_sentence() {
+        let message = EmailError::ControlCharacter.to_string();
+        assert!(message.ends_with('.'));
+        assert!(message.len() > 20);
+    }
+
+    #[test]
+    fn masked_hides_the_local_part() {
+        let email = EmailAddress::parse("ada@example.com").unwrap();
+        assert_eq!(email.masked(), "a***@example.com");
+        assert_eq!(email.domain(), "example.com");
+    }
+}
