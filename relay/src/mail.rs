@@ -535,6 +535,8 @@ impl SmtpMailer {
         {
             format!("the SMTP host of {server} could not be resolved: check its name")
         } else if lower.contains("certificate")
+            || lower.contains("corrupt message")
+            || lower.contains("wrong version number")
             || lower.contains("tls")
             || lower.contains("handshake")
         {

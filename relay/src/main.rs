@@ -27,14 +27,16 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve(args) => {
-            let config = match Config::from_args(*args) {
-                Ok(config) => config,
+            let configured = Config::from_args(*args)
+                .and_then(|config| Mailer::from_args(&config.smtp).map(|mailer| (config, mailer)));
+            let (config, mailer) = match configured {
+                Ok(configured) => configured,
                 Err(error) => {
                     eprintln!("otp-relay: {error}");
                     return ExitCode::from(2);
                 }
             };
-            match runtime.block_on(otp_relay::server::serve(config)) {
+            match runtime.block_on(otp_relay::server::serve(config, mailer)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("otp-relay: {error}");

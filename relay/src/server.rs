@@ -11,8 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Builds the relay, binds, prints the bound address on stdout and serves until a signal.
-pub async fn serve(mut config: Config) -> Result<(), String> {
-    let mailer = Mailer::from_args(&config.smtp)?;
+pub async fn serve(mut config: Config, mailer: Mailer) -> Result<(), String> {
     let memory = Arc::new(MemoryLedger::new(config.store_capacity));
     let ledger: Arc<dyn Ledger> = memory.clone();
 

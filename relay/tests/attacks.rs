@@ -1,0 +1,605 @@
+//! The attack table of SECURITY.md, one test (or more) per row that concerns the relay.
+
+use crate::support::*;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::sync::Arc;
+use tokio::sync::Barrier;
+
+/// A1: after the allowed wrong codes the right code is refused, and new challenges do not reset
+/// the address's failure budget.
+#[tokio::test]
+async fn a1_brute_force_is_stopped_per_challenge_and_per_address() {
+    let app = TestApp::spawn_with(&[("OTP_RELAY_FAILURES_PER_ADDRESS", "4/1h")]);
+    let email = "a1@example.com";
+    let (body, code) = app.request_code(email).await;
+    let challenge = challenge_of(&body);
+    for left in [2, 1, 0] {
+        let reply = app
+            .relay
+            .verify(&challenge, email, &wrong_code(&code))
+            .await;
+        assert_eq!(reply.error_code(), "wrong_code");
+        assert_eq!(reply.json["error"]["attempts_left"], left);
+    }
+    let right = app.relay.verify(&challenge, email, &code).await;
+    assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(right.error_code(), "too_many_attempts");
+
+    // Three failures so far; one more on a new challenge spends the budget of four.
+    let (body, code) = app.request_code(email).await;
+    let wrong = app
+        .relay
+        .verify(&challenge_of(&body), email, &wrong_code(&code))
+        .await;
+    assert_eq!(wrong.error_code(), "wrong_code");
+    let (body, code) = app.request_code(email).await;
+    let right = app.relay.verify(&challenge_of(&body), email, &code).await;
+    assert_eq!(
+        right.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        right.text
+    );
+    assert_eq!(right.error_code(), "too_many_attempts");
+
+    // Another address is not affected.
+    let (body, code) = app.request_code("other-a1@example.com").await;
+    let ok = app
+        .relay
+        .verify(&challenge_of(&body), "other-a1@example.com", &code)
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+}
+
+async fn race<F, Fut>(n: usize, request: F) -> Vec<(StatusCode, String)>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Reply> + Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(n));
+    let request = Arc::new(request);
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let barrier = Arc::clone(&barrier);
+            let request = Arc::clone(&request);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let reply = request().await;
+                (reply.status, reply.error_code().to_string())
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    results
+}
+
+/// A2: parallel guesses cannot race the counter; parallel right guesses verify once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn a2_parallel_guesses_cannot_race_the_counters() {
+    let app = Arc::new(TestApp::spawn());
+    let email = "a2@example.com";
+    let (body, code) = app.request_code(email).await;
+    let challenge = challenge_of(&body);
+    let wrong = wrong_code(&code);
+    let results = {
+        let app = Arc::clone(&app);
+        race(64, move || {
+            let app = Arc::clone(&app);
+            let challenge = challenge.clone();
+            let wrong = wrong.clone();
+            async move { app.relay.verify(&challenge, email, &wrong).await }
+        })
+        .await
+    };
+    let judged = results
+        .iter()
+        .filter(|(_, code)| code == "wrong_code")
+        .count();
+    let refused = results
+        .iter()
+        .filter(|(_, code)| code == "too_many_attempts")
+        .count();
+    assert_eq!((judged, refused), (3, 61), "{results:?}");
+
+    let (body, code) = app.request_code("a2-right@example.com").await;
+    let challenge = challenge_of(&body);
+    let results = {
+        let app = Arc::clone(&app);
+        race(16, move || {
+            let app = Arc::clone(&app);
+            let challenge = challenge.clone();
+            let code = code.clone();
+            async move {
+                app.relay
+                    .verify(&challenge, "a2-right@example.com", &code)
+                    .await
+            }
+        })
+        .await
+    };
+    let ok = results
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::OK)
+        .count();
+    assert_eq!(ok, 1, "{results:?}");
+}
+
+/// Whether `code` appears in `text` as a number of its own (not inside a longer run of digits
+/// or letters, as in a timestamp or random base64).
+fn contains_code(text: &str, code: &str) -> bool {
+    text.match_indices(code).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + code.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric())
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    })
+}
+
+/// A3: the code is in the email only: no response body, header, decoded token or log line.
+#[tokio::test]
+async fn a3_the_code_appears_only_in_the_email() {
+    let app = TestApp::spawn_with(&[("OTP_RELAY_RESEND_AFTER", "1s")]);
+    let email = "a3@example.com";
+    let issued = app.relay.issue(email).await;
+    let code = app.smtp.last_to(email).code();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let resent = app.relay.resend(&challenge_of(&issued.json), email).await;
+    let wrong = app
+        .relay
+        .verify(&challenge_of(&issued.json), email, &wrong_code(&code))
+        .await;
+    let verified = app
+        .relay
+        .verify(&challenge_of(&issued.json), email, &code)
+        .await;
+    assert_eq!(verified.status, StatusCode::OK);
+    for reply in [&issued, &resent, &wrong, &verified] {
+        assert!(!contains_code(&reply.text, &code), "body: {}", reply.text);
+        for (name, value) in &reply.headers {
+            let value = value.to_str().unwrap_or_default();
+            assert!(!contains_code(value, &code), "header {name}: {value}");
+        }
+    }
+    let token = URL_SAFE_NO_PAD.decode(challenge_of(&issued.json)).unwrap();
+    assert!(
+        !token.windows(code.len()).any(|w| w == code.as_bytes()),
+        "token holds the code"
+    );
+    assert!(
+        !token.windows(email.len()).any(|w| w == email.as_bytes()),
+        "token holds the address"
+    );
+    let proof = verified.json["proof"].as_str().unwrap();
+    for part in proof.split('.').take(2) {
+        let decoded = String::from_utf8_lossy(&URL_SAFE_NO_PAD.decode(part).unwrap()).into_owned();
+        assert!(!contains_code(&decoded, &code), "proof: {decoded}");
+    }
+    let logs = app.relay.logs();
+    assert!(logs.contains("code sent"), "debug logs were captured");
+    for line in logs.lines() {
+        assert!(!contains_code(line, &code), "log line: {line}");
+        assert!(!line.contains(email), "log line names the address: {line}");
+    }
+}
+
+/// A4: a used challenge is refused the second time, and after a restart of the relay.
+#[tokio::test]
+async fn a4_replay_is_refused_also_after_a_restart() {
+    let mut app = TestApp::spawn();
+    let email = "a4@example.com";
+    let (body, code) = app.request_code(email).await;
+    let challenge = challenge_of(&body);
+    assert_eq!(
+        app.relay.verify(&challenge, email, &code).await.status,
+        StatusCode::OK
+    );
+    let replay = app.relay.verify(&challenge, email, &code).await;
+    assert_eq!(replay.error_code(), "already_used");
+
+    // A challenge issued but not used before the restart is refused too: the in-memory store
+    // forgot its attempts, so accepting it would reopen guessing.
+    let (pending, pending_code) = app.request_code("a4-pending@example.com").await;
+    app.relay.restart();
+    let after = app.relay.verify(&challenge, email, &code).await;
+    assert_eq!(after.status, StatusCode::GONE, "{}", after.text);
+    assert_eq!(after.error_code(), "expired");
+    assert!(
+        after.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("new code")
+    );
+    let pending_after = app
+        .relay
+        .verify(
+            &challenge_of(&pending),
+            "a4-pending@example.com",
+            &pending_code,
+        )
+        .await;
+    assert_eq!(pending_after.error_code(), "expired");
+    // New challenges work after the restart.
+    let (body, code) = app.request_code(email).await;
+    assert_eq!(
+        app.relay
+            .verify(&challenge_of(&body), email, &code)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+/// A5: a code is bound to its address; malformed codes use no attempt.
+#[tokio::test]
+async fn a5_unbound_or_malformed_input_is_refused_without_using_an_attempt() {
+    let app = TestApp::spawn();
+    let (body, code) = app.request_code("a5@example.com").await;
+    let challenge = challenge_of(&body);
+    let other = app.relay.verify(&challenge, "b5@example.com", &code).await;
+    assert_eq!(other.status, StatusCode::BAD_REQUEST);
+    assert_eq!(other.error_code(), "invalid_challenge");
+
+    for bad in ["", "12345", "1234567", "１２３４５６", "12 456", "abcdef"] {
+        let reply = app.relay.verify(&challenge, "a5@example.com", bad).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad:?}");
+        assert_eq!(reply.error_code(), "invalid_code_format", "{bad:?}");
+    }
+    for bad in [
+        json!(null),
+        json!([1, 2]),
+        json!(123456),
+        json!({"code": "1"}),
+        json!(true),
+    ] {
+        let reply = app
+            .relay
+            .post(
+                "/api/v1/challenges/verify",
+                json!({"challenge": challenge, "email": "a5@example.com", "code": bad}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(reply.error_code(), "invalid_request", "{bad}");
+    }
+    let wrong = app
+        .relay
+        .verify(&challenge, "a5@example.com", &wrong_code(&code))
+        .await;
+    assert_eq!(
+        wrong.json["error"]["attempts_left"], 2,
+        "no attempt was used before"
+    );
+    assert_eq!(
+        app.relay
+            .verify(&challenge, "a5@example.com", &code)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+/// A6: secrets are compared only through constant-time calls. This reads the relay's source:
+/// every comparison of a MAC, tag or code goes through `verify_slice` or `ct_eq`, and no `==` or
+/// `!=` touches one.
+#[test]
+fn a6_macs_and_codes_are_compared_in_constant_time_only() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut checked = 0;
+    for file in ["token.rs", "code.rs", "service.rs"] {
+        let source = std::fs::read_to_string(dir.join(file)).unwrap();
+        let production = source.split("#[cfg(test)]").next().unwrap();
+        for (number, line) in production.lines().enumerate() {
+            let code = line.split("//").next().unwrap();
+            let compares = code.contains("==") || code.contains("!=");
+            let secret = ["mac", "tag", "code", "expected", "submitted"]
+                .iter()
+                .any(|word| code.to_ascii_lowercase().contains(word));
+            let harmless = code.contains("code_length") || code.contains(".len()");
+            assert!(
+                !(compares && secret && !harmless),
+                "{file}:{}: compare secrets with verify_slice or ct_eq: {line}",
+                number + 1
+            );
+        }
+        checked += production.matches("verify_slice").count() + production.matches("ct_eq").count();
+    }
+    assert!(
+        checked >= 3,
+        "the constant-time calls are where they belong"
+    );
+}
+
+/// A7: header injection and lists: 400, and the SMTP server sees nothing.
+#[tokio::test]
+async fn a7_header_injection_never_reaches_the_mail_server() {
+    let app = TestApp::spawn();
+    for bad in [
+        "a@x.io\r\nBcc: e@y.io",
+        "a@x.io\nBcc: e@y.io",
+        "a@x.io\u{2028}",
+        "a@x.io\u{0085}",
+        "a\u{0}@x.io",
+        "a@x.io\tb@y.io",
+        "a@x.io, e@y.io",
+        "a@x.io,e@y.io",
+        "Bob <a@x.io>",
+    ] {
+        let reply = app.relay.issue(bad).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad:?}");
+        assert_eq!(reply.error_code(), "invalid_email", "{bad:?}");
+        assert!(reply.json["error"]["message"].as_str().unwrap().len() > 10);
+    }
+    // A valid send afterwards shows the server is listening and received exactly that one.
+    app.request_code("a7@example.com").await;
+    assert_eq!(app.smtp.count(), 1);
+}
+
+/// A8 at the HTTP level: codes delivered by the relay are 6 ASCII digits and differ between
+/// challenges (the distribution itself is tested on many codes in `code::tests`).
+#[tokio::test]
+async fn a8_delivered_codes_are_six_digits_and_fresh_each_time() {
+    let relay = Relay::start(&[
+        ("OTP_RELAY_SENDS_PER_ADDRESS".into(), "100/15m".into()),
+        ("OTP_RELAY_SENDS_PER_IP".into(), "100/15m".into()),
+    ]);
+    let mut codes = std::collections::HashSet::new();
+    for _ in 0..20 {
+        assert_eq!(
+            relay.issue("a8@example.com").await.status,
+            StatusCode::CREATED
+        );
+    }
+    let outbox: serde_json::Value = relay
+        .client
+        .get(format!("{}/dev/outbox", relay.url))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for entry in outbox.as_array().unwrap() {
+        let code = entry["text"]
+            .as_str()
+            .unwrap()
+            .rsplit('#')
+            .next()
+            .unwrap()
+            .to_string();
+        assert_eq!(code.len(), 6);
+        assert!(code.bytes().all(|b| b.is_ascii_digit()));
+        codes.insert(code);
+    }
+    assert!(
+        codes.len() >= 19,
+        "20 challenges, {} distinct codes",
+        codes.len()
+    );
+}
+
+/// A9: the (N+1)th send to one address gets 429 and the server received N; likewise per IP.
+#[tokio::test]
+async fn a9_email_bombing_is_limited_per_address_and_per_ip() {
+    let app = TestApp::spawn_with(&[
+        ("OTP_RELAY_SENDS_PER_ADDRESS", "3/15m"),
+        ("OTP_RELAY_SENDS_PER_IP", "5/15m"),
+    ]);
+    for _ in 0..3 {
+        assert_eq!(
+            app.relay.issue("a9@example.com").await.status,
+            StatusCode::CREATED
+        );
+    }
+    let fourth = app.relay.issue("a9@example.com").await;
+    assert_eq!(fourth.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(fourth.error_code(), "rate_limited");
+    let retry_after = fourth.json["error"]["retry_after"].as_u64().unwrap();
+    assert!(retry_after > 800 && retry_after <= 900, "{retry_after}");
+    assert_eq!(
+        fourth.headers["retry-after"].to_str().unwrap(),
+        retry_after.to_string()
+    );
+    app.smtp.wait_for(3);
+    assert_eq!(app.smtp.count(), 3);
+
+    // Two more addresses reach the per-IP limit of five; a spoofed X-Forwarded-For changes
+    // nothing while no proxy is trusted.
+    assert_eq!(
+        app.relay.issue("b9@example.com").await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.relay.issue("c9@example.com").await.status,
+        StatusCode::CREATED
+    );
+    let spoofed = app
+        .relay
+        .send(
+            app.relay
+                .client
+                .post(format!("{}/api/v1/challenges", app.relay.url))
+                .header("X-Forwarded-For", "203.0.113.9")
+                .json(&json!({"email": "d9@example.com"})),
+        )
+        .await;
+    assert_eq!(
+        spoofed.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        spoofed.text
+    );
+    assert!(
+        spoofed.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("network")
+    );
+    app.smtp.wait_for(5);
+    assert_eq!(app.smtp.count(), 5);
+}
+
+/// A9 behind a trusted proxy: the limit follows the client address the proxy reports.
+#[tokio::test]
+async fn a9_behind_a_trusted_proxy_each_client_has_its_own_limit() {
+    let relay = Relay::start(&[
+        ("OTP_RELAY_TRUST_PROXY".into(), "true".into()),
+        ("OTP_RELAY_SENDS_PER_IP".into(), "1/15m".into()),
+    ]);
+    let from = |ip: &str, email: &str| {
+        relay
+            .client
+            .post(format!("{}/api/v1/challenges", relay.url))
+            .header("X-Forwarded-For", format!("198.51.100.1, {ip}"))
+            .json(&json!({ "email": email }))
+    };
+    assert_eq!(
+        relay.send(from("192.0.2.1", "p1@example.com")).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        relay.send(from("192.0.2.2", "p2@example.com")).await.status,
+        StatusCode::CREATED
+    );
+    let again = relay.send(from("192.0.2.1", "p3@example.com")).await;
+    assert_eq!(again.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// A10: origins not on the list get 403 and no CORS headers, preflight included.
+#[tokio::test]
+async fn a10_cors_allows_only_listed_origins() {
+    let relay = Relay::start(&[(
+        "OTP_RELAY_ALLOWED_ORIGINS".into(),
+        "https://ok.example".into(),
+    )]);
+    let url = format!("{}/api/v1/challenges", relay.url);
+    for origin in [
+        "https://evil.example",
+        "null",
+        "https://ok.example.evil.example",
+        "http://ok.example",
+    ] {
+        for preflight in [true, false] {
+            let request = if preflight {
+                relay
+                    .client
+                    .request(reqwest::Method::OPTIONS, &url)
+                    .header("Access-Control-Request-Method", "POST")
+            } else {
+                relay
+                    .client
+                    .post(&url)
+                    .json(&json!({"email": "cors@example.com"}))
+            };
+            let reply = relay.send(request.header("Origin", origin)).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::FORBIDDEN,
+                "{origin} preflight={preflight}"
+            );
+            assert_eq!(reply.error_code(), "origin_not_allowed");
+            assert!(
+                !reply
+                    .headers
+                    .keys()
+                    .any(|k| k.as_str().starts_with("access-control-")),
+                "{origin}: {:?}",
+                reply.headers
+            );
+        }
+    }
+    let preflight = relay
+        .send(
+            relay
+                .client
+                .request(reqwest::Method::OPTIONS, &url)
+                .header("Origin", "https://ok.example")
+                .header("Access-Control-Request-Method", "POST")
+                .header("Access-Control-Request-Headers", "content-type"),
+        )
+        .await;
+    assert_eq!(preflight.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        preflight.headers["access-control-allow-origin"],
+        "https://ok.example"
+    );
+    assert!(
+        preflight.headers["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    assert!(
+        preflight.headers["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("content-type")
+    );
+    let allowed = relay
+        .send(
+            relay
+                .client
+                .post(&url)
+                .header("Origin", "https://ok.example")
+                .json(&json!({"email": "cors@example.com"})),
+        )
+        .await;
+    assert_eq!(allowed.status, StatusCode::CREATED);
+    assert_eq!(
+        allowed.headers["access-control-allow-origin"],
+        "https://ok.example"
+    );
+}
+
+/// A11: any altered token is `invalid_challenge` and uses no attempt; a proof is not a challenge.
+#[tokio::test]
+async fn a11_forged_tokens_are_refused_without_using_an_attempt() {
+    let app = TestApp::spawn();
+    let email = "a11@example.com";
+    let (body, code) = app.request_code(email).await;
+    let challenge = challenge_of(&body);
+    let bytes = URL_SAFE_NO_PAD.decode(&challenge).unwrap();
+    let mut forgeries = Vec::new();
+    for position in 0..bytes.len() {
+        let mut altered = bytes.clone();
+        altered[position] ^= 0x01;
+        forgeries.push(URL_SAFE_NO_PAD.encode(&altered));
+    }
+    forgeries.push(URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() - 1]));
+    forgeries.push(URL_SAFE_NO_PAD.encode([bytes.as_slice(), &[0]].concat()));
+    forgeries.push(format!("{challenge}="));
+    forgeries.push(challenge[..challenge.len() - 1].to_string());
+    let mut swapped = bytes.clone();
+    swapped[2..4].copy_from_slice(b"k2");
+    forgeries.push(URL_SAFE_NO_PAD.encode(&swapped));
+
+    // A proof presented as a challenge.
+    let (other, other_code) = app.request_code("a11-proof@example.com").await;
+    let proof = app
+        .relay
+        .verify(&challenge_of(&other), "a11-proof@example.com", &other_code)
+        .await;
+    forgeries.push(proof.json["proof"].as_str().unwrap().to_string());
+
+    for forged in &forgeries {
+        let reply = app.relay.verify(forged, email, &code).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{forged}");
+        assert_eq!(reply.error_code(), "invalid_challenge", "{forged}");
+        let resend = app.relay.resend(forged, email).await;
+        assert_eq!(resend.error_code(), "invalid_challenge", "{forged}");
+    }
+    let wrong = app
+        .relay
+        .verify(&challenge, email, &wrong_code(&code))
+        .await;
+    assert_eq!(
+        wrong.json["error"]["attempts_left"], 2,
+        "no forgery used an attempt"
+    );
+}

@@ -1,0 +1,135 @@
+//! The command line: `keygen`, `send-test`, `serve --help`, and refusing bad configuration with
+//! a sentence instead of a crash.
+
+use crate::support::*;
+use std::process::Command;
+
+fn otp_relay() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_otp-relay"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OTP_RELAY_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+#[test]
+fn keygen_prints_a_fresh_256_bit_secret() {
+    use base64::Engine;
+    let first = otp_relay().arg("keygen").output().unwrap();
+    let second = otp_relay().arg("keygen").output().unwrap();
+    assert!(first.status.success());
+    let secret = String::from_utf8(first.stdout).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(secret.trim())
+        .unwrap();
+    assert_eq!(bytes.len(), 32);
+    assert_ne!(secret, String::from_utf8(second.stdout).unwrap());
+}
+
+#[test]
+fn serve_help_explains_the_settings() {
+    let help = otp_relay().args(["serve", "--help"]).output().unwrap();
+    let text = String::from_utf8(help.stdout).unwrap();
+    for variable in [
+        "OTP_RELAY_LISTEN",
+        "OTP_RELAY_PUBLIC_URL",
+        "OTP_RELAY_SECRET",
+        "OTP_RELAY_PROOF_SECRET",
+        "OTP_RELAY_SMTP_URL",
+        "OTP_RELAY_SMTP_CA",
+        "OTP_RELAY_FROM",
+        "OTP_RELAY_TTL",
+        "OTP_RELAY_MAX_ATTEMPTS",
+        "OTP_RELAY_RESEND_AFTER",
+        "OTP_RELAY_ALLOWED_ORIGINS",
+        "OTP_RELAY_SENDS_PER_ADDRESS",
+        "OTP_RELAY_SENDS_PER_IP",
+        "OTP_RELAY_FAILURES_PER_ADDRESS",
+        "OTP_RELAY_TRUST_PROXY",
+        "OTP_RELAY_STATIC_DIR",
+    ] {
+        assert!(
+            text.contains(variable),
+            "--help does not mention {variable}"
+        );
+    }
+}
+
+#[test]
+fn bad_configuration_is_refused_with_a_sentence() {
+    for (key, value, expect) in [
+        ("OTP_RELAY_SECRET", "k1:dG9vLXNob3J0", "at least 32"),
+        ("OTP_RELAY_TTL", "1h", "10m"),
+        ("OTP_RELAY_ALLOWED_ORIGINS", "*", "each site"),
+        ("OTP_RELAY_SMTP_URL", "http://mail.example", "smtps://"),
+        ("OTP_RELAY_FROM", "not an address", "OTP_RELAY_FROM"),
+    ] {
+        let output = otp_relay()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env(key, value)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{key}={value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expect), "{key}={value}: {stderr}");
+        assert!(!stderr.contains("panicked"));
+    }
+}
+
+#[test]
+fn send_test_delivers_or_says_what_went_wrong() {
+    let smtp = SmtpServer::start();
+    let ca = smtp.certs().ca().display().to_string();
+    let ok = otp_relay()
+        .args(["send-test", "ops@example.com"])
+        .env("OTP_RELAY_SMTP_URL", smtp.url())
+        .env("OTP_RELAY_SMTP_CA", &ca)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("Sent a test message to ops@example.com"));
+    assert_eq!(
+        smtp.last_to("ops@example.com").subject,
+        "otp-relay test message"
+    );
+
+    let refused = otp_relay()
+        .args(["send-test", "ops@example.com"])
+        .env("OTP_RELAY_SMTP_URL", smtp.url_with_password("nope"))
+        .env("OTP_RELAY_SMTP_CA", &ca)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("refused the login"));
+
+    // Implicit TLS against a STARTTLS port: the hint names the TLS modes.
+    let wrong_mode = otp_relay()
+        .args(["send-test", "ops@example.com"])
+        .env(
+            "OTP_RELAY_SMTP_URL",
+            format!("smtps://u:p@127.0.0.1:{}", smtp.port),
+        )
+        .env("OTP_RELAY_SMTP_CA", &ca)
+        .env("OTP_RELAY_SMTP_TIMEOUT", "2s")
+        .output()
+        .unwrap();
+    assert_eq!(wrong_mode.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&wrong_mode.stderr);
+    assert!(
+        stderr.contains("465") || stderr.contains("did not"),
+        "{stderr}"
+    );
+
+    let unconfigured = otp_relay()
+        .args(["send-test", "ops@example.com"])
+        .output()
+        .unwrap();
+    assert_eq!(unconfigured.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unconfigured.stderr).contains("OTP_RELAY_SMTP_URL"));
+}

@@ -1,0 +1,12 @@
+//! Integration tests of the relay: the real binary, a real SMTP server process, real HTTP.
+//! One test binary (modules below) keeps build time down.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod attacks;
+mod bad_requests;
+mod cli;
+mod faults;
+mod flow;
+mod proofs;
+mod support;

@@ -1,0 +1,493 @@
+//! Test harness: the real `otp-relay` binary on a free loopback port, a real SMTP server process
+//! (aiosmtpd, with STARTTLS or implicit TLS, and AUTH) writing a Maildir, and helpers that read
+//! codes out of delivered messages, never out of the relay's internals.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+pub const USER: &str = "relay@test.example";
+pub const PASSWORD: &str = "s3cret-pass";
+
+/// A fixed challenge secret, so a restarted relay knows its earlier tokens.
+pub fn challenge_secret() -> String {
+    format!("k1:{}", URL_SAFE_NO_PAD.encode([11u8; 32]))
+}
+
+/// The proof secret the tests' "backends" share with the relay.
+pub const PROOF_KEY: [u8; 32] = [42u8; 32];
+
+pub fn proof_secret() -> String {
+    URL_SAFE_NO_PAD.encode(PROOF_KEY)
+}
+
+/// A port nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// A throwaway CA and a certificate for 127.0.0.1 and localhost signed by it.
+pub struct Certs {
+    pub dir: TempDir,
+}
+
+impl Certs {
+    pub fn new() -> Certs {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "otp-relay test CA");
+        let ca_key = KeyPair::generate().expect("ca key");
+        let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
+        let issuer = Issuer::new(ca_params, ca_key);
+        let leaf_params =
+            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+                .expect("leaf params");
+        let leaf_key = KeyPair::generate().expect("leaf key");
+        let leaf = leaf_params
+            .signed_by(&leaf_key, &issuer)
+            .expect("leaf cert");
+        std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).expect("write ca");
+        std::fs::write(dir.path().join("cert.pem"), leaf.pem()).expect("write cert");
+        std::fs::write(dir.path().join("key.pem"), leaf_key.serialize_pem()).expect("write key");
+        Certs { dir }
+    }
+
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+}
+
+/// How the SMTP server protects its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpMode {
+    StartTls,
+    Implicit,
+}
+
+/// A real SMTP server process on loopback.
+pub struct SmtpServer {
+    child: Child,
+    pub port: u16,
+    pub mode: SmtpMode,
+    maildir: TempDir,
+    certs: Arc<Certs>,
+}
+
+fn smtp_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/support/smtp_server.py")
+}
+
+impl SmtpServer {
+    /// STARTTLS and AUTH on a free port.
+    pub fn start() -> SmtpServer {
+        Self::start_with(SmtpMode::StartTls, 0, Arc::new(Certs::new()))
+    }
+
+    pub fn start_with(mode: SmtpMode, port: u16, certs: Arc<Certs>) -> SmtpServer {
+        let maildir = tempfile::tempdir().expect("maildir");
+        let dir = certs.dir.path();
+        let mut child = Command::new("/usr/bin/python3")
+            .arg(smtp_script())
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args([
+                "--mode",
+                if mode == SmtpMode::StartTls {
+                    "starttls"
+                } else {
+                    "implicit"
+                },
+            ])
+            .arg("--cert")
+            .arg(dir.join("cert.pem"))
+            .arg("--key")
+            .arg(dir.join("key.pem"))
+            .args(["--user", USER, "--password", PASSWORD])
+            .arg("--maildir")
+            .arg(maildir.path())
+            .arg("--exit-on-stdin-eof")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start /usr/bin/python3 tests/support/smtp_server.py (needs python3-aiosmtpd)");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read READY");
+        let port = line
+            .trim()
+            .strip_prefix("READY ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("SMTP server did not start: {line:?}"));
+        SmtpServer {
+            child,
+            port,
+            mode,
+            maildir,
+            certs,
+        }
+    }
+
+    /// The relay's OTP_RELAY_SMTP_URL for this server, with the given password.
+    pub fn url_with_password(&self, password: &str) -> String {
+        let user = USER.replace('@', "%40");
+        match self.mode {
+            SmtpMode::StartTls => {
+                format!(
+                    "smtp://{user}:{password}@127.0.0.1:{}?tls=required",
+                    self.port
+                )
+            }
+            SmtpMode::Implicit => format!("smtps://{user}:{password}@127.0.0.1:{}", self.port),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.url_with_password(PASSWORD)
+    }
+
+    /// Environment that points a relay at this server.
+    pub fn relay_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("OTP_RELAY_SMTP_URL".into(), self.url()),
+            (
+                "OTP_RELAY_SMTP_CA".into(),
+                self.certs.ca().display().to_string(),
+            ),
+        ]
+    }
+
+    /// Raw messages delivered so far, oldest first.
+    pub fn raw_messages(&self) -> Vec<Vec<u8>> {
+        let new = self.maildir.path().join("new");
+        let mut files: Vec<_> = std::fs::read_dir(&new)
+            .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files.iter().filter_map(|f| std::fs::read(f).ok()).collect()
+    }
+
+    pub fn count(&self) -> usize {
+        self.raw_messages().len()
+    }
+
+    /// Waits until at least `n` messages arrived.
+    pub fn wait_for(&self, n: usize) -> Vec<Delivered> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let raw = self.raw_messages();
+            if raw.len() >= n {
+                return raw.iter().map(|r| Delivered::parse(r)).collect();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {n} messages, got {}",
+                raw.len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The newest message to `to`.
+    pub fn last_to(&self, to: &str) -> Delivered {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(found) = self
+                .raw_messages()
+                .iter()
+                .map(|r| Delivered::parse(r))
+                .filter(|m| m.to == to)
+                .next_back()
+            {
+                return found;
+            }
+            assert!(Instant::now() < deadline, "no message to {to}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn certs(&self) -> Arc<Certs> {
+        Arc::clone(&self.certs)
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A delivered message, parsed.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub raw: String,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Delivered {
+    pub fn parse(raw: &[u8]) -> Delivered {
+        let message = mail_parser::MessageParser::default()
+            .parse(raw)
+            .expect("a parsable message");
+        let to = message
+            .to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .unwrap_or_default()
+            .to_string();
+        Delivered {
+            raw: String::from_utf8_lossy(raw).into_owned(),
+            to,
+            subject: message.subject().unwrap_or_default().to_string(),
+            text: message.body_text(0).unwrap_or_default().to_string(),
+            html: message.body_html(0).unwrap_or_default().to_string(),
+        }
+    }
+
+    /// The code, from the autofill line that ends the plain-text part.
+    pub fn code(&self) -> String {
+        let last = self.text.trim_end().lines().last().expect("a last line");
+        let code = last.rsplit('#').next().expect("@host #code");
+        assert!(
+            code.bytes().all(|b| b.is_ascii_digit()),
+            "last line {last:?}"
+        );
+        code.to_string()
+    }
+}
+
+/// A running relay process.
+pub struct Relay {
+    child: Option<Child>,
+    pub url: String,
+    env: Vec<(String, String)>,
+    stderr: Arc<Mutex<Vec<String>>>,
+    pub client: reqwest::Client,
+}
+
+/// A response as a test sees it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Reply {
+    pub fn error_code(&self) -> &str {
+        self.json["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl Relay {
+    /// Starts the binary with these settings on top of test defaults.
+    pub fn start(env: &[(String, String)]) -> Relay {
+        let mut all: Vec<(String, String)> = vec![
+            ("OTP_RELAY_LISTEN".into(), "127.0.0.1:0".into()),
+            ("OTP_RELAY_SECRET".into(), challenge_secret()),
+            ("OTP_RELAY_PROOF_SECRET".into(), proof_secret()),
+            (
+                "OTP_RELAY_FROM".into(),
+                "Example <no-reply@example.com>".into(),
+            ),
+            ("OTP_RELAY_LOG".into(), "debug".into()),
+            ("OTP_RELAY_SMTP_TIMEOUT".into(), "3s".into()),
+        ];
+        for (key, value) in env {
+            all.retain(|(k, _)| k != key);
+            all.push((key.clone(), value.clone()));
+        }
+        Self::spawn(all, Arc::new(Mutex::new(Vec::new())))
+    }
+
+    fn spawn(env: Vec<(String, String)>, stderr_lines: Arc<Mutex<Vec<String>>>) -> Relay {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_otp-relay"));
+        command.arg("serve");
+        for (key, _) in std::env::vars() {
+            if key.starts_with("OTP_RELAY_") {
+                command.env_remove(key);
+            }
+        }
+        command.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start otp-relay");
+        let stderr = child.stderr.take().expect("stderr");
+        let sink = Arc::clone(&stderr_lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().expect("lock").push(line);
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read stdout");
+        let Some(url) = line.trim().strip_prefix("otp-relay listening on ") else {
+            std::thread::sleep(Duration::from_millis(200));
+            panic!(
+                "relay did not start: {line:?}\n{}",
+                stderr_lines.lock().expect("lock").join("\n")
+            );
+        };
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        Relay {
+            child: Some(child),
+            url: url.to_string(),
+            env,
+            stderr: stderr_lines,
+            client,
+        }
+    }
+
+    /// Stops the process (SIGKILL: an abrupt restart loses the in-memory store, as a crash would).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// A new process with the same settings; the log keeps accumulating.
+    pub fn restart(&mut self) {
+        self.kill();
+        let fresh = Self::spawn(self.env.clone(), Arc::clone(&self.stderr));
+        *self = fresh;
+    }
+
+    /// Everything the relay logged so far.
+    pub fn logs(&self) -> String {
+        self.stderr.lock().expect("lock").join("\n")
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(self.client.post(format!("{}{path}", self.url)).json(&body))
+            .await
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("relay answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    pub async fn issue(&self, email: &str) -> Reply {
+        self.post("/api/v1/challenges", json!({ "email": email }))
+            .await
+    }
+
+    pub async fn resend(&self, challenge: &str, email: &str) -> Reply {
+        self.post(
+            "/api/v1/challenges/resend",
+            json!({ "challenge": challenge, "email": email }),
+        )
+        .await
+    }
+
+    pub async fn verify(&self, challenge: &str, email: &str, code: &str) -> Reply {
+        self.post(
+            "/api/v1/challenges/verify",
+            json!({ "challenge": challenge, "email": email, "code": code }),
+        )
+        .await
+    }
+
+    pub async fn healthy(&self) -> bool {
+        match self
+            .client
+            .get(format!("{}/healthz", self.url))
+            .send()
+            .await
+        {
+            Ok(response) => response.status() == StatusCode::OK,
+            Err(_) => false,
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A relay and an SMTP server (STARTTLS + AUTH) wired together.
+pub struct TestApp {
+    pub relay: Relay,
+    pub smtp: SmtpServer,
+}
+
+impl TestApp {
+    pub fn spawn() -> TestApp {
+        Self::spawn_with(&[])
+    }
+
+    pub fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+        let smtp = SmtpServer::start();
+        let mut env = smtp.relay_env();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        TestApp {
+            relay: Relay::start(&env),
+            smtp,
+        }
+    }
+
+    /// Requests a code for `email`; returns the 201 body and the code read from the message.
+    pub async fn request_code(&self, email: &str) -> (Value, String) {
+        let before = self.smtp.count();
+        let reply = self.relay.issue(email).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        let messages = self.smtp.wait_for(before + 1);
+        let code = messages.last().expect("a message").code();
+        (reply.json, code)
+    }
+}
+
+/// The challenge string of a 201/200 body.
+pub fn challenge_of(body: &Value) -> String {
+    body["challenge"].as_str().expect("challenge").to_string()
+}
+
+/// Some digits that are not `code`.
+pub fn wrong_code(code: &str) -> String {
+    code.bytes()
+        .map(|b| char::from(b'0' + (b - b'0' + 1) % 10))
+        .collect()
+}
