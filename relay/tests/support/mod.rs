@@ -211,8 +211,7 @@ impl SmtpServer {
                 .raw_messages()
                 .iter()
                 .map(|r| Delivered::parse(r))
-                .filter(|m| m.to == to)
-                .next_back()
+                .rfind(|m| m.to == to)
             {
                 return found;
             }
