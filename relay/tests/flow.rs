@@ -277,3 +277,17 @@ async fn a_static_directory_is_served_at_the_root() {
     assert!(page.text().await.unwrap().contains("otp page"));
     assert!(relay.healthy().await);
 }
+
+#[tokio::test]
+async fn sigterm_shuts_down_gracefully() {
+    let mut relay = Relay::start(&[]);
+    assert!(relay.healthy().await);
+    let status = relay.terminate();
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let logs = relay.logs();
+    assert!(
+        logs.contains("shutting down") && logs.contains("stopped"),
+        "{logs}"
+    );
+}

@@ -376,6 +376,17 @@ impl Relay {
         }
     }
 
+    /// Sends SIGTERM and waits for the process to exit; its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        child.wait().expect("wait")
+    }
+
     /// A new process with the same settings; the log keeps accumulating.
     pub fn restart(&mut self) {
         self.kill();
