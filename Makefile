@@ -31,3 +31,11 @@ wasm-check:
 
 unit-and-integration:
 	$(CARGO) test --workspace
+
+## Micro-benchmarks (criterion): token, code derivation, ledger.
+bench: tools-test
+	$(CARGO) bench -p otp-relay --bench core
+
+## Load test on loopback: a release relay (outbox, high limits) and 16 clients for 10 s.
+load: tools-test
+	scripts/load.sh

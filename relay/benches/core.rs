@@ -1,0 +1,70 @@
+//! Cost of the relay's per-request work: signing and checking a challenge token, deriving a
+//! code, and the in-memory ledger's atomic operations. `make bench` runs it.
+
+// Benchmark set-up works on constants; a failure there is a bug in the benchmark itself.
+#![allow(clippy::expect_used)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use otp_relay::code::derive_code;
+use otp_relay::keys::{KeyRing, random_secret};
+use otp_relay::ledger::{Ledger, MemoryLedger};
+use otp_relay::token::{Challenge, address_tag};
+use otp_relay_shared::EmailAddress;
+use std::hint::black_box;
+use std::time::Duration;
+
+fn tokens_and_codes(c: &mut Criterion) {
+    let ring = KeyRing::parse(&format!("k1:{},k0:{}", random_secret(), random_secret()))
+        .expect("key ring");
+    let email = EmailAddress::parse("ada@example.com").expect("address");
+    let challenge = Challenge {
+        kid: "k1".into(),
+        epoch: 1,
+        issued_at: 1_800_000_000,
+        expires_at: 1_800_000_300,
+        nonce: [7; 16],
+        address_tag: address_tag(ring.signing(), &email),
+    };
+    let token = challenge.encode(ring.signing());
+
+    c.bench_function("email parse", |b| {
+        b.iter(|| EmailAddress::parse(black_box("  Ada.Lovelace+otp@Example.co.uk ")))
+    });
+    c.bench_function("token encode", |b| {
+        b.iter(|| black_box(&challenge).encode(ring.signing()))
+    });
+    c.bench_function("token decode and bind", |b| {
+        b.iter(|| Challenge::decode_for(black_box(&token), &email, &ring))
+    });
+    c.bench_function("code derive", |b| {
+        b.iter(|| derive_code(ring.signing(), black_box(&challenge.nonce), 6))
+    });
+}
+
+fn ledger(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let ledger = MemoryLedger::new(1_000_000);
+    let window = Duration::from_secs(300);
+    c.bench_function("memory ledger increment", |b| {
+        b.to_async(&runtime).iter(|| async {
+            ledger
+                .increment(black_box("attempts:0123456789abcdef"), window)
+                .await
+        })
+    });
+    let mut n = 0u64;
+    c.bench_function("memory ledger claim (new key)", |b| {
+        b.to_async(&runtime).iter(|| {
+            n += 1;
+            let key = format!("used:{n:016x}");
+            let ledger = &ledger;
+            async move { ledger.claim(&key, window).await }
+        })
+    });
+}
+
+criterion_group!(benches, tokens_and_codes, ledger);
+criterion_main!(benches);
