@@ -1,8 +1,8 @@
 //! The attack table of SECURITY.md, one test (or more) per row that concerns the relay.
 
-use crate::support::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use otp_relay_tests::*;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::sync::Arc;

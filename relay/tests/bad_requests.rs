@@ -1,7 +1,7 @@
 //! A table of malformed requests: each gets its documented status and code, uses no attempt,
 //! and the relay keeps serving.
 
-use crate::support::*;
+use otp_relay_tests::*;
 use reqwest::StatusCode;
 use serde_json::json;
 

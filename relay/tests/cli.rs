@@ -1,7 +1,7 @@
 //! The command line: `keygen`, `send-test`, `serve --help`, and refusing bad configuration with
 //! a sentence instead of a crash.
 
-use crate::support::*;
+use otp_relay_tests::*;
 use std::process::Command;
 
 fn otp_relay() -> Command {

@@ -2,7 +2,7 @@
 //! within the timeout and a log line an operator can act on; the relay keeps serving, and
 //! sending works again once the server is back.
 
-use crate::support::*;
+use otp_relay_tests::*;
 use reqwest::StatusCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,11 +61,7 @@ async fn an_unreachable_server_fails_cleanly_and_recovers_when_it_is_back() {
     let code = smtp.last_to("down@example.com").code();
     assert_eq!(
         relay
-            .verify(
-                &super::support::challenge_of(&reply.json),
-                "down@example.com",
-                &code
-            )
+            .verify(&challenge_of(&reply.json), "down@example.com", &code)
             .await
             .status,
         StatusCode::OK

@@ -1,7 +1,7 @@
 //! The flow a person goes through: request a code, read it from the email, verify it; resend;
 //! expiry; the message itself; the development outbox.
 
-use crate::support::*;
+use otp_relay_tests::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::sync::Arc;

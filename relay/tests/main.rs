@@ -9,4 +9,3 @@ mod cli;
 mod faults;
 mod flow;
 mod proofs;
-mod support;

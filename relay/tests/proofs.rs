@@ -1,10 +1,10 @@
 //! The proof: verified by independent JWT libraries the way a site's backend would, and refused
 //! with another key, another audience, after expiry, or when tampered with (A12).
 
-use crate::support::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use otp_relay_tests::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -1,6 +1,11 @@
-//! Test harness: the real `otp-relay` binary on a free loopback port, a real SMTP server process
-//! (aiosmtpd, with STARTTLS or implicit TLS, and AUTH) writing a Maildir, and helpers that read
-//! codes out of delivered messages, never out of the relay's internals.
+//! Test kit shared by the relay's integration tests and the browser tests: the real `otp-relay`
+//! binary on a free loopback port, a real SMTP server process (aiosmtpd, with STARTTLS or
+//! implicit TLS, and AUTH) writing a Maildir, and helpers that read codes out of delivered
+//! messages, never out of the relay's internals. [`browser`] drives headless Chromium.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
+
+pub mod browser;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -39,6 +44,12 @@ pub fn free_port() -> u16 {
 /// A throwaway CA and a certificate for 127.0.0.1 and localhost signed by it.
 pub struct Certs {
     pub dir: TempDir,
+}
+
+impl Default for Certs {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Certs {
@@ -88,7 +99,41 @@ pub struct SmtpServer {
 }
 
 fn smtp_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/support/smtp_server.py")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("support/smtp_server.py")
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The `otp-relay` binary of this build: beside the test executable's `deps/` folder. Built on
+/// demand when a test binary of another package runs first.
+pub fn relay_binary() -> PathBuf {
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            if let Ok(path) = std::env::var("OTP_RELAY_BIN") {
+                return PathBuf::from(path);
+            }
+            let exe = std::env::current_exe().expect("current exe");
+            let profile_dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("target/<profile>");
+            let binary = profile_dir.join("otp-relay");
+            if !binary.exists() {
+                let status =
+                    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                        .args(["build", "-p", "otp-relay", "--bin", "otp-relay"])
+                        .current_dir(workspace_root())
+                        .status()
+                        .expect("cargo build");
+                assert!(status.success(), "building otp-relay failed");
+            }
+            binary
+        })
+        .clone()
 }
 
 impl SmtpServer {
@@ -324,7 +369,7 @@ impl Relay {
     }
 
     fn spawn(env: Vec<(String, String)>, stderr_lines: Arc<Mutex<Vec<String>>>) -> Relay {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_otp-relay"));
+        let mut command = Command::new(relay_binary());
         command.arg("serve");
         for (key, _) in std::env::vars() {
             if key.starts_with("OTP_RELAY_") {
@@ -387,10 +432,19 @@ impl Relay {
         child.wait().expect("wait")
     }
 
-    /// A new process with the same settings; the log keeps accumulating.
+    /// A new process with the same settings on the same port; the log keeps accumulating.
     pub fn restart(&mut self) {
         self.kill();
-        let fresh = Self::spawn(self.env.clone(), Arc::clone(&self.stderr));
+        self.start_again();
+    }
+
+    /// Starts a stopped relay again with the same settings on the same port.
+    pub fn start_again(&mut self) {
+        let address = self.url.trim_start_matches("http://").to_string();
+        let mut env = self.env.clone();
+        env.retain(|(k, _)| k != "OTP_RELAY_LISTEN");
+        env.push(("OTP_RELAY_LISTEN".into(), address));
+        let fresh = Self::spawn(env, Arc::clone(&self.stderr));
         *self = fresh;
     }
 

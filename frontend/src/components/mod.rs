@@ -1,0 +1,335 @@
+//! The view: one component that renders the flow's state and turns the person's input into flow
+//! actions, and the flow's effects into requests to the relay.
+
+use crate::api::Relay;
+use crate::flow::{
+    Action, Busy, Effect, Flow, Focus, Notice, Recovery, Step, Tone, VerifiedProof, clock,
+};
+use gloo_timers::callback::Interval;
+use web_sys::{HtmlElement, HtmlInputElement};
+use yew::prelude::*;
+
+/// What the host page gives the flow.
+#[derive(Properties, Clone, PartialEq)]
+pub struct VerifyFlowProps {
+    /// The relay's base URL; empty for the page's own origin.
+    #[prop_or_default]
+    pub relay: AttrValue,
+    /// Prefills the address field.
+    #[prop_or_default]
+    pub email: AttrValue,
+    /// Called once the address is verified.
+    #[prop_or_default]
+    pub on_verified: Callback<VerifiedProof>,
+    /// Called on every error: (code, message).
+    #[prop_or_default]
+    pub on_error: Callback<(String, String)>,
+}
+
+/// Messages of the component.
+pub enum Msg {
+    Flow(Action),
+    Tick,
+    DevOutbox(bool),
+}
+
+/// The verification flow.
+pub struct VerifyFlow {
+    flow: Flow,
+    relay: Relay,
+    now_ms: f64,
+    id: String,
+    dev_outbox: bool,
+    email_ref: NodeRef,
+    code_ref: NodeRef,
+    notice_ref: NodeRef,
+    success_ref: NodeRef,
+    _clock: Interval,
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// A short random id, so that several widgets on one page never share element ids.
+fn instance_id() -> String {
+    let mut bytes = [0u8; 4];
+    // Without randomness the ids are still valid; only several widgets per page would clash.
+    let _ = getrandom::getrandom(&mut bytes);
+    format!("otp-{:08x}", u32::from_be_bytes(bytes))
+}
+
+impl VerifyFlow {
+    fn run(&self, ctx: &Context<Self>, effect: Effect) {
+        let relay = self.relay.clone();
+        let link = ctx.link();
+        match effect {
+            Effect::RequestCode { email } => link.send_future(async move {
+                Msg::Flow(match relay.request_code(email).await {
+                    Ok(challenge) => Action::Issued(challenge),
+                    Err(failure) => Action::Failed(failure),
+                })
+            }),
+            Effect::Resend { challenge, email } => link.send_future(async move {
+                Msg::Flow(match relay.resend(challenge, email).await {
+                    Ok(challenge) => Action::Resent(challenge),
+                    Err(failure) => Action::Failed(failure),
+                })
+            }),
+            Effect::Verify {
+                challenge,
+                email,
+                code,
+            } => link.send_future(async move {
+                Msg::Flow(match relay.verify(challenge, email, code).await {
+                    Ok(proof) => Action::Verified(proof),
+                    Err(failure) => Action::Failed(failure),
+                })
+            }),
+            Effect::Announce(proof) => ctx.props().on_verified.emit(proof),
+            Effect::ReportError { code, message } => ctx.props().on_error.emit((code, message)),
+        }
+    }
+
+    fn notice_view(&self, ctx: &Context<Self>, notice: Option<&Notice>) -> Html {
+        let link = ctx.link();
+        let Some(notice) = notice else {
+            return html! { <div class="otp-notice" role="status" aria-live="polite" ref={self.notice_ref.clone()} tabindex="-1"></div> };
+        };
+        let blocked = self.flow.blocked_in(self.now_ms);
+        let busy = self.flow.busy != Busy::Idle;
+        let button = match notice.recovery {
+            Recovery::None => html! {},
+            Recovery::NewCode => html! {
+                <button type="button" class="otp-secondary" disabled={busy || blocked > 0}
+                    onclick={link.callback(|_| Msg::Flow(Action::NewCode))}>
+                    { if blocked > 0 { format!("Get a new code ({})", clock(blocked)) } else { "Get a new code".to_string() } }
+                </button>
+            },
+            Recovery::Retry => html! {
+                <button type="button" class="otp-secondary" disabled={busy || blocked > 0}
+                    onclick={link.callback(|_| Msg::Flow(Action::Retry))}>
+                    { if blocked > 0 { format!("Try again in {}", clock(blocked)) } else { "Try again".to_string() } }
+                </button>
+            },
+        };
+        let (class, role) = match notice.tone {
+            Tone::Info => ("otp-notice otp-info", "status"),
+            Tone::Error => ("otp-notice otp-error", "alert"),
+        };
+        html! {
+            <div class={class} role={role} aria-live="polite" ref={self.notice_ref.clone()} tabindex="-1">
+                <p>{ &notice.text }</p>
+                { button }
+            </div>
+        }
+    }
+
+    fn email_step(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let id = &self.id;
+        let sending = self.flow.busy == Busy::Sending;
+        let error_id = format!("{id}-email-error");
+        let onsubmit = link.callback(|e: SubmitEvent| {
+            e.prevent_default();
+            Msg::Flow(Action::SubmitEmail)
+        });
+        let oninput = link.callback(|e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            Msg::Flow(Action::EmailInput(input.value()))
+        });
+        html! {
+            <form class="otp-form" onsubmit={onsubmit} novalidate=true>
+                <h2 class="otp-title" id={format!("{id}-title")}>{ "Verify your email" }</h2>
+                <p class="otp-hint">{ "We will email you a 6-digit code." }</p>
+                <label class="otp-label" for={format!("{id}-email")}>{ "Email address" }</label>
+                <input id={format!("{id}-email")} class="otp-input" type="email" name="email"
+                    autocomplete="email" inputmode="email" spellcheck="false" required=true
+                    ref={self.email_ref.clone()}
+                    value={self.flow.email_input.clone()}
+                    aria-invalid={if self.flow.email_error.is_some() { "true" } else { "false" }}
+                    aria-describedby={error_id.clone()}
+                    oninput={oninput} />
+                <p id={error_id} class="otp-field-error" aria-live="polite">
+                    { self.flow.email_error.clone().unwrap_or_default() }
+                </p>
+                <button type="submit" class="otp-primary" disabled={sending} aria-busy={if sending { "true" } else { "false" }}>
+                    { if sending { "Sending…" } else { "Send code" } }
+                </button>
+                { self.notice_view(ctx, self.flow.notice.as_ref()) }
+            </form>
+        }
+    }
+
+    fn code_step(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let id = &self.id;
+        let Some(challenge) = self.flow.challenge.as_ref() else {
+            return html! {};
+        };
+        let now = self.now_ms;
+        let verifying = self.flow.busy == Busy::Verifying;
+        let expired = self.flow.is_expired(now);
+        let expired_notice;
+        let notice = if expired && !self.flow.code_dead {
+            expired_notice = Notice {
+                tone: Tone::Error,
+                text: "This code has expired. Get a new code.".into(),
+                recovery: Recovery::NewCode,
+            };
+            Some(&expired_notice)
+        } else {
+            self.flow.notice.as_ref()
+        };
+        let onsubmit = link.callback(|e: SubmitEvent| {
+            e.prevent_default();
+            Msg::Flow(Action::SubmitCode)
+        });
+        let oninput = link.callback(|e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            Msg::Flow(Action::CodeInput(input.value()))
+        });
+        let resend_in = self.flow.resend_in(now);
+        let resend_label = if self.flow.busy == Busy::Resending {
+            "Sending…".to_string()
+        } else if challenge.sends_left == 0 {
+            "No resends left".to_string()
+        } else if resend_in > 0 {
+            format!("Resend code in {}", clock(resend_in))
+        } else {
+            let left = challenge.sends_left;
+            format!("Resend code ({left} left)")
+        };
+        let dead = self.flow.code_dead || expired;
+        let length = challenge.code_length;
+        html! {
+            <form class="otp-form" onsubmit={onsubmit} novalidate=true>
+                <h2 class="otp-title" id={format!("{id}-title")}>{ "Enter the code" }</h2>
+                <p class="otp-hint">{ "We sent a code to " }<strong>{ &challenge.email }</strong>{ "." }</p>
+                <label class="otp-label" for={format!("{id}-code")}>{ format!("{length}-digit code") }</label>
+                <input id={format!("{id}-code")} class="otp-input otp-code" type="text" name="one-time-code"
+                    autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" spellcheck="false"
+                    ref={self.code_ref.clone()}
+                    value={self.flow.code_input.clone()}
+                    disabled={dead}
+                    aria-describedby={format!("{id}-expiry")}
+                    oninput={oninput} />
+                <p id={format!("{id}-expiry")} class="otp-countdown">
+                    { if expired { "The code has expired.".to_string() } else { format!("Code expires in {}", clock(self.flow.expires_in(now))) } }
+                </p>
+                <button type="submit" class="otp-primary" disabled={verifying || dead} aria-busy={if verifying { "true" } else { "false" }}>
+                    { if verifying { "Checking…" } else { "Verify" } }
+                </button>
+                { self.notice_view(ctx, notice) }
+                <div class="otp-actions">
+                    <button type="button" class="otp-link" disabled={!self.flow.can_resend(now)}
+                        onclick={link.callback(|_| Msg::Flow(Action::Resend))}>{ resend_label }</button>
+                    <button type="button" class="otp-link"
+                        onclick={link.callback(|_| Msg::Flow(Action::UseAnotherAddress))}>{ "Use another address" }</button>
+                </div>
+            </form>
+        }
+    }
+
+    fn verified_step(&self) -> Html {
+        let email = self
+            .flow
+            .verified
+            .as_ref()
+            .map(|v| v.email.clone())
+            .unwrap_or_default();
+        html! {
+            <div class="otp-form otp-success" role="status">
+                <h2 class="otp-title" tabindex="-1" ref={self.success_ref.clone()}>{ "Address verified" }</h2>
+                <p><strong>{ email }</strong>{ " is verified." }</p>
+            </div>
+        }
+    }
+}
+
+impl Component for VerifyFlow {
+    type Message = Msg;
+    type Properties = VerifyFlowProps;
+
+    fn create(ctx: &Context<Self>) -> Self {
+        let tick = ctx.link().callback(|()| Msg::Tick);
+        let relay = Relay::new(&ctx.props().relay);
+        let probe = relay.clone();
+        ctx.link()
+            .send_future(async move { Msg::DevOutbox(probe.has_dev_outbox().await) });
+        VerifyFlow {
+            flow: Flow::new(&ctx.props().email),
+            relay,
+            now_ms: now_ms(),
+            id: instance_id(),
+            dev_outbox: false,
+            email_ref: NodeRef::default(),
+            code_ref: NodeRef::default(),
+            notice_ref: NodeRef::default(),
+            success_ref: NodeRef::default(),
+            _clock: Interval::new(1_000, move || tick.emit(())),
+        }
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        self.now_ms = now_ms();
+        match msg {
+            Msg::Flow(action) => {
+                if let Some(effect) = self.flow.update(action, self.now_ms) {
+                    self.run(ctx, effect);
+                }
+                true
+            }
+            // Only countdowns change with time.
+            Msg::Tick => self.flow.step == Step::Code || self.flow.blocked_until_ms.is_some(),
+            Msg::DevOutbox(present) => {
+                self.dev_outbox = present;
+                present
+            }
+        }
+    }
+
+    fn changed(&mut self, ctx: &Context<Self>, old: &VerifyFlowProps) -> bool {
+        if ctx.props().relay != old.relay {
+            self.relay = Relay::new(&ctx.props().relay);
+        }
+        if ctx.props().email != old.email && self.flow.step == Step::Email {
+            self.flow.email_input = ctx.props().email.to_string();
+        }
+        true
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        let body = match self.flow.step {
+            Step::Email => self.email_step(ctx),
+            Step::Code => self.code_step(ctx),
+            Step::Verified => self.verified_step(),
+        };
+        html! {
+            <section class="otp" aria-labelledby={format!("{}-title", self.id)}>
+                { body }
+                if self.dev_outbox && self.flow.step != Step::Verified {
+                    <p class="otp-dev">
+                        { "Development mode: no email is sent. " }
+                        <a href={self.relay.url("/dev/outbox")} target="_blank" rel="noopener">{ "Open the outbox" }</a>
+                    </p>
+                }
+            </section>
+        }
+    }
+
+    fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {
+        let Some(focus) = self.flow.focus.take() else {
+            return;
+        };
+        let target = match focus {
+            Focus::EmailField => &self.email_ref,
+            Focus::CodeField => &self.code_ref,
+            Focus::Notice => &self.notice_ref,
+            Focus::Success => &self.success_ref,
+        };
+        if let Some(element) = target.cast::<HtmlElement>() {
+            let _ = element.focus();
+        }
+    }
+}

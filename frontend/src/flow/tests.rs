@@ -1,0 +1,419 @@
+//! Every transition of the flow and every error, natively.
+
+use super::*;
+
+const NOW: f64 = 1_800_000_000_000.0;
+
+fn challenge() -> ChallengeInfo {
+    ChallengeInfo {
+        token: "tok".into(),
+        email: "ada@example.com".into(),
+        code_length: 6,
+        expires_at_ms: NOW + 300_000.0,
+        resend_at_ms: NOW + 30_000.0,
+        attempts_left: 3,
+        sends_left: 2,
+    }
+}
+
+fn api(code: ErrorCode, message: &str) -> Failure {
+    Failure::Api {
+        code,
+        message: message.into(),
+        attempts_left: None,
+        retry_after: None,
+    }
+}
+
+/// A flow on the code step.
+fn at_code_step() -> Flow {
+    let mut flow = Flow::new("ada@example.com");
+    assert!(flow.update(Action::SubmitEmail, NOW).is_some());
+    flow.update(Action::Issued(challenge()), NOW);
+    flow
+}
+
+fn verify_effect(code: &str) -> Option<Effect> {
+    Some(Effect::Verify {
+        challenge: "tok".into(),
+        email: "ada@example.com".into(),
+        code: code.into(),
+    })
+}
+
+#[test]
+fn a_valid_address_requests_a_code_and_shows_busy() {
+    let mut flow = Flow::new("");
+    flow.update(Action::EmailInput("  Ada@Example.com ".into()), NOW);
+    let effect = flow.update(Action::SubmitEmail, NOW);
+    assert_eq!(
+        effect,
+        Some(Effect::RequestCode {
+            email: "ada@example.com".into()
+        })
+    );
+    assert_eq!(flow.busy, Busy::Sending);
+    assert_eq!(
+        flow.update(Action::SubmitEmail, NOW),
+        None,
+        "no second request while busy"
+    );
+}
+
+#[test]
+fn an_invalid_address_is_refused_beside_the_field_without_a_request() {
+    let mut flow = Flow::new("ada@");
+    assert_eq!(flow.update(Action::SubmitEmail, NOW), None);
+    assert!(flow.email_error.as_deref().unwrap().contains("domain"));
+    assert_eq!(flow.focus, Some(Focus::EmailField));
+    flow.update(Action::EmailInput("ada@example.com".into()), NOW);
+    assert_eq!(flow.email_error, None, "typing clears the error");
+}
+
+#[test]
+fn the_relay_refusing_the_address_shows_its_message_beside_the_field() {
+    let mut flow = Flow::new("ada@example.com");
+    flow.update(Action::SubmitEmail, NOW);
+    let report = flow.update(
+        Action::Failed(api(ErrorCode::InvalidEmail, "Bad address.")),
+        NOW,
+    );
+    assert_eq!(flow.step, Step::Email);
+    assert_eq!(flow.email_error.as_deref(), Some("Bad address."));
+    assert!(matches!(report, Some(Effect::ReportError { code, .. }) if code == "invalid_email"));
+}
+
+#[test]
+fn issued_moves_to_the_code_step_with_a_message_and_focus() {
+    let flow = at_code_step();
+    assert_eq!(flow.step, Step::Code);
+    assert_eq!(flow.busy, Busy::Idle);
+    assert_eq!(
+        flow.notice.as_ref().unwrap().text,
+        "We sent a code to ada@example.com."
+    );
+    assert_eq!(flow.focus, Some(Focus::CodeField));
+    assert_eq!(flow.expires_in(NOW), 300);
+    assert_eq!(flow.resend_in(NOW), 30);
+    assert!(!flow.can_resend(NOW));
+    assert!(flow.can_resend(NOW + 30_000.0));
+}
+
+#[test]
+fn a_complete_code_submits_by_itself_exactly_once() {
+    let mut flow = at_code_step();
+    assert_eq!(flow.update(Action::CodeInput("12345".into()), NOW), None);
+    assert_eq!(
+        flow.update(Action::CodeInput("123456".into()), NOW),
+        verify_effect("123456")
+    );
+    assert_eq!(flow.busy, Busy::Verifying);
+    assert_eq!(
+        flow.update(Action::SubmitCode, NOW),
+        None,
+        "not while verifying"
+    );
+    assert_eq!(flow.update(Action::CodeInput("123456".into()), NOW), None);
+}
+
+#[test]
+fn the_same_code_is_not_sent_twice_in_a_row() {
+    let mut flow = at_code_step();
+    flow.update(Action::CodeInput("123456".into()), NOW);
+    flow.busy = Busy::Idle; // as if the answer had come and changed nothing
+    assert_eq!(flow.update(Action::SubmitCode, NOW), None);
+}
+
+#[test]
+fn pasted_codes_are_normalised() {
+    for pasted in ["123 456", "123-456", "１２３４５６", " 123456\n"] {
+        let mut flow = at_code_step();
+        assert_eq!(
+            flow.update(Action::CodeInput(pasted.into()), NOW),
+            verify_effect("123456"),
+            "{pasted:?}"
+        );
+    }
+}
+
+#[test]
+fn letters_in_the_code_are_explained_and_dropped() {
+    let mut flow = at_code_step();
+    assert_eq!(flow.update(Action::CodeInput("12a".into()), NOW), None);
+    assert_eq!(flow.code_input, "12");
+    let notice = flow.notice.clone().unwrap();
+    assert_eq!(notice.tone, Tone::Error);
+    assert!(notice.text.contains("only digits"));
+    flow.update(Action::CodeInput("123".into()), NOW);
+    assert_eq!(
+        flow.notice, None,
+        "the hint goes once the input is digits again"
+    );
+}
+
+#[test]
+fn submitting_an_incomplete_code_asks_for_all_digits() {
+    let mut flow = at_code_step();
+    flow.update(Action::CodeInput("123".into()), NOW);
+    assert_eq!(flow.update(Action::SubmitCode, NOW), None);
+    assert!(flow.notice.unwrap().text.contains("all 6 digits"));
+}
+
+#[test]
+fn a_wrong_code_says_how_many_attempts_are_left() {
+    let mut flow = at_code_step();
+    flow.update(Action::CodeInput("111111".into()), NOW);
+    flow.update(
+        Action::Failed(Failure::Api {
+            code: ErrorCode::WrongCode,
+            message: "m".into(),
+            attempts_left: Some(2),
+            retry_after: None,
+        }),
+        NOW,
+    );
+    assert_eq!(
+        flow.notice.as_ref().unwrap().text,
+        "That code is not right. 2 attempts left."
+    );
+    assert_eq!(flow.code_input, "");
+    assert_eq!(flow.challenge.as_ref().unwrap().attempts_left, 2);
+    assert!(!flow.code_dead);
+    assert_eq!(flow.focus, Some(Focus::CodeField));
+    assert_eq!(
+        flow.update(Action::CodeInput("222222".into()), NOW),
+        verify_effect("222222")
+    );
+}
+
+#[test]
+fn the_last_wrong_code_offers_a_new_code() {
+    let mut flow = at_code_step();
+    flow.update(Action::CodeInput("111111".into()), NOW);
+    flow.update(
+        Action::Failed(Failure::Api {
+            code: ErrorCode::WrongCode,
+            message: "m".into(),
+            attempts_left: Some(0),
+            retry_after: None,
+        }),
+        NOW,
+    );
+    assert!(flow.code_dead);
+    assert_eq!(flow.notice.as_ref().unwrap().recovery, Recovery::NewCode);
+    assert_eq!(
+        flow.update(Action::CodeInput("222222".into()), NOW),
+        None,
+        "a dead code takes no input"
+    );
+    assert!(!flow.can_resend(NOW + 60_000.0));
+    assert_eq!(
+        flow.update(Action::NewCode, NOW),
+        Some(Effect::RequestCode {
+            email: "ada@example.com".into()
+        })
+    );
+    flow.update(
+        Action::Issued(ChallengeInfo {
+            token: "tok2".into(),
+            ..challenge()
+        }),
+        NOW,
+    );
+    assert!(!flow.code_dead);
+    assert_eq!(flow.code_input, "");
+}
+
+#[test]
+fn codes_that_need_a_new_code_say_so() {
+    for code in [
+        ErrorCode::TooManyAttempts,
+        ErrorCode::Expired,
+        ErrorCode::AlreadyUsed,
+        ErrorCode::InvalidChallenge,
+    ] {
+        let mut flow = at_code_step();
+        flow.update(Action::CodeInput("111111".into()), NOW);
+        flow.update(Action::Failed(api(code, "The relay's sentence.")), NOW);
+        let notice = flow.notice.clone().unwrap();
+        assert_eq!(notice.text, "The relay's sentence.", "{code}");
+        assert_eq!(notice.recovery, Recovery::NewCode, "{code}");
+        assert!(flow.code_dead);
+        assert_eq!(flow.focus, Some(Focus::Notice));
+    }
+}
+
+#[test]
+fn rate_limits_count_down_and_block_until_then() {
+    let mut flow = Flow::new("ada@example.com");
+    flow.update(Action::SubmitEmail, NOW);
+    flow.update(
+        Action::Failed(Failure::Api {
+            code: ErrorCode::RateLimited,
+            message: "Too many codes. Try again in 45 seconds.".into(),
+            attempts_left: None,
+            retry_after: Some(45),
+        }),
+        NOW,
+    );
+    assert_eq!(flow.blocked_in(NOW), 45);
+    assert_eq!(flow.blocked_in(NOW + 44_500.0), 1);
+    assert_eq!(flow.update(Action::SubmitEmail, NOW + 10_000.0), None);
+    assert_eq!(flow.update(Action::Retry, NOW + 10_000.0), None);
+    assert_eq!(
+        flow.update(Action::Retry, NOW + 45_000.0),
+        Some(Effect::RequestCode {
+            email: "ada@example.com".into()
+        })
+    );
+}
+
+#[test]
+fn a_rate_limited_resend_waits_for_the_countdown() {
+    let mut flow = at_code_step();
+    let later = NOW + 31_000.0;
+    assert!(matches!(
+        flow.update(Action::Resend, later),
+        Some(Effect::Resend { .. })
+    ));
+    flow.update(
+        Action::Failed(Failure::Api {
+            code: ErrorCode::RateLimited,
+            message: "Wait.".into(),
+            attempts_left: None,
+            retry_after: Some(20),
+        }),
+        later,
+    );
+    assert_eq!(flow.resend_in(later), 20);
+    assert!(!flow.can_resend(later + 10_000.0));
+    assert!(flow.can_resend(later + 20_000.0));
+}
+
+#[test]
+fn resend_keeps_the_code_and_updates_sends_left() {
+    let mut flow = at_code_step();
+    assert_eq!(
+        flow.update(Action::Resend, NOW),
+        None,
+        "not before resend_at"
+    );
+    let later = NOW + 30_000.0;
+    assert_eq!(
+        flow.update(Action::Resend, later),
+        Some(Effect::Resend {
+            challenge: "tok".into(),
+            email: "ada@example.com".into()
+        })
+    );
+    assert_eq!(flow.busy, Busy::Resending);
+    flow.update(
+        Action::Resent(ChallengeInfo {
+            resend_at_ms: later + 30_000.0,
+            sends_left: 1,
+            ..challenge()
+        }),
+        later,
+    );
+    assert!(flow.notice.as_ref().unwrap().text.contains("again"));
+    assert_eq!(flow.resend_in(later), 30);
+    assert_eq!(flow.challenge.as_ref().unwrap().sends_left, 1);
+    flow.update(
+        Action::Resent(ChallengeInfo {
+            sends_left: 0,
+            resend_at_ms: later,
+            ..challenge()
+        }),
+        later,
+    );
+    assert!(!flow.can_resend(later + 60_000.0), "no sends left");
+}
+
+#[test]
+fn delivery_failures_and_outages_offer_retry_of_the_same_request() {
+    for failure in [
+        api(ErrorCode::DeliveryFailed, "Could not send."),
+        api(ErrorCode::Unavailable, "Down."),
+        Failure::Unreachable,
+    ] {
+        let mut flow = Flow::new("ada@example.com");
+        let first = flow.update(Action::SubmitEmail, NOW);
+        let report = flow.update(Action::Failed(failure.clone()), NOW);
+        assert!(matches!(report, Some(Effect::ReportError { .. })));
+        let notice = flow.notice.clone().unwrap();
+        assert_eq!(notice.recovery, Recovery::Retry, "{failure:?}");
+        assert_eq!(flow.update(Action::Retry, NOW), first, "{failure:?}");
+    }
+}
+
+#[test]
+fn an_unreachable_relay_while_verifying_can_retry_the_same_code() {
+    let mut flow = at_code_step();
+    let effect = flow.update(Action::CodeInput("123456".into()), NOW);
+    flow.update(Action::Failed(Failure::Unreachable), NOW);
+    assert!(flow.notice.as_ref().unwrap().text.contains("cannot reach"));
+    assert_eq!(flow.update(Action::Retry, NOW), effect);
+}
+
+#[test]
+fn success_announces_the_proof() {
+    let mut flow = at_code_step();
+    flow.update(Action::CodeInput("123456".into()), NOW);
+    let proof = VerifiedProof {
+        email: "ada@example.com".into(),
+        proof: "jwt".into(),
+        expires_at: "t".into(),
+    };
+    assert_eq!(
+        flow.update(Action::Verified(proof.clone()), NOW),
+        Some(Effect::Announce(proof))
+    );
+    assert_eq!(flow.step, Step::Verified);
+    assert_eq!(flow.focus, Some(Focus::Success));
+}
+
+#[test]
+fn another_address_goes_back_with_the_address_kept() {
+    let mut flow = at_code_step();
+    flow.update(Action::UseAnotherAddress, NOW);
+    assert_eq!(flow.step, Step::Email);
+    assert_eq!(flow.email_input, "ada@example.com");
+    assert_eq!(flow.challenge, None);
+    assert_eq!(flow.focus, Some(Focus::EmailField));
+    flow.update(Action::Reset, NOW);
+    assert_eq!(flow, Flow::new(""));
+}
+
+#[test]
+fn expiry_is_seen_on_the_clock() {
+    let flow = at_code_step();
+    assert!(!flow.is_expired(NOW + 299_000.0));
+    assert!(flow.is_expired(NOW + 300_000.0));
+    assert!(!flow.can_resend(NOW + 300_000.0));
+    assert_eq!(clock(flow.expires_in(NOW + 1_000.0)), "4:59");
+}
+
+#[test]
+fn every_api_error_leaves_a_message_and_a_way_forward() {
+    for code in ErrorCode::ALL {
+        let mut flow = at_code_step();
+        flow.update(Action::CodeInput("123456".into()), NOW);
+        flow.update(
+            Action::Failed(Failure::Api {
+                code,
+                message: "Sentence.".into(),
+                attempts_left: Some(1),
+                retry_after: Some(5),
+            }),
+            NOW,
+        );
+        assert_eq!(flow.busy, Busy::Idle, "{code}");
+        let notice = flow
+            .notice
+            .clone()
+            .unwrap_or_else(|| panic!("{code}: no message"));
+        assert!(!notice.text.is_empty());
+        let can_go_on = notice.recovery != Recovery::None || !flow.code_dead;
+        assert!(can_go_on, "{code}: stuck");
+    }
+}

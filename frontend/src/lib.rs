@@ -1,0 +1,15 @@
+//! The otp-relay verification flow in the browser: a Yew component tree that mounts into any
+//! element. [`flow`] is the pure state machine (tested natively), [`api`] the one module that
+//! talks to the relay, [`components`] the thin view on top.
+
+pub mod api;
+pub mod components;
+pub mod flow;
+
+use components::{VerifyFlow, VerifyFlowProps};
+use web_sys::Element;
+
+/// Renders the flow into `root`; the handle unmounts it when destroyed.
+pub fn mount(root: Element, props: VerifyFlowProps) -> yew::AppHandle<VerifyFlow> {
+    yew::Renderer::<VerifyFlow>::with_root_and_props(root, props).render()
+}

@@ -1,0 +1,58 @@
+//! The single-page app: mounts the flow into `#otp-verify` and tells the page about the result
+//! with `otp-verified` and `otp-error` events on that element.
+
+use otp_relay_frontend::components::VerifyFlowProps;
+use otp_relay_frontend::flow::VerifiedProof;
+use wasm_bindgen::JsValue;
+use web_sys::{CustomEvent, CustomEventInit, Element};
+use yew::Callback;
+
+fn dispatch(target: &Element, name: &str, detail: &[(&str, &str)]) {
+    let object = js_sys::Object::new();
+    for (key, value) in detail {
+        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), &JsValue::from_str(value));
+    }
+    let init = CustomEventInit::new();
+    init.set_bubbles(true);
+    init.set_composed(true);
+    init.set_detail(&object);
+    if let Ok(event) = CustomEvent::new_with_event_init_dict(name, &init) {
+        let _ = target.dispatch_event(&event);
+    }
+}
+
+fn main() {
+    let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("otp-verify"))
+    else {
+        return;
+    };
+    let relay = root.get_attribute("data-relay").unwrap_or_default();
+    let verified_target = root.clone();
+    let error_target = root.clone();
+    let props = VerifyFlowProps {
+        relay: relay.into(),
+        email: root.get_attribute("data-email").unwrap_or_default().into(),
+        on_verified: Callback::from(move |proof: VerifiedProof| {
+            dispatch(
+                &verified_target,
+                "otp-verified",
+                &[
+                    ("email", &proof.email),
+                    ("proof", &proof.proof),
+                    ("expires_at", &proof.expires_at),
+                ],
+            );
+        }),
+        on_error: Callback::from(move |(code, message): (String, String)| {
+            dispatch(
+                &error_target,
+                "otp-error",
+                &[("code", &code), ("message", &message)],
+            );
+        }),
+    };
+    // The page lives as long as the app: keep it mounted.
+    std::mem::forget(otp_relay_frontend::mount(root, props));
+}
