@@ -383,7 +383,7 @@ impl Flow {
                 self.blocked_until_ms = None;
                 self.say(
                     Tone::Info,
-                    format!("We sent a code to {}.", challenge.email),
+                    "Check your inbox: the email can take a minute to arrive, and may land in spam.",
                     Recovery::None,
                 );
                 self.challenge = Some(challenge);

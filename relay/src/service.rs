@@ -245,7 +245,7 @@ impl Relay {
             token,
             &email,
             &challenge,
-            now + policy.resend_after.as_secs(),
+            crate::time::unix_after_ceil(policy.resend_after),
             0,
             1,
         ))
@@ -337,7 +337,7 @@ impl Relay {
             token.to_string(),
             &email,
             &challenge,
-            now + policy.resend_after.as_secs(),
+            crate::time::unix_after_ceil(policy.resend_after),
             attempts_used,
             sends.value,
         ))

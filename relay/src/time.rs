@@ -11,6 +11,14 @@ pub fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// The first whole second at or after `now + wait`. A client that waits until then finds every
+/// cooldown started now over (a truncated time could end up to a second too early).
+pub fn unix_after_ceil(wait: std::time::Duration) -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| (d + wait).as_secs_f64().ceil() as u64)
+}
+
 /// `2026-11-21T10:05:00Z`.
 pub fn rfc3339(unix_seconds: u64) -> String {
     i64::try_from(unix_seconds)

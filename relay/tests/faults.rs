@@ -171,9 +171,9 @@ async fn clients_hanging_up_mid_send_do_not_break_later_sends() {
     for i in 0..10 {
         app.smtp.last_to(&format!("after{i}@example.com"));
     }
+    let logs = app.relay.logs();
     assert!(
-        !app.relay.logs().contains("503"),
-        "no nested MAIL: {}",
-        app.relay.logs()
+        !logs.contains("delivery failed") && !logs.contains("nested"),
+        "every send, the cut-off ones included, went through: {logs}"
     );
 }

@@ -76,7 +76,13 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let profile = tempfile::tempdir().expect("profile dir");
-        let capabilities = json!({
+        // Headless windows are at least 500 px wide: narrower screens are emulated.
+        let mobile = if width < 500 {
+            json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 2.0}})
+        } else {
+            json!(null)
+        };
+        let mut capabilities = json!({
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
                 "args": [
@@ -88,7 +94,12 @@ impl Browser {
                 ]
             }
         });
+        if !mobile.is_null() {
+            capabilities["goog:chromeOptions"]["mobileEmulation"] = mobile;
+        }
         let capabilities = capabilities.as_object().cloned().unwrap_or_default();
+        // Already installed by an earlier test of this process: fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = ClientBuilder::rustls()
             .expect("rustls")
             .capabilities(capabilities)
@@ -105,12 +116,7 @@ impl Browser {
 
     /// Saves a PNG of the page; returns its path.
     pub async fn screenshot(&self, name: &str) -> Option<PathBuf> {
-        let png = self.client.screenshot().await.ok()?;
-        let dir = workspace_root().join("test-artifacts/screenshots");
-        std::fs::create_dir_all(&dir).ok()?;
-        let path = dir.join(format!("{name}.png"));
-        std::fs::write(&path, png).ok()?;
-        Some(path)
+        screenshot(&self.client, name).await
     }
 
     pub async fn close(mut self) {
@@ -124,6 +130,16 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
     }
+}
+
+/// Saves a PNG of the page in `test-artifacts/screenshots/`; returns its path.
+pub async fn screenshot(client: &Client, name: &str) -> Option<PathBuf> {
+    let png = client.screenshot().await.ok()?;
+    let dir = workspace_root().join("test-artifacts/screenshots");
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, png).ok()?;
+    Some(path)
 }
 
 /// Runs a browser test; if it fails, saves a screenshot named after it and fails with its path.

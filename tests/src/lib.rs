@@ -121,17 +121,15 @@ pub fn relay_binary() -> PathBuf {
                 .parent()
                 .and_then(Path::parent)
                 .expect("target/<profile>");
-            let binary = profile_dir.join("otp-relay");
-            if !binary.exists() {
-                let status =
-                    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                        .args(["build", "-p", "otp-relay", "--bin", "otp-relay"])
-                        .current_dir(workspace_root())
-                        .status()
-                        .expect("cargo build");
-                assert!(status.success(), "building otp-relay failed");
-            }
-            binary
+            // Tests of another package do not make cargo rebuild the relay: make sure the
+            // binary is the current source's (a no-op when it is).
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "--quiet", "-p", "otp-relay", "--bin", "otp-relay"])
+                .current_dir(workspace_root())
+                .status()
+                .expect("cargo build");
+            assert!(status.success(), "building otp-relay failed");
+            profile_dir.join("otp-relay")
         })
         .clone()
 }

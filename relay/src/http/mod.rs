@@ -5,13 +5,13 @@ mod outbox;
 
 use crate::error::ApiError;
 use crate::service::{Relay, Requester};
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures_util::StreamExt;
 use otp_relay_shared::ErrorCode;
 use otp_relay_shared::api::Health;
 use serde_json::{Map, Value};
@@ -21,6 +21,10 @@ use tower_http::services::{ServeDir, ServeFile};
 
 /// Largest request body accepted (API.md).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// How much of an oversized body is read and discarded before answering 413.
+const DRAIN_LIMIT: usize = 2 * 1024 * 1024;
+/// How long reading a body may take.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Shared state of the handlers.
 pub type AppState = Arc<Relay>;
@@ -32,7 +36,6 @@ pub fn router(relay: Arc<Relay>) -> Router {
         .route("/api/v1/challenges/resend", post(resend))
         .route("/api/v1/challenges/verify", post(verify))
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&relay),
             origin_guard,
@@ -168,21 +171,7 @@ impl FromRequest<AppState> for JsonObject {
             ));
         }
         let requester = requester(&request, state);
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        ErrorCode::PayloadTooLarge,
-                        format!(
-                            "The request body is larger than {} KiB.",
-                            MAX_BODY_BYTES / 1024
-                        ),
-                    )
-                } else {
-                    ApiError::invalid_request("The request body could not be read.")
-                }
-            })?;
+        let bytes = read_body(request).await?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::invalid_request(format!("The request body is not valid JSON ({e})."))
         })?;
@@ -193,6 +182,59 @@ impl FromRequest<AppState> for JsonObject {
             )),
         }
     }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!(
+            "The request body is larger than {} KiB.",
+            MAX_BODY_BYTES / 1024
+        ),
+    )
+}
+
+/// Reads a body of at most [`MAX_BODY_BYTES`]. A larger one is read on and discarded up to
+/// [`DRAIN_LIMIT`], so that a client still sending it gets to read the 413 instead of a reset
+/// connection; past that (or a slow drain) the connection is given up.
+async fn read_body(request: Request) -> Result<Vec<u8>, ApiError> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > DRAIN_LIMIT) {
+        return Err(too_large());
+    }
+    let mut stream = request.into_body().into_data_stream();
+    let mut body = Vec::new();
+    let mut total = 0usize;
+    let read = async {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk
+                .map_err(|_| ApiError::invalid_request("The request body could not be read."))?;
+            total += chunk.len();
+            if total <= MAX_BODY_BYTES {
+                body.extend_from_slice(&chunk);
+            } else if total > DRAIN_LIMIT {
+                break;
+            }
+        }
+        Ok::<(), ApiError>(())
+    };
+    match tokio::time::timeout(DRAIN_TIME, read).await {
+        Ok(result) => result?,
+        Err(_) if total > MAX_BODY_BYTES => return Err(too_large()),
+        Err(_) => {
+            return Err(ApiError::invalid_request(
+                "The request body arrived too slowly.",
+            ));
+        }
+    }
+    if total > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    Ok(body)
 }
 
 /// The client IP (socket, or the last `X-Forwarded-For` entry when a proxy is trusted) and the

@@ -2,7 +2,7 @@
 
 use fantoccini::{Client, Locator};
 use otp_relay_tests::browser::{
-    dist_dir, wait_for, wait_for_text, with_browser, with_browser_sized,
+    dist_dir, screenshot, wait_for, wait_for_text, with_browser, with_browser_sized,
 };
 use otp_relay_tests::*;
 use serde_json::json;
@@ -146,6 +146,7 @@ async fn a_wrong_code_then_the_right_one() {
             "That code is not right. 2 attempts left.",
         )
         .await;
+        screenshot(&client, "desktop-wrong-code").await;
         type_code(&client, &code).await;
         wait_for_text(&client, ".otp-success", "Address verified").await;
         let events = events(&client).await;
@@ -186,7 +187,7 @@ async fn after_the_allowed_attempts_a_new_code_is_needed_and_works() {
         button.click().await.unwrap();
         app.smtp.wait_for(2);
         let fresh = app.smtp.last_to("cy@example.com").code();
-        wait_for_text(&client, ".otp-info", "We sent a code to cy@example.com").await;
+        wait_for_text(&client, ".otp-info", "Check your inbox").await;
         type_code(&client, &fresh).await;
         wait_for_text(&client, ".otp-success", "Address verified").await;
     })
@@ -214,6 +215,7 @@ async fn an_expired_code_offers_a_new_one() {
             .await
             .unwrap();
         app.smtp.wait_for(2);
+        wait_for_text(&client, ".otp-info", "Check your inbox").await;
         let fresh = app.smtp.last_to("dee@example.com").code();
         type_code(&client, &fresh).await;
         wait_for_text(&client, ".otp-success", "Address verified").await;
@@ -293,7 +295,7 @@ async fn the_relay_being_down_is_explained_and_recovers() {
         let retry = wait_for(&client, ".otp-error button").await;
         assert_eq!(retry.text().await.unwrap(), "Try again");
         retry.click().await.unwrap();
-        wait_for_text(&client, ".otp-info", "We sent a code to gil@example.com").await;
+        wait_for_text(&client, ".otp-hint", "We sent a code to gil@example.com").await;
         let code = shared
             .lock()
             .unwrap()
@@ -389,6 +391,7 @@ async fn the_page_is_usable_at_phone_width_and_by_keyboard() {
             .unwrap_or_default()
             .to_string();
         assert_eq!(live, "polite");
+        screenshot(&client, "phone-code-step").await;
         let code = app.smtp.last_to("ivy@example.com").code();
         client
             .active_element()
