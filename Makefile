@@ -3,16 +3,18 @@
 SHELL := /bin/bash
 # A build directory outside the checkout, so fresh clones (CI) reuse earlier builds.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/otp-relay/target
+TOOLS_DIR := $(HOME)/.cache/otp-relay/tools
+export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: run test tools-run tools-test fmt-check lint wasm-check unit-and-integration bench load
+.PHONY: run test tools-run tools-test fmt-check lint wasm-check frontend size tests bench load
 
-## Serve the relay on its embedded defaults: development outbox, in-memory store.
+## The page at http://127.0.0.1:8080, the relay beside it on its embedded defaults.
 run: tools-run
-	$(CARGO) run --release -p otp-relay -- serve
+	scripts/run.sh
 
-## Everything CI checks: formatting, lints, the wasm build of shared/, every test.
-test: tools-test fmt-check lint wasm-check unit-and-integration
+## Everything CI checks: formatting, lints, the wasm build, the size budget, every test.
+test: tools-test fmt-check lint wasm-check frontend size tests
 
 tools-run:
 	@scripts/ensure-tools.sh run
@@ -29,13 +31,20 @@ lint:
 wasm-check:
 	$(CARGO) build -p otp-relay-shared --target wasm32-unknown-unknown
 
-unit-and-integration:
+## The release build of the page (dist/), which the browser tests load.
+frontend:
+	trunk build --release
+
+size: frontend
+	scripts/size.sh
+
+tests:
 	$(CARGO) test --workspace
 
 ## Micro-benchmarks (criterion): token, code derivation, ledger.
-bench: tools-test
+bench:
 	$(CARGO) bench -p otp-relay --bench core
 
-## Load test on loopback: a release relay (outbox, high limits) and 16 clients for 10 s.
+## Load test on loopback: a release relay (outbox, then real SMTP) and 16 clients for 10 s each.
 load: tools-test
 	scripts/load.sh

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Installs what building and testing need, only when it is missing. Idempotent and pinned where
-# a version matters. Usage: scripts/ensure-tools.sh test|run
+# Installs what building, running and testing need, only when it is missing, at pinned versions.
+# Idempotent. Usage: scripts/ensure-tools.sh run|test
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 want=${1:-test}
+TOOLS_DIR=${OTP_RELAY_TOOLS:-$HOME/.cache/otp-relay/tools}
+TRUNK_VERSION=0.21.14          # trunk 0.22 needs a newer rustc than these machines have
+BINARYEN_VERSION=132           # Debian's binaryen is too old for what rustc emits
+# wasm-bindgen's CLI must match the library version in Cargo.lock exactly.
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
 apt_updated=0
 
 as_root() {
@@ -12,7 +18,6 @@ as_root() {
     fi
 }
 
-# Debian packages, by package name.
 need_deb() {
     local missing=()
     for pkg in "$@"; do
@@ -32,16 +37,43 @@ need_rust_component() {
     rustup component list --installed 2>/dev/null | grep -q "^$1" || rustup component add "$1"
 }
 
+# cargo install NAME VERSION [--locked]: when `NAME --version` does not print VERSION.
+need_cargo_tool() {
+    local crate=$1 binary=$2 version=$3; shift 3
+    if "$binary" --version 2>/dev/null | grep -q " $version\b"; then return 0; fi
+    echo "ensure-tools: installing $crate $version (takes a few minutes, once)" >&2
+    cargo install --quiet "$crate" --version "$version" --force "$@"
+}
+
+need_binaryen() {
+    if "$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version $BINARYEN_VERSION\b"; then
+        return 0
+    fi
+    echo "ensure-tools: installing binaryen@$BINARYEN_VERSION (wasm-opt) into $TOOLS_DIR" >&2
+    mkdir -p "$TOOLS_DIR"
+    npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION" >/dev/null
+}
+
+frontend_tools() {
+    need_rust_target wasm32-unknown-unknown
+    need_cargo_tool trunk trunk "$TRUNK_VERSION" --locked
+    # Its own lock file names a crate release the registry no longer serves: no --locked.
+    need_cargo_tool wasm-bindgen-cli wasm-bindgen "$WASM_BINDGEN_VERSION"
+    need_binaryen
+}
+
 need_rust_component rustfmt
 need_rust_component clippy
 
 case "$want" in
-    test)
-        # The SMTP server the integration tests run (aiosmtpd for Debian's own python3).
-        need_deb python3-aiosmtpd
-        # The shared crate must build for the browser.
-        need_rust_target wasm32-unknown-unknown
+    run)
+        frontend_tools
         ;;
-    run) ;;
-    *) echo "usage: $0 test|run" >&2; exit 2 ;;
+    test)
+        frontend_tools
+        # The SMTP server the tests run (aiosmtpd for Debian's own python3), the browser and
+        # its WebDriver.
+        need_deb python3-aiosmtpd chromium chromium-driver
+        ;;
+    *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
