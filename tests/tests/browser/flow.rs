@@ -404,3 +404,36 @@ async fn the_page_is_usable_at_phone_width_and_by_keyboard() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn in_development_the_page_links_to_the_outbox() {
+    let dist = dist_dir().display().to_string();
+    let relay = Arc::new(Relay::start(&[("OTP_RELAY_STATIC_DIR".into(), dist)]));
+    let shared = Arc::clone(&relay);
+    with_browser("dev_outbox", |client| async move {
+        let relay = shared;
+        client.goto(&format!("{}/", relay.url)).await.unwrap();
+        let link = wait_for(&client, ".otp-dev a").await;
+        let href = link.prop("href").await.unwrap().unwrap();
+        assert_eq!(href, format!("{}/dev/outbox", relay.url));
+        request_code(&client, "jo@example.com").await;
+        wait_for_text(&client, ".otp-hint", "jo@example.com").await;
+        let outbox = relay
+            .client
+            .get(&href)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let code = outbox
+            .split("@127.0.0.1 #")
+            .nth(1)
+            .map(|rest| rest[..6].to_string())
+            .expect("the code in the outbox page");
+        type_code(&client, &code).await;
+        wait_for_text(&client, ".otp-success", "Address verified").await;
+    })
+    .await;
+}
