@@ -128,6 +128,8 @@ pub enum Action {
     UseAnotherAddress,
     /// Start again from an empty form (the embedding page asked for it).
     Reset,
+    /// The page's form was submitted before the address was verified.
+    SubmissionHeld,
     Issued(ChallengeInfo),
     Resent(ChallengeInfo),
     Verified(VerifiedProof),
@@ -371,6 +373,22 @@ impl Flow {
             }
             Action::Reset => {
                 *self = Flow::new("");
+                None
+            }
+            Action::SubmissionHeld => {
+                if self.step != Step::Verified {
+                    let text = match self.step {
+                        Step::Email => {
+                            "Verify your email address first: enter it and send the code."
+                        }
+                        _ => "Verify your email address first: enter the code from the email.",
+                    };
+                    self.say(Tone::Error, text, Recovery::None);
+                    self.focus = Some(match self.step {
+                        Step::Email => Focus::EmailField,
+                        _ => Focus::CodeField,
+                    });
+                }
                 None
             }
             Action::Issued(challenge) => {

@@ -1,10 +1,12 @@
 //! The otp-relay verification flow in the browser: a Yew component tree that mounts into any
 //! element. [`flow`] is the pure state machine (tested natively), [`api`] the one module that
-//! talks to the relay, [`components`] the thin view on top.
+//! talks to the relay, [`components`] the thin view on top, [`widget`] the entry points of the
+//! embeddable `<otp-verify>` element.
 
 pub mod api;
 pub mod components;
 pub mod flow;
+pub mod widget;
 
 use components::{VerifyFlow, VerifyFlowProps};
 use web_sys::Element;

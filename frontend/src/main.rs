@@ -1,5 +1,6 @@
-//! The single-page app: mounts the flow into `#otp-verify` and tells the page about the result
-//! with `otp-verified` and `otp-error` events on that element.
+//! The single-page app: mounts the flow into the page's `[data-otp-page]` element and tells the
+//! page about the result with `otp-verified` and `otp-error` events on that element. Loaded as
+//! the widget's module (on another site's page), it finds no such element and does nothing.
 
 use otp_relay_frontend::components::VerifyFlowProps;
 use otp_relay_frontend::flow::VerifiedProof;
@@ -24,7 +25,7 @@ fn dispatch(target: &Element, name: &str, detail: &[(&str, &str)]) {
 fn main() {
     let Some(root) = web_sys::window()
         .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id("otp-verify"))
+        .and_then(|d| d.query_selector("[data-otp-page]").ok().flatten())
     else {
         return;
     };

@@ -389,6 +389,24 @@ fn another_address_goes_back_with_the_address_kept() {
 }
 
 #[test]
+fn a_held_form_submission_asks_to_verify_first() {
+    let mut flow = Flow::new("");
+    assert_eq!(flow.update(Action::SubmissionHeld, NOW), None);
+    assert!(flow.notice.as_ref().unwrap().text.contains("send the code"));
+    assert_eq!(flow.focus, Some(Focus::EmailField));
+    let mut flow = at_code_step();
+    flow.update(Action::SubmissionHeld, NOW);
+    assert!(
+        flow.notice
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("enter the code")
+    );
+    assert_eq!(flow.focus, Some(Focus::CodeField));
+}
+
+#[test]
 fn expiry_is_seen_on_the_clock() {
     let flow = at_code_step();
     assert!(!flow.is_expired(NOW + 299_000.0));

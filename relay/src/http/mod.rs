@@ -2,6 +2,7 @@
 //! allow-list (CORS), the JSON-only body rule with its size limit, and the client IP.
 
 mod outbox;
+mod widget;
 
 use crate::error::ApiError;
 use crate::service::{Relay, Requester};
@@ -17,6 +18,7 @@ use otp_relay_shared::api::Health;
 use serde_json::{Map, Value};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
 /// Largest request body accepted (API.md).
@@ -40,14 +42,21 @@ pub fn router(relay: Arc<Relay>) -> Router {
             Arc::clone(&relay),
             origin_guard,
         ));
+    // Files (the page, the widget) are compressed; API answers are too small to gain from it.
+    let files = widget::routes().layer(CompressionLayer::new().gzip(true));
     let mut app = Router::new()
         .merge(api)
+        .merge(files)
         .route("/healthz", get(health))
         .route("/dev/outbox", get(outbox::page));
     app = match relay.config.static_dir.clone() {
         Some(dir) => {
             let index = dir.join("index.html");
-            app.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
+            app.fallback_service(
+                tower::ServiceBuilder::new()
+                    .layer(CompressionLayer::new().gzip(true))
+                    .service(ServeDir::new(dir).fallback(ServeFile::new(index))),
+            )
         }
         None => app.fallback(not_found),
     };

@@ -1,0 +1,145 @@
+//! `/widget/v1/`: the embeddable `<otp-verify>` widget, from the built frontend in
+//! `OTP_RELAY_STATIC_DIR`. The loader module `otp-verify.js` has a stable, versioned URL and is
+//! always revalidated (ETag); it names the build's content-hashed files, which are served beside
+//! it as immutable. So a browser can cache the heavy files for a year and still never pair an old
+//! loader with a new wasm. The files are public and carry no secret, so any origin may load them
+//! (`Access-Control-Allow-Origin: *`): a page whose origin is not allowed still gets a widget that
+//! can tell it so; the API itself enforces the allow-list.
+
+use super::AppState;
+use crate::error::ApiError;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use otp_relay_shared::ErrorCode;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+const LOADER: &str = "otp-verify.js";
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/widget/v1/otp-verify.js", get(loader))
+        .route("/widget/v1/{file}", get(asset))
+}
+
+fn not_available(why: &str) -> Response {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!("The widget is not available: {why}"),
+    )
+    .into_response()
+}
+
+fn static_dir(relay: &AppState) -> Option<PathBuf> {
+    relay.config.static_dir.clone()
+}
+
+/// Headers every widget file carries.
+fn public_headers(headers: &mut HeaderMap, content_type: &'static str, cache: &'static str) {
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert("timing-allow-origin", HeaderValue::from_static("*"));
+    headers.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("cross-origin"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+}
+
+/// The build's file whose name starts with `prefix` and ends with `suffix`.
+async fn find(dir: &std::path::Path, prefix: &str, suffix: &str) -> Option<String> {
+    let mut entries = tokio::fs::read_dir(dir).await.ok()?;
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(prefix) && name.ends_with(suffix) && !name.ends_with("_bg.js") {
+            return Some(name);
+        }
+    }
+    None
+}
+
+async fn loader(State(relay): State<AppState>, request_headers: HeaderMap) -> Response {
+    let Some(dir) = static_dir(&relay) else {
+        return not_available(
+            "this relay serves no built frontend (set OTP_RELAY_STATIC_DIR to trunk's dist/).",
+        );
+    };
+    let (Ok(template), Some(app_js), Some(app_wasm), Some(app_css)) = (
+        tokio::fs::read_to_string(dir.join(LOADER)).await,
+        find(&dir, "otp-relay-frontend-", ".js").await,
+        find(&dir, "otp-relay-frontend-", "_bg.wasm").await,
+        find(&dir, "style-", ".css").await,
+    ) else {
+        return not_available(
+            "the static directory holds no widget build (run `trunk build --release`).",
+        );
+    };
+    let body = template
+        .replace("__APP_JS__", &format!("./{app_js}"))
+        .replace("__APP_WASM__", &format!("./{app_wasm}"))
+        .replace("__APP_CSS__", &format!("./{app_css}"));
+    let digest = Sha256::digest(body.as_bytes());
+    let etag = format!("\"{}\"", crate::token::hex(&digest[..16]));
+    let unchanged = request_headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag));
+    let mut response = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        body.into_response()
+    };
+    let headers = response.headers_mut();
+    public_headers(headers, "text/javascript; charset=utf-8", "no-cache");
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    response
+}
+
+async fn asset(State(relay): State<AppState>, Path(file): Path<String>) -> Response {
+    let Some(dir) = static_dir(&relay) else {
+        return not_available(
+            "this relay serves no built frontend (set OTP_RELAY_STATIC_DIR to trunk's dist/).",
+        );
+    };
+    let plain_name = !file.is_empty()
+        && !file.starts_with('.')
+        && file
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    let content_type = match file.rsplit('.').next() {
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css; charset=utf-8",
+        _ => "",
+    };
+    // Only the build's content-hashed files: their names change whenever their content does.
+    if !plain_name || content_type.is_empty() || file == LOADER || !file.contains('-') {
+        return not_available("no such widget file.");
+    }
+    match tokio::fs::read(dir.join(&file)).await {
+        Ok(bytes) => {
+            let mut response = bytes.into_response();
+            public_headers(
+                response.headers_mut(),
+                content_type,
+                "public, max-age=31536000, immutable",
+            );
+            response
+        }
+        Err(_) => not_available(
+            "no such widget file (the page may be older than the relay's build: reload it).",
+        ),
+    }
+}
