@@ -1,17 +1,22 @@
 //! The relay's API as the browser calls it: `fetch` with JSON bodies, answers turned into flow
-//! actions. Parsing is left to the browser's own `JSON` (smaller than bundling a JSON parser).
+//! actions. JSON is the browser's own (`JSON.stringify`, `Response.json()`), and fields are read
+//! straight off the parsed objects: no JSON or serde code in the wasm, which keeps the download
+//! small. The field names are those of `otp_relay_shared::api`.
 
 use crate::flow::{ChallengeInfo, Failure, VerifiedProof};
-use js_sys::{Date, JSON, Promise};
-use otp_relay_shared::api::{
-    ChallengeResponse, CreateChallengeRequest, ErrorResponse, ResendRequest, VerifyRequest,
-    VerifyResponse,
-};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use js_sys::{Date, JSON, Object, Promise, Reflect};
+use otp_relay_shared::ErrorCode;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
+
+/// `GET /widget/v1/status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayStatus {
+    pub allowed: bool,
+    pub message: Option<String>,
+    pub dev_outbox: bool,
+}
 
 /// Where the relay is: `""` for the page's own origin, or an absolute URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,22 +24,53 @@ pub struct Relay {
     base: String,
 }
 
-fn to_ms(rfc3339: &str) -> f64 {
-    Date::parse(rfc3339)
+fn field(object: &JsValue, name: &str) -> JsValue {
+    Reflect::get(object, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }
 
-impl From<ChallengeResponse> for ChallengeInfo {
-    fn from(r: ChallengeResponse) -> Self {
-        ChallengeInfo {
-            expires_at_ms: to_ms(&r.expires_at),
-            resend_at_ms: to_ms(&r.resend_at),
-            token: r.challenge,
-            email: r.email,
-            code_length: r.code_length,
-            attempts_left: r.attempts_left,
-            sends_left: r.sends_left,
-        }
-    }
+fn text(object: &JsValue, name: &str) -> Option<String> {
+    field(object, name).as_string()
+}
+
+fn number(object: &JsValue, name: &str) -> Option<f64> {
+    field(object, name)
+        .as_f64()
+        .filter(|n| n.is_finite() && *n >= 0.0)
+}
+
+/// A whole non-negative number that fits `u32`.
+fn count(object: &JsValue, name: &str) -> Option<u32> {
+    number(object, name).map(|n| n.min(f64::from(u32::MAX)) as u32)
+}
+
+fn challenge_info(body: &JsValue) -> Option<ChallengeInfo> {
+    Some(ChallengeInfo {
+        token: text(body, "challenge")?,
+        email: text(body, "email")?,
+        code_length: count(body, "code_length")? as usize,
+        expires_at_ms: Date::parse(&text(body, "expires_at")?),
+        resend_at_ms: Date::parse(&text(body, "resend_at")?),
+        attempts_left: count(body, "attempts_left")?,
+        sends_left: count(body, "sends_left")?,
+    })
+}
+
+fn verified_proof(body: &JsValue) -> Option<VerifiedProof> {
+    Some(VerifiedProof {
+        email: text(body, "email")?,
+        proof: text(body, "proof")?,
+        expires_at: text(body, "proof_expires_at")?,
+    })
+}
+
+fn failure(body: &JsValue) -> Option<Failure> {
+    let error = field(body, "error");
+    Some(Failure::Api {
+        code: ErrorCode::from_wire(&text(&error, "code")?)?,
+        message: text(&error, "message")?,
+        attempts_left: count(&error, "attempts_left"),
+        retry_after: number(&error, "retry_after").map(|n| n as u64),
+    })
 }
 
 async fn await_promise(promise: Promise) -> Result<JsValue, JsValue> {
@@ -53,15 +89,13 @@ impl Relay {
         format!("{}{path}", self.base)
     }
 
-    async fn post<B: Serialize, R: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> Result<R, Failure> {
-        let json = serde_wasm_bindgen::to_value(body)
-            .ok()
-            .and_then(|value| JSON::stringify(&value).ok())
-            .ok_or(Failure::Unreachable)?;
+    /// POSTs a JSON object of string fields; the parsed answer on success.
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Result<JsValue, Failure> {
+        let body = Object::new();
+        for (name, value) in fields {
+            let _ = Reflect::set(&body, &JsValue::from_str(name), &JsValue::from_str(value));
+        }
+        let json = JSON::stringify(&body).map_err(|_| Failure::Unreachable)?;
         let init = RequestInit::new();
         init.set_method("POST");
         init.set_body(&json);
@@ -77,43 +111,33 @@ impl Relay {
             .ok()
             .and_then(|value| value.dyn_into().ok())
             .ok_or(Failure::Unreachable)?;
-        let ok = response.ok();
-        // A proxy's own error page (the relay down behind it) is not JSON: treat as unreachable.
-        let body = match response.json() {
-            Ok(promise) => await_promise(promise)
-                .await
-                .map_err(|_| Failure::Unreachable)?,
-            Err(_) => return Err(Failure::Unreachable),
-        };
-        if ok {
-            serde_wasm_bindgen::from_value(body).map_err(|_| Failure::Unreachable)
+        // A proxy's own error page (the relay down behind it) is not JSON: unreachable.
+        let promise = response.json().map_err(|_| Failure::Unreachable)?;
+        let body = await_promise(promise)
+            .await
+            .map_err(|_| Failure::Unreachable)?;
+        if response.ok() {
+            Ok(body)
         } else {
-            let error: ErrorResponse =
-                serde_wasm_bindgen::from_value(body).map_err(|_| Failure::Unreachable)?;
-            Err(Failure::Api {
-                code: error.error.code,
-                message: error.error.message,
-                attempts_left: error.error.attempts_left,
-                retry_after: error.error.retry_after,
-            })
+            Err(failure(&body).unwrap_or(Failure::Unreachable))
         }
     }
 
     pub async fn request_code(&self, email: String) -> Result<ChallengeInfo, Failure> {
-        let response: ChallengeResponse = self
-            .post("/api/v1/challenges", &CreateChallengeRequest { email })
+        let body = self
+            .post("/api/v1/challenges", &[("email", &email)])
             .await?;
-        Ok(response.into())
+        challenge_info(&body).ok_or(Failure::Unreachable)
     }
 
     pub async fn resend(&self, challenge: String, email: String) -> Result<ChallengeInfo, Failure> {
-        let response: ChallengeResponse = self
+        let body = self
             .post(
                 "/api/v1/challenges/resend",
-                &ResendRequest { challenge, email },
+                &[("challenge", &challenge), ("email", &email)],
             )
             .await?;
-        Ok(response.into())
+        challenge_info(&body).ok_or(Failure::Unreachable)
     }
 
     pub async fn verify(
@@ -122,31 +146,37 @@ impl Relay {
         email: String,
         code: String,
     ) -> Result<VerifiedProof, Failure> {
-        let response: VerifyResponse = self
+        let body = self
             .post(
                 "/api/v1/challenges/verify",
-                &VerifyRequest {
-                    challenge,
-                    email,
-                    code,
-                },
+                &[
+                    ("challenge", &challenge),
+                    ("email", &email),
+                    ("code", &code),
+                ],
             )
             .await?;
-        Ok(VerifiedProof {
-            email: response.email,
-            proof: response.proof,
-            expires_at: response.proof_expires_at,
-        })
+        verified_proof(&body).ok_or(Failure::Unreachable)
     }
 
-    /// Whether the relay runs with the development outbox (only then does it answer there).
-    pub async fn has_dev_outbox(&self) -> bool {
-        let Some(window) = web_sys::window() else {
-            return false;
-        };
-        match await_promise(window.fetch_with_str(&self.url("/dev/outbox"))).await {
-            Ok(value) => value.dyn_into::<Response>().is_ok_and(|r| r.ok()),
-            Err(_) => false,
+    /// What the relay says about this page: allowed to call it, development outbox. `None` when
+    /// the relay cannot be asked (it is down, or older than this endpoint).
+    pub async fn status(&self) -> Option<RelayStatus> {
+        let window = web_sys::window()?;
+        let response: Response =
+            await_promise(window.fetch_with_str(&self.url("/widget/v1/status")))
+                .await
+                .ok()?
+                .dyn_into()
+                .ok()?;
+        if !response.ok() {
+            return None;
         }
+        let body = await_promise(response.json().ok()?).await.ok()?;
+        Some(RelayStatus {
+            allowed: field(&body, "allowed").as_bool()?,
+            message: text(&body, "message"),
+            dev_outbox: field(&body, "dev_outbox").as_bool().unwrap_or(false),
+        })
     }
 }

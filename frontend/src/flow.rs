@@ -130,6 +130,8 @@ pub enum Action {
     Reset,
     /// The page's form was submitted before the address was verified.
     SubmissionHeld,
+    /// The relay does not serve this page's origin: nothing can work here.
+    Refused(String),
     Issued(ChallengeInfo),
     Resent(ChallengeInfo),
     Verified(VerifiedProof),
@@ -159,6 +161,8 @@ pub struct Flow {
     last_request: Option<Effect>,
     /// The code last sent for checking: never sent twice in a row.
     last_submitted: Option<String>,
+    /// Why this page cannot use the relay at all, if it cannot.
+    pub refused: Option<String>,
 }
 
 impl Default for Flow {
@@ -199,6 +203,7 @@ impl Flow {
             focus: None,
             last_request: None,
             last_submitted: None,
+            refused: None,
         }
     }
 
@@ -274,6 +279,11 @@ impl Flow {
             }
             Action::SubmitEmail => {
                 if self.busy != Busy::Idle {
+                    return None;
+                }
+                if let Some(reason) = self.refused.clone() {
+                    self.say(Tone::Error, reason, Recovery::None);
+                    self.focus = Some(Focus::Notice);
                     return None;
                 }
                 if self.blocked_in(now_ms) > 0 {
@@ -374,6 +384,14 @@ impl Flow {
             Action::Reset => {
                 *self = Flow::new("");
                 None
+            }
+            Action::Refused(reason) => {
+                self.say(Tone::Error, reason.clone(), Recovery::None);
+                self.refused = Some(reason.clone());
+                Some(Effect::ReportError {
+                    code: ErrorCode::OriginNotAllowed.as_str().to_string(),
+                    message: reason,
+                })
             }
             Action::SubmissionHeld => {
                 if self.step != Step::Verified {
@@ -537,6 +555,10 @@ impl Flow {
             }
             ErrorCode::DeliveryFailed | ErrorCode::Unavailable | ErrorCode::Internal => {
                 self.say(Tone::Error, message, Recovery::Retry);
+            }
+            ErrorCode::OriginNotAllowed => {
+                self.refused = Some(message.clone());
+                self.say(Tone::Error, message, Recovery::None);
             }
             ErrorCode::InvalidCodeFormat => {
                 self.code_input.clear();

@@ -15,3 +15,8 @@ use web_sys::Element;
 pub fn mount(root: Element, props: VerifyFlowProps) -> yew::AppHandle<VerifyFlow> {
     yew::Renderer::<VerifyFlow>::with_root_and_props(root, props).render()
 }
+
+/// An app for the widget pool, showing nothing until given props.
+fn mount_slot(root: Element) -> yew::AppHandle<widget::Slot> {
+    yew::Renderer::<widget::Slot>::with_root(root).render()
+}

@@ -53,6 +53,7 @@ fn main() {
                 &[("code", &code), ("message", &message)],
             );
         }),
+        hold: 0,
     };
     // The page lives as long as the app: keep it mounted.
     std::mem::forget(otp_relay_frontend::mount(root, props));

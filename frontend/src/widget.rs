@@ -1,18 +1,61 @@
 //! The embeddable widget's entry points, called by the `<otp-verify>` loader module
-//! (`frontend/widget/otp-verify.js`): mount the flow into an element (the loader gives the
-//! inside of a shadow root), reset it, destroy it.
+//! (`frontend/widget/otp-verify.js`): mount the flow into an element (the loader gives one inside
+//! a shadow root), reset it, hold back a form, destroy it.
+//!
+//! Yew never frees the event listeners it installs on an app's root element, so an app per mount
+//! would leak a little with every mount. Instead, finished apps go back to a pool with their root
+//! element and are reused by the next mount: memory follows the most widgets alive at once, not
+//! how many were ever mounted.
 
-use crate::components::{Msg, VerifyFlow, VerifyFlowProps};
-use crate::flow::{Action, VerifiedProof};
+use crate::components::{VerifyFlow, VerifyFlowProps};
+use crate::flow::VerifiedProof;
 use js_sys::{Function, Object, Reflect};
+use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use web_sys::Element;
-use yew::{AppHandle, Callback};
+use yew::{AppHandle, Callback, Component, Context, Html, Properties, html};
+
+/// What a pooled app shows: nothing while parked, or one flow.
+#[derive(Properties, Clone, PartialEq, Default)]
+pub struct SlotProps {
+    flow: Option<VerifyFlowProps>,
+    /// A new value starts a fresh flow (mount, reset).
+    generation: u32,
+}
+
+/// The root component of a pooled app.
+pub struct Slot;
+
+impl Component for Slot {
+    type Message = ();
+    type Properties = SlotProps;
+
+    fn create(_ctx: &Context<Self>) -> Self {
+        Slot
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        match &ctx.props().flow {
+            Some(props) => html! { <VerifyFlow key={ctx.props().generation} ..props.clone() /> },
+            None => html! {},
+        }
+    }
+}
+
+struct Pooled {
+    root: Element,
+    app: AppHandle<Slot>,
+}
+
+thread_local! {
+    static POOL: RefCell<Vec<Pooled>> = const { RefCell::new(Vec::new()) };
+}
 
 /// One mounted widget.
 #[wasm_bindgen]
 pub struct WidgetHandle {
-    app: Option<AppHandle<VerifyFlow>>,
+    slot: Option<Pooled>,
+    props: SlotProps,
 }
 
 fn object(entries: &[(&str, &str)]) -> JsValue {
@@ -23,7 +66,11 @@ fn object(entries: &[(&str, &str)]) -> JsValue {
     detail.into()
 }
 
-/// Mounts the flow into `container`. `on_verified` gets `{email, proof, expires_at}`, `on_error`
+fn take_pooled() -> Option<Pooled> {
+    POOL.with(|pool| pool.borrow_mut().pop())
+}
+
+/// Mounts the flow inside `container`. `on_verified` gets `{email, proof, expires_at}`, `on_error`
 /// gets `{code, message}`.
 #[wasm_bindgen(js_name = mountWidget)]
 pub fn mount_widget(
@@ -32,10 +79,11 @@ pub fn mount_widget(
     email: String,
     on_verified: Function,
     on_error: Function,
-) -> WidgetHandle {
-    let props = VerifyFlowProps {
+) -> Result<WidgetHandle, JsValue> {
+    let flow = VerifyFlowProps {
         relay: relay.into(),
         email: email.into(),
+        hold: 0,
         on_verified: Callback::from(move |proof: VerifiedProof| {
             let detail = object(&[
                 ("email", &proof.email),
@@ -49,39 +97,69 @@ pub fn mount_widget(
             let _ = on_error.call1(&JsValue::NULL, &detail);
         }),
     };
-    WidgetHandle {
-        app: Some(crate::mount(container, props)),
-    }
+    let mut slot = match take_pooled() {
+        Some(slot) => slot,
+        None => {
+            let document = web_sys::window()
+                .and_then(|w| w.document())
+                .ok_or_else(|| JsValue::from_str("no document"))?;
+            let root = document.create_element("div")?;
+            let app = crate::mount_slot(root.clone());
+            Pooled { root, app }
+        }
+    };
+    container.append_child(&slot.root)?;
+    let props = SlotProps {
+        flow: Some(flow),
+        generation: 1,
+    };
+    slot.app.update(props.clone());
+    Ok(WidgetHandle {
+        slot: Some(slot),
+        props,
+    })
 }
 
 #[wasm_bindgen]
 impl WidgetHandle {
-    /// Back to an empty address field, as if just mounted.
-    pub fn reset(&self) {
-        if let Some(app) = &self.app {
-            app.send_message(Msg::Flow(Action::Reset));
+    fn show(&mut self) {
+        if let Some(slot) = self.slot.as_mut() {
+            slot.app.update(self.props.clone());
         }
+    }
+
+    /// Back to an empty address field, as if just mounted.
+    pub fn reset(&mut self) {
+        self.props.generation = self.props.generation.wrapping_add(1);
+        if let Some(flow) = self.props.flow.as_mut() {
+            flow.email = Default::default();
+            flow.hold = 0;
+        }
+        self.show();
     }
 
     /// The host form was submitted before verification: say so in the widget.
     #[wasm_bindgen(js_name = holdSubmission)]
-    pub fn hold_submission(&self) {
-        if let Some(app) = &self.app {
-            app.send_message(Msg::Flow(Action::SubmissionHeld));
+    pub fn hold_submission(&mut self) {
+        if let Some(flow) = self.props.flow.as_mut() {
+            flow.hold = flow.hold.wrapping_add(1);
         }
+        self.show();
     }
 
-    /// Unmounts the flow: its DOM, timers and callbacks go.
+    /// Unmounts the flow (its DOM, timers and callbacks go) and parks the app for reuse.
     pub fn destroy(&mut self) {
-        if let Some(app) = self.app.take() {
-            app.destroy();
+        if let Some(mut slot) = self.slot.take() {
+            slot.app.update(SlotProps::default());
+            slot.root.remove();
+            POOL.with(|pool| pool.borrow_mut().push(slot));
         }
     }
 
     /// Whether `destroy` has been called.
     #[wasm_bindgen(getter)]
     pub fn destroyed(&self) -> bool {
-        self.app.is_none()
+        self.slot.is_none()
     }
 }
 

@@ -71,6 +71,11 @@ impl ErrorCode {
         }
     }
 
+    /// The code for its wire name, if it is one.
+    pub fn from_wire(name: &str) -> Option<ErrorCode> {
+        Self::ALL.into_iter().find(|code| code.as_str() == name)
+    }
+
     /// The HTTP status that goes with the code.
     pub fn http_status(self) -> u16 {
         match self {
@@ -122,7 +127,13 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             let back: ErrorCode = serde_json::from_str(&json).unwrap();
             assert_eq!(back, code);
+            assert_eq!(ErrorCode::from_wire(code.as_str()), Some(code));
         }
+    }
+
+    #[test]
+    fn unknown_wire_names_are_none() {
+        assert_eq!(ErrorCode::from_wire("teapot"), None);
     }
 
     #[test]

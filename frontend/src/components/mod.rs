@@ -1,7 +1,7 @@
 //! The view: one component that renders the flow's state and turns the person's input into flow
 //! actions, and the flow's effects into requests to the relay.
 
-use crate::api::Relay;
+use crate::api::{Relay, RelayStatus};
 use crate::flow::{
     Action, Busy, Effect, Flow, Focus, Notice, Recovery, Step, Tone, VerifiedProof, clock,
 };
@@ -24,13 +24,16 @@ pub struct VerifyFlowProps {
     /// Called on every error: (code, message).
     #[prop_or_default]
     pub on_error: Callback<(String, String)>,
+    /// Raised by the page each time its form is submitted before verification.
+    #[prop_or_default]
+    pub hold: u32,
 }
 
 /// Messages of the component.
 pub enum Msg {
     Flow(Action),
     Tick,
-    DevOutbox(bool),
+    Status(Option<RelayStatus>),
 }
 
 /// The verification flow.
@@ -256,7 +259,7 @@ impl Component for VerifyFlow {
         let relay = Relay::new(&ctx.props().relay);
         let probe = relay.clone();
         ctx.link()
-            .send_future(async move { Msg::DevOutbox(probe.has_dev_outbox().await) });
+            .send_future(async move { Msg::Status(probe.status().await) });
         VerifyFlow {
             flow: Flow::new(&ctx.props().email),
             relay,
@@ -282,14 +285,26 @@ impl Component for VerifyFlow {
             }
             // Only countdowns change with time.
             Msg::Tick => self.flow.step == Step::Code || self.flow.blocked_until_ms.is_some(),
-            Msg::DevOutbox(present) => {
-                self.dev_outbox = present;
-                present
+            Msg::Status(Some(status)) => {
+                self.dev_outbox = status.dev_outbox;
+                if !status.allowed {
+                    let message = status.message.unwrap_or_else(|| {
+                        "This site is not allowed to use this verification service.".into()
+                    });
+                    if let Some(effect) = self.flow.update(Action::Refused(message), self.now_ms) {
+                        self.run(ctx, effect);
+                    }
+                }
+                true
             }
+            Msg::Status(None) => false,
         }
     }
 
     fn changed(&mut self, ctx: &Context<Self>, old: &VerifyFlowProps) -> bool {
+        if ctx.props().hold != old.hold {
+            self.flow.update(Action::SubmissionHeld, now_ms());
+        }
         if ctx.props().relay != old.relay {
             self.relay = Relay::new(&ctx.props().relay);
         }

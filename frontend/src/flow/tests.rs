@@ -407,6 +407,29 @@ fn a_held_form_submission_asks_to_verify_first() {
 }
 
 #[test]
+fn a_refused_origin_is_said_at_once_and_nothing_is_sent() {
+    let mut flow = Flow::new("ada@example.com");
+    let report = flow.update(Action::Refused("This site is not allowed.".into()), NOW);
+    assert!(
+        matches!(report, Some(Effect::ReportError { code, .. }) if code == "origin_not_allowed")
+    );
+    assert_eq!(
+        flow.notice.as_ref().unwrap().text,
+        "This site is not allowed."
+    );
+    assert_eq!(flow.notice.as_ref().unwrap().recovery, Recovery::None);
+    assert_eq!(
+        flow.update(Action::SubmitEmail, NOW),
+        None,
+        "no request that cannot succeed"
+    );
+    assert_eq!(
+        flow.notice.as_ref().unwrap().text,
+        "This site is not allowed."
+    );
+}
+
+#[test]
 fn expiry_is_seen_on_the_clock() {
     let flow = at_code_step();
     assert!(!flow.is_expired(NOW + 299_000.0));

@@ -18,8 +18,12 @@ use otp_relay_shared::api::Health;
 use serde_json::{Map, Value};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
+
+/// What a page whose origin is not on the allow-list is told.
+const ORIGIN_NOT_ALLOWED: &str = "This site is not allowed to use this verification service. Its operator must add the site's origin to OTP_RELAY_ALLOWED_ORIGINS.";
 
 /// Largest request body accepted (API.md).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -42,8 +46,13 @@ pub fn router(relay: Arc<Relay>) -> Router {
             Arc::clone(&relay),
             origin_guard,
         ));
-    // Files (the page, the widget) are compressed; API answers are too small to gain from it.
-    let files = widget::routes().layer(CompressionLayer::new().gzip(true));
+    // Files (the page, the widget) are compressed as hard as gzip goes: they are cached for long,
+    // and API answers are too small to gain from it.
+    let files = widget::routes().layer(
+        CompressionLayer::new()
+            .gzip(true)
+            .quality(CompressionLevel::Best),
+    );
     let mut app = Router::new()
         .merge(api)
         .merge(files)
@@ -54,7 +63,11 @@ pub fn router(relay: Arc<Relay>) -> Router {
             let index = dir.join("index.html");
             app.fallback_service(
                 tower::ServiceBuilder::new()
-                    .layer(CompressionLayer::new().gzip(true))
+                    .layer(
+                        CompressionLayer::new()
+                            .gzip(true)
+                            .quality(CompressionLevel::Best),
+                    )
                     .service(ServeDir::new(dir).fallback(ServeFile::new(index))),
             )
         }
@@ -103,11 +116,7 @@ async fn origin_guard(State(relay): State<AppState>, mut request: Request, next:
         .filter(|o| relay.config.allowed_origins.iter().any(|a| a == o))
         .map(str::to_string);
     let Some(allowed) = allowed else {
-        return ApiError::new(
-            ErrorCode::OriginNotAllowed,
-            "This site is not allowed to use this verification service. Its operator must add the site's origin to OTP_RELAY_ALLOWED_ORIGINS.",
-        )
-        .into_response();
+        return ApiError::new(ErrorCode::OriginNotAllowed, ORIGIN_NOT_ALLOWED).into_response();
     };
     let cors = |headers: &mut HeaderMap| {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());

@@ -22,6 +22,7 @@ const LOADER: &str = "otp-verify.js";
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/widget/v1/otp-verify.js", get(loader))
+        .route("/widget/v1/status", get(status))
         .route("/widget/v1/{file}", get(asset))
 }
 
@@ -104,6 +105,29 @@ async fn loader(State(relay): State<AppState>, request_headers: HeaderMap) -> Re
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, value);
     }
+    response
+}
+
+/// What a widget needs to know before it starts: whether the page's origin may use the API
+/// (a browser cannot read the API's 403, which carries no CORS headers), and whether codes go to
+/// the development outbox.
+async fn status(State(relay): State<AppState>, request_headers: HeaderMap) -> Response {
+    let origin = request_headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let allowed = origin
+        .as_deref()
+        .is_none_or(|o| relay.config.allowed_origins.iter().any(|a| a == o));
+    let message = (!allowed).then_some(super::ORIGIN_NOT_ALLOWED);
+    let body = serde_json::json!({
+        "origin": origin,
+        "allowed": allowed,
+        "message": message,
+        "dev_outbox": relay.mailer.outbox().is_some(),
+    });
+    let mut response = axum::Json(body).into_response();
+    public_headers(response.headers_mut(), "application/json", "no-store");
     response
 }
 
