@@ -71,9 +71,9 @@ case "$want" in
         ;;
     test)
         frontend_tools
-        # The SMTP server the tests run (aiosmtpd for Debian's own python3), the browser and
-        # its WebDriver.
-        need_deb python3-aiosmtpd chromium chromium-driver
+        # The SMTP server the tests run (aiosmtpd for Debian's own python3), PyJWT for the
+        # Python backend example, the browser and its WebDriver.
+        need_deb python3-aiosmtpd python3-jwt chromium chromium-driver
         ;;
     *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac

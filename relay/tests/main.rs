@@ -9,3 +9,4 @@ mod cli;
 mod faults;
 mod flow;
 mod proofs;
+mod widget;

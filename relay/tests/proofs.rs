@@ -166,3 +166,35 @@ async fn a12_tampered_proofs_are_refused() {
         "the original still verifies"
     );
 }
+
+/// The README's Python backend check (PyJWT) accepts the proof for its own site only.
+#[tokio::test]
+async fn the_python_backend_example_accepts_the_proof_for_its_site_only() {
+    let app = spawn();
+    let (proof, _) = proof_for(&app, "py@example.com").await;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/backend/verify_proof.py");
+    let check = |origin: &str| {
+        std::process::Command::new("/usr/bin/python3")
+            .arg(&script)
+            .arg(&proof)
+            .env("OTP_RELAY_PROOF_SECRET", proof_secret())
+            .env("SITE_ORIGIN", origin)
+            .env("RELAY_URL", "https://verify.example.net")
+            .output()
+            .expect("python3 with PyJWT (Debian's python3-jwt)")
+    };
+    let accepted = check(SITE);
+    assert!(
+        accepted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&accepted.stdout).trim(),
+        "py@example.com"
+    );
+    let refused = check("https://other.example");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("refused"));
+}

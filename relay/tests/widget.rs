@@ -1,0 +1,204 @@
+//! The widget's files over HTTP: content types, caching that cannot pair an old loader with a new
+//! wasm, CORS for any embedding page, compression, and the status a widget asks for first.
+
+use otp_relay_tests::*;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue};
+
+/// A static directory shaped like trunk's output.
+fn build_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, body: &[u8]| std::fs::write(dir.path().join(name), body).unwrap();
+    write("index.html", b"<h1>page</h1>");
+    write(
+        "otp-verify.js",
+        b"import init from \"__APP_JS__\"; init({ module_or_path: new URL(\"__APP_WASM__\", import.meta.url) }); fetch(\"__APP_CSS__\");",
+    );
+    write(
+        "otp-relay-frontend-0a1b2c.js",
+        "export default function init() {}\n".repeat(200).as_bytes(),
+    );
+    write("otp-relay-frontend-0a1b2c_bg.wasm", b"\0asm\x01\0\0\0");
+    write("style-9f8e.css", b".otp { color: black; }");
+    dir
+}
+
+async fn get(
+    relay: &Relay,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let mut request = relay.client.get(format!("{}{path}", relay.url));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    (status, headers, response.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn the_loader_names_the_hashed_files_and_is_always_revalidated() {
+    let dir = build_dir();
+    let relay = Relay::start(&[(
+        "OTP_RELAY_STATIC_DIR".into(),
+        dir.path().display().to_string(),
+    )]);
+    let (status, headers, body) = get(
+        &relay,
+        "/widget/v1/otp-verify.js",
+        &[("Origin", "https://any.example")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let body = String::from_utf8(body).unwrap();
+    assert!(
+        body.contains("\"./otp-relay-frontend-0a1b2c.js\""),
+        "{body}"
+    );
+    assert!(
+        body.contains("\"./otp-relay-frontend-0a1b2c_bg.wasm\""),
+        "{body}"
+    );
+    assert!(body.contains("\"./style-9f8e.css\""), "{body}");
+    assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let (again, _, empty) = get(
+        &relay,
+        "/widget/v1/otp-verify.js",
+        &[("If-None-Match", &etag)],
+    )
+    .await;
+    assert_eq!(again, StatusCode::NOT_MODIFIED);
+    assert!(empty.is_empty());
+
+    // A new build: new names, new ETag, so a revalidating browser gets the new loader.
+    std::fs::rename(
+        dir.path().join("otp-relay-frontend-0a1b2c_bg.wasm"),
+        dir.path().join("otp-relay-frontend-0a1b2c-new_bg.wasm"),
+    )
+    .unwrap();
+    let (status, headers, body) = get(
+        &relay,
+        "/widget/v1/otp-verify.js",
+        &[("If-None-Match", &etag)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(headers["etag"].to_str().unwrap(), etag);
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("0a1b2c-new_bg.wasm")
+    );
+}
+
+#[tokio::test]
+async fn hashed_files_are_immutable_typed_compressed_and_open_to_any_page() {
+    let dir = build_dir();
+    let relay = Relay::start(&[(
+        "OTP_RELAY_STATIC_DIR".into(),
+        dir.path().display().to_string(),
+    )]);
+    for (file, content_type) in [
+        (
+            "otp-relay-frontend-0a1b2c.js",
+            "text/javascript; charset=utf-8",
+        ),
+        ("otp-relay-frontend-0a1b2c_bg.wasm", "application/wasm"),
+        ("style-9f8e.css", "text/css; charset=utf-8"),
+    ] {
+        let (status, headers, _) = get(
+            &relay,
+            &format!("/widget/v1/{file}"),
+            &[("Origin", "https://any.example")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{file}");
+        assert_eq!(headers["content-type"], content_type, "{file}");
+        assert_eq!(
+            headers["cache-control"], "public, max-age=31536000, immutable",
+            "{file}"
+        );
+        assert_eq!(headers["access-control-allow-origin"], "*", "{file}");
+        assert_eq!(headers["timing-allow-origin"], "*", "{file}");
+    }
+    // reqwest without its gzip feature does not decode: the raw encoding is visible.
+    let (_, headers, body) = get(
+        &relay,
+        "/widget/v1/otp-relay-frontend-0a1b2c.js",
+        &[("Accept-Encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(
+        headers.get("content-encoding"),
+        Some(&HeaderValue::from_static("gzip"))
+    );
+    assert!(body.len() < 6_600, "compressed to {} bytes", body.len());
+    for bad in [
+        "index.html",
+        "otp-verify.js.map",
+        "..%2Fsecret.js",
+        ".hidden.js",
+        "nohash.js",
+        "missing-1.js",
+    ] {
+        let (status, _, _) = get(&relay, &format!("/widget/v1/{bad}"), &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn without_a_build_the_widget_paths_say_what_is_missing() {
+    let relay = Relay::start(&[]);
+    let reply = relay
+        .send(
+            relay
+                .client
+                .get(format!("{}/widget/v1/otp-verify.js", relay.url)),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(
+        reply.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("OTP_RELAY_STATIC_DIR")
+    );
+}
+
+#[tokio::test]
+async fn the_status_tells_a_page_whether_its_origin_is_allowed() {
+    let relay = Relay::start(&[(
+        "OTP_RELAY_ALLOWED_ORIGINS".into(),
+        "https://ok.example".into(),
+    )]);
+    let status = |origin: Option<&'static str>| {
+        let mut request = relay.client.get(format!("{}/widget/v1/status", relay.url));
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        relay.send(request)
+    };
+    let ok = status(Some("https://ok.example")).await;
+    assert_eq!(ok.json["allowed"], true);
+    assert_eq!(ok.json["dev_outbox"], true);
+    assert_eq!(ok.headers["access-control-allow-origin"], "*");
+    let refused = status(Some("https://evil.example")).await;
+    assert_eq!(refused.json["allowed"], false);
+    assert!(
+        refused.json["message"]
+            .as_str()
+            .unwrap()
+            .contains("OTP_RELAY_ALLOWED_ORIGINS")
+    );
+    assert_eq!(
+        status(None).await.json["allowed"],
+        true,
+        "same-origin pages send no Origin"
+    );
+}
