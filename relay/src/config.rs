@@ -22,6 +22,21 @@ pub enum Command {
     /// Print a fresh random secret for OTP_RELAY_SECRET (prefix it with a key id) or
     /// OTP_RELAY_PROOF_SECRET.
     Keygen,
+    /// Verify an address from the terminal: ask a relay for a code, type it in (or pipe it).
+    ///
+    /// Exit codes: 0 verified, 2 invalid input (or the input ended), 3 wrong code (attempts used
+    /// up), 4 expired, 5 delivery failed, 6 relay unreachable, 7 other refusal (rate limited...).
+    Verify {
+        /// The address to verify; asked for when missing.
+        #[arg(long)]
+        email: Option<String>,
+        /// The relay's URL.
+        #[arg(long, env = "OTP_RELAY_URL", default_value = "http://127.0.0.1:8787")]
+        relay: String,
+        /// On success print only the proof (a JWT) on stdout, for scripts.
+        #[arg(long)]
+        print_proof: bool,
+    },
     /// Send one test message with the configured SMTP server and say plainly what went wrong.
     SendTest {
         /// Where to send the test message.

@@ -3,8 +3,10 @@
 //! token without any table of codes, and answers a signed proof (JWT) on success.
 //!
 //! Map: [`config`] (operator settings) → [`server`] (wiring) → [`http`] (endpoints, CORS, body
-//! rules) → [`service`] (the flow) → [`token`], [`code`], [`ledger`], [`mail`], [`proof`].
+//! rules) → [`service`] (the flow) → [`token`], [`code`], [`ledger`], [`mail`], [`proof`]; and
+//! [`client`], the terminal client of `otp-relay verify`.
 
+pub mod client;
 pub mod code;
 pub mod config;
 pub mod error;

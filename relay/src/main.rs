@@ -45,6 +45,18 @@ fn main() -> ExitCode {
             }
         }
         Command::SendTest { address, smtp } => runtime.block_on(send_test(&address, &smtp)),
+        Command::Verify {
+            email,
+            relay,
+            print_proof,
+        } => {
+            let options = otp_relay::client::VerifyOptions {
+                relay,
+                email,
+                print_proof,
+            };
+            ExitCode::from(runtime.block_on(otp_relay::client::verify(options)).code())
+        }
     }
 }
 

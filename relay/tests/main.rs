@@ -9,4 +9,5 @@ mod cli;
 mod faults;
 mod flow;
 mod proofs;
+mod terminal;
 mod widget;

@@ -1,0 +1,254 @@
+//! `otp-relay verify`, driven through a pseudo-terminal as a person would use it, and through a
+//! pipe as a script would, against a relay and a real SMTP server.
+
+use otp_relay_tests::*;
+use rexpect::process::WaitStatus;
+use rexpect::session::{PtySession, spawn_command};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn verify_command(relay: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_otp-relay"));
+    command.args(["verify", "--relay", relay]).args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OTP_RELAY_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+fn terminal(relay: &str, args: &[&str]) -> PtySession {
+    spawn_command(verify_command(relay, args), Some(15_000)).expect("a pseudo-terminal")
+}
+
+fn exit_code(session: &mut PtySession) -> i32 {
+    session.exp_eof().expect("the client ends");
+    match session.process().wait().expect("exit status") {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("did not exit normally: {other:?}"),
+    }
+}
+
+#[test]
+fn the_right_code_verifies() {
+    let app = TestApp::spawn();
+    let mut session = terminal(&app.relay.url, &[]);
+    session.exp_string("Email address: ").unwrap();
+    session.send_line("Ada@Example.com").unwrap();
+    session
+        .exp_string("We sent a 6-digit code to ada@example.com. It expires in 5 minutes.")
+        .unwrap();
+    session.exp_string("Code: ").unwrap();
+    let code = app.smtp.last_to("ada@example.com").code();
+    session.send_line(&code).unwrap();
+    session
+        .exp_string("Verified: ada@example.com controls this address.")
+        .unwrap();
+    assert_eq!(exit_code(&mut session), 0);
+}
+
+#[test]
+fn a_wrong_code_then_the_right_one_says_how_many_attempts_are_left() {
+    let app = TestApp::spawn();
+    let mut session = terminal(&app.relay.url, &["--email", "bob@example.com"]);
+    session.exp_string("Code: ").unwrap();
+    let code = app.smtp.last_to("bob@example.com").code();
+    session.send_line(&wrong_code(&code)).unwrap();
+    session
+        .exp_string("That code is not right. 2 attempts left.")
+        .unwrap();
+    session.exp_string("Code: ").unwrap();
+    session.send_line(&code).unwrap();
+    session.exp_string("Verified: bob@example.com").unwrap();
+    assert_eq!(exit_code(&mut session), 0);
+}
+
+#[test]
+fn typos_are_explained_and_asked_again_without_using_an_attempt() {
+    let app = TestApp::spawn();
+    let mut session = terminal(&app.relay.url, &["--email", "cy@example.com"]);
+    session.exp_string("Code: ").unwrap();
+    for typo in ["abc123", "12345", "1234567", "twelve"] {
+        session.send_line(typo).unwrap();
+        session.exp_string("No attempt was used.").unwrap();
+        session.exp_string("Code: ").unwrap();
+    }
+    let code = app.smtp.last_to("cy@example.com").code();
+    session.send_line(&wrong_code(&code)).unwrap();
+    session.exp_string("2 attempts left").unwrap();
+    // A code typed with a space, as it reads in the email, is fine.
+    session
+        .send_line(&format!("{} {}", &code[..3], &code[3..]))
+        .unwrap();
+    session.exp_string("Verified: cy@example.com").unwrap();
+    assert_eq!(exit_code(&mut session), 0);
+}
+
+#[test]
+fn an_invalid_address_is_asked_again_at_a_terminal() {
+    let app = TestApp::spawn();
+    let mut session = terminal(&app.relay.url, &[]);
+    session.exp_string("Email address: ").unwrap();
+    session.send_line("not an address").unwrap();
+    session.exp_string("cannot contain spaces").unwrap();
+    session.exp_string("Email address: ").unwrap();
+    session.send_line("dee@example.com").unwrap();
+    session
+        .exp_string("We sent a 6-digit code to dee@example.com")
+        .unwrap();
+    session
+        .send_line(&app.smtp.last_to("dee@example.com").code())
+        .unwrap();
+    assert_eq!(exit_code(&mut session), 0);
+}
+
+#[test]
+fn using_up_the_attempts_ends_with_its_exit_code() {
+    let app = TestApp::spawn();
+    let mut session = terminal(&app.relay.url, &["--email", "eve@example.com"]);
+    session.exp_string("Code: ").unwrap();
+    let code = app.smtp.last_to("eve@example.com").code();
+    let mut wrong = code.clone();
+    for _ in 0..3 {
+        wrong = wrong_code(&wrong);
+        session.send_line(&wrong).unwrap();
+    }
+    session.exp_string("no attempts are left").unwrap();
+    assert_eq!(exit_code(&mut session), 3);
+}
+
+#[test]
+fn sending_failing_says_so_and_exits_with_its_code() {
+    let certs = Certs::new();
+    let port = free_port();
+    let relay = Relay::start(&[
+        (
+            "OTP_RELAY_SMTP_URL".into(),
+            format!("smtp://u:p@127.0.0.1:{port}?tls=required"),
+        ),
+        ("OTP_RELAY_SMTP_CA".into(), certs.ca().display().to_string()),
+    ]);
+    let mut session = terminal(&relay.url, &["--email", "fay@example.com"]);
+    session
+        .exp_string("We could not send the email right now")
+        .unwrap();
+    assert_eq!(exit_code(&mut session), 5);
+}
+
+#[test]
+fn an_unreachable_relay_says_so_and_exits_with_its_code() {
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let mut session = terminal(&url, &["--email", "gil@example.com"]);
+    session.exp_string("Cannot reach the relay at").unwrap();
+    assert_eq!(exit_code(&mut session), 6);
+}
+
+#[test]
+fn an_expired_code_ends_with_its_exit_code() {
+    let app = TestApp::spawn_with(&[("OTP_RELAY_TTL", "2s")]);
+    let mut session = terminal(&app.relay.url, &["--email", "hal@example.com"]);
+    session.exp_string("It expires in 2 seconds.").unwrap();
+    session.exp_string("Code: ").unwrap();
+    let code = app.smtp.last_to("hal@example.com").code();
+    std::thread::sleep(Duration::from_millis(2_200));
+    session.send_line(&code).unwrap();
+    session
+        .exp_string("This code has expired. Request a new code.")
+        .unwrap();
+    assert_eq!(exit_code(&mut session), 4);
+}
+
+#[test]
+fn r_resends_after_the_cooldown_and_the_code_stays_the_same() {
+    let app = TestApp::spawn_with(&[("OTP_RELAY_RESEND_AFTER", "2s")]);
+    let mut session = terminal(&app.relay.url, &["--email", "ivy@example.com"]);
+    session
+        .exp_string("or r and Enter to have it sent again")
+        .unwrap();
+    session.exp_string("Code: ").unwrap();
+    session.send_line("r").unwrap();
+    session
+        .exp_string("You can ask for the code again in")
+        .unwrap();
+    // resend_at is rounded up to the whole second: at most 3 s after the first send.
+    std::thread::sleep(Duration::from_millis(3_100));
+    session.send_line("r").unwrap();
+    session
+        .exp_string("We sent the code to ivy@example.com again")
+        .unwrap();
+    let messages = app.smtp.wait_for(2);
+    assert_eq!(messages[0].code(), messages[1].code());
+    session.send_line(&messages[0].code()).unwrap();
+    session.exp_string("Verified: ivy@example.com").unwrap();
+    assert_eq!(exit_code(&mut session), 0);
+}
+
+#[test]
+fn a_script_pipes_the_code_in_and_gets_the_proof_alone_on_stdout() {
+    let app = TestApp::spawn();
+    let mut child = verify_command(
+        &app.relay.url,
+        &["--email", "jo@example.com", "--print-proof"],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let code = app.smtp.last_to("jo@example.com").code();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{code}").unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "only the proof on stdout: {stdout:?}");
+    assert_eq!(lines[0].split('.').count(), 3);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("Code: "),
+        "no prompts without a terminal: {stderr}"
+    );
+    assert!(stderr.contains("Verified: jo@example.com"));
+
+    // The proof is the relay's, for the relay's own audience (no Origin from a script).
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.set_audience(&[&app.relay.url]);
+    validation.leeway = 0;
+    let claims = jsonwebtoken::decode::<serde_json::Value>(
+        lines[0],
+        &jsonwebtoken::DecodingKey::from_secret(&PROOF_KEY),
+        &validation,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(claims["email"], "jo@example.com");
+}
+
+#[test]
+fn a_script_whose_input_ends_early_gets_the_invalid_input_code() {
+    let app = TestApp::spawn();
+    let output = verify_command(&app.relay.url, &["--email", "not-an-address"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("An email address needs an @"));
+    let mut child = verify_command(&app.relay.url, &["--email", "kay@example.com"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let said: Vec<String> = stderr.lines().map_while(Result::ok).collect();
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+    assert!(said.iter().any(|l| l.contains("input ended")), "{said:?}");
+}
