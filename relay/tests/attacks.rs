@@ -355,24 +355,8 @@ async fn a8_delivered_codes_are_six_digits_and_fresh_each_time() {
             StatusCode::CREATED
         );
     }
-    let outbox: serde_json::Value = relay
-        .client
-        .get(format!("{}/dev/outbox", relay.url))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    for entry in outbox.as_array().unwrap() {
-        let code = entry["text"]
-            .as_str()
-            .unwrap()
-            .rsplit('#')
-            .next()
-            .unwrap()
-            .to_string();
+    for entry in relay.outbox().await {
+        let code = outbox_code(&entry);
         assert_eq!(code.len(), 6);
         assert!(code.bytes().all(|b| b.is_ascii_digit()));
         codes.insert(code);

@@ -5,13 +5,7 @@ use otp_relay_tests::*;
 use std::process::Command;
 
 fn otp_relay() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_otp-relay"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("OTP_RELAY_") {
-            command.env_remove(key);
-        }
-    }
-    command
+    relay_command()
 }
 
 #[test]

@@ -25,11 +25,9 @@ async fn issue_fails_in_time(relay: &Relay, email: &str) {
     assert!(relay.healthy().await);
 }
 
-#[tokio::test]
-async fn an_unreachable_server_fails_cleanly_and_recovers_when_it_is_back() {
-    let certs = Arc::new(Certs::new());
-    let port = free_port();
-    let env = vec![
+/// Relay settings for a STARTTLS server (with the test login) on `port`, whatever is there.
+fn smtp_on_port(port: u16, certs: &Certs) -> Vec<(String, String)> {
+    vec![
         (
             "OTP_RELAY_SMTP_URL".to_string(),
             format!("smtp://relay%40test.example:{PASSWORD}@127.0.0.1:{port}?tls=required"),
@@ -39,11 +37,18 @@ async fn an_unreachable_server_fails_cleanly_and_recovers_when_it_is_back() {
             certs.ca().display().to_string(),
         ),
         ("OTP_RELAY_SMTP_TIMEOUT".to_string(), TIMEOUT.to_string()),
-        (
-            "OTP_RELAY_SENDS_PER_ADDRESS".to_string(),
-            "2/15m".to_string(),
-        ),
-    ];
+    ]
+}
+
+#[tokio::test]
+async fn an_unreachable_server_fails_cleanly_and_recovers_when_it_is_back() {
+    let certs = Arc::new(Certs::new());
+    let port = free_port();
+    let mut env = smtp_on_port(port, &certs);
+    env.push((
+        "OTP_RELAY_SENDS_PER_ADDRESS".to_string(),
+        "2/15m".to_string(),
+    ));
     let relay = Relay::start(&env);
     // More failures than the address's send limit: failed sends are not counted against it.
     for _ in 0..3 {
@@ -110,17 +115,7 @@ async fn a_hanging_server_times_out_and_sending_works_once_it_is_back() {
         listener
     });
     let certs = Arc::new(Certs::new());
-    let env = vec![
-        (
-            "OTP_RELAY_SMTP_URL".to_string(),
-            format!("smtp://relay%40test.example:{PASSWORD}@127.0.0.1:{port}?tls=required"),
-        ),
-        (
-            "OTP_RELAY_SMTP_CA".to_string(),
-            certs.ca().display().to_string(),
-        ),
-        ("OTP_RELAY_SMTP_TIMEOUT".to_string(), TIMEOUT.to_string()),
-    ];
+    let env = smtp_on_port(port, &certs);
     let relay = Relay::start(&env);
     issue_fails_in_time(&relay, "hang@example.com").await;
     issue_fails_in_time(&relay, "hang@example.com").await;

@@ -189,25 +189,10 @@ async fn the_development_outbox_shows_messages_and_is_off_with_smtp() {
     );
     let reply = relay.issue("hal@example.com").await;
     assert_eq!(reply.status, StatusCode::CREATED);
-    let outbox: Value = relay
-        .client
-        .get(format!("{}/dev/outbox", relay.url))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let outbox = relay.outbox().await;
     let entry = &outbox[0];
     assert_eq!(entry["to"], "hal@example.com");
-    let code = entry["text"]
-        .as_str()
-        .unwrap()
-        .rsplit('#')
-        .next()
-        .unwrap()
-        .to_string();
+    let code = outbox_code(entry);
     let html = relay
         .client
         .get(format!("{}/dev/outbox", relay.url))

@@ -9,13 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn verify_command(relay: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_otp-relay"));
+    let mut command = relay_command();
     command.args(["verify", "--relay", relay]).args(args);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("OTP_RELAY_") {
-            command.env_remove(key);
-        }
-    }
     command
 }
 

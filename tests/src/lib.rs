@@ -107,6 +107,18 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The `otp-relay` binary, with no `OTP_RELAY_*` setting inherited from the environment the
+/// tests run in: each test says what it configures.
+pub fn relay_command() -> Command {
+    let mut command = Command::new(relay_binary());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OTP_RELAY_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
 /// The `otp-relay` binary of this build: beside the test executable's `deps/` folder. Built on
 /// demand when a test binary of another package runs first.
 pub fn relay_binary() -> PathBuf {
@@ -123,8 +135,12 @@ pub fn relay_binary() -> PathBuf {
                 .expect("target/<profile>");
             // Tests of another package do not make cargo rebuild the relay: make sure the
             // binary is the current source's (a no-op when it is).
-            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                .args(["build", "--quiet", "-p", "otp-relay", "--bin", "otp-relay"])
+            let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+            build.args(["build", "--quiet", "-p", "otp-relay", "--bin", "otp-relay"]);
+            if profile_dir.ends_with("release") {
+                build.arg("--release");
+            }
+            let status = build
                 .current_dir(workspace_root())
                 .status()
                 .expect("cargo build");
@@ -367,13 +383,8 @@ impl Relay {
     }
 
     fn spawn(env: Vec<(String, String)>, stderr_lines: Arc<Mutex<Vec<String>>>) -> Relay {
-        let mut command = Command::new(relay_binary());
+        let mut command = relay_command();
         command.arg("serve");
-        for (key, _) in std::env::vars() {
-            if key.starts_with("OTP_RELAY_") {
-                command.env_remove(key);
-            }
-        }
         command.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let mut child = command
             .stdin(Stdio::null())
@@ -491,6 +502,19 @@ impl Relay {
         .await
     }
 
+    /// The development outbox as JSON, newest first.
+    pub async fn outbox(&self) -> Vec<Value> {
+        self.client
+            .get(format!("{}/dev/outbox", self.url))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .expect("relay answers")
+            .json::<Vec<Value>>()
+            .await
+            .expect("the outbox as JSON")
+    }
+
     pub async fn healthy(&self) -> bool {
         match self
             .client
@@ -540,6 +564,12 @@ impl TestApp {
         let code = messages.last().expect("a message").code();
         (reply.json, code)
     }
+}
+
+/// The code in a development outbox entry (its autofill line ends with `#<code>`).
+pub fn outbox_code(entry: &Value) -> String {
+    let text = entry["text"].as_str().expect("text");
+    text.rsplit('#').next().expect("#code").trim().to_string()
 }
 
 /// The challenge string of a 201/200 body.
