@@ -318,6 +318,47 @@ async fn host_css_for_inputs_buttons_and_everything_does_not_change_the_widget()
 }
 
 #[tokio::test]
+async fn css_custom_properties_theme_the_widget() {
+    let embed = embed();
+    let path = embed.page(
+        "themed.html",
+        r#"<style>
+             .brand { --otp-accent: #7a1fa2; --otp-accent-text: #fffff0; --otp-radius: 0px;
+                      --otp-font: monospace; }
+           </style>"#,
+        r#"<div class="brand"><otp-verify id="w"></otp-verify></div>"#,
+    );
+    let shared = Arc::clone(&embed);
+    with_browser("widget_theme", |client| async move {
+        let embed = shared;
+        client
+            .goto(&format!("{}{path}", embed.site.origin()))
+            .await
+            .unwrap();
+        wait_widget_text(&client, "#w", "Email address").await;
+        let look = in_shadow(
+            &client,
+            "#w",
+            "const b = getComputedStyle(root.querySelector('button[type=submit]'));
+             const i = getComputedStyle(root.querySelector('input'));
+             return [b.backgroundColor, b.color, b.borderTopLeftRadius, i.fontFamily];",
+            vec![],
+        )
+        .await;
+        assert_eq!(
+            look,
+            json!([
+                "rgb(122, 31, 162)",
+                "rgb(255, 255, 240)",
+                "0px",
+                "monospace"
+            ])
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn an_origin_not_on_the_allow_list_gets_a_clear_error_in_the_widget() {
     let embed = embed();
     let path = embed.page("plain.html", "", r#"<otp-verify id="w"></otp-verify>"#);
