@@ -105,6 +105,12 @@ async fn widget_click(client: &Client, host: &str, button: &str) {
     .await;
 }
 
+/// Opens a host page and waits for its widget `#w` to show.
+async fn open_page(client: &Client, url: &str) {
+    client.goto(url).await.unwrap();
+    wait_widget_text(client, "#w", "Email address").await;
+}
+
 async fn request_code(client: &Client, host: &str, email: &str) {
     wait_widget_text(client, host, "Email address").await;
     widget_type(client, host, "input[type=email]", email).await;
@@ -285,17 +291,9 @@ async fn host_css_for_inputs_buttons_and_everything_does_not_change_the_widget()
     let shared = Arc::clone(&embed);
     with_browser("widget_host_css", |client| async move {
         let embed = shared;
-        client
-            .goto(&format!("{}{plain}", embed.site.origin()))
-            .await
-            .unwrap();
-        wait_widget_text(&client, "#w", "Email address").await;
+        open_page(&client, &format!("{}{plain}", embed.site.origin())).await;
         let reference = widget_styles(&client).await;
-        client
-            .goto(&format!("{}{hostile}", embed.site.origin()))
-            .await
-            .unwrap();
-        wait_widget_text(&client, "#w", "Email address").await;
+        open_page(&client, &format!("{}{hostile}", embed.site.origin())).await;
         screenshot(&client, "widget-hostile-css").await;
         let styled = widget_styles(&client).await;
         assert!(!reference["input"].is_null());
@@ -331,11 +329,7 @@ async fn css_custom_properties_theme_the_widget() {
     let shared = Arc::clone(&embed);
     with_browser("widget_theme", |client| async move {
         let embed = shared;
-        client
-            .goto(&format!("{}{path}", embed.site.origin()))
-            .await
-            .unwrap();
-        wait_widget_text(&client, "#w", "Email address").await;
+        open_page(&client, &format!("{}{path}", embed.site.origin())).await;
         let look = in_shadow(
             &client,
             "#w",
@@ -365,11 +359,7 @@ async fn an_origin_not_on_the_allow_list_gets_a_clear_error_in_the_widget() {
     let shared = Arc::clone(&embed);
     with_browser("widget_not_allowed", |client| async move {
         let embed = shared;
-        client
-            .goto(&format!("{}{path}", embed.site.other_origin()))
-            .await
-            .unwrap();
-        wait_widget_text(&client, "#w", "Email address").await;
+        open_page(&client, &format!("{}{path}", embed.site.other_origin())).await;
         widget_type(&client, "#w", "input[type=email]", "nope@example.com").await;
         widget_click(&client, "#w", "button[type=submit]").await;
         wait_widget_text(
@@ -397,11 +387,7 @@ async fn what_an_embedding_page_downloads_stays_within_the_size_budget() {
     let shared = Arc::clone(&embed);
     with_browser("widget_size", |client| async move {
         let embed = shared;
-        client
-            .goto(&format!("{}{path}", embed.site.origin()))
-            .await
-            .unwrap();
-        wait_widget_text(&client, "#w", "Email address").await;
+        open_page(&client, &format!("{}{path}", embed.site.origin())).await;
         let resources: Value = client
             .execute(
                 "return performance.getEntriesByType('resource')
