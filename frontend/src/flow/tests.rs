@@ -25,6 +25,16 @@ fn api(code: ErrorCode, message: &str) -> Failure {
     }
 }
 
+/// The relay's answer to a wrong code.
+fn wrong_code(attempts_left: u32) -> Failure {
+    Failure::Api {
+        code: ErrorCode::WrongCode,
+        message: "m".into(),
+        attempts_left: Some(attempts_left),
+        retry_after: None,
+    }
+}
+
 /// A flow on the code step.
 fn at_code_step() -> Flow {
     let mut flow = Flow::new("ada@example.com");
@@ -167,15 +177,7 @@ fn submitting_an_incomplete_code_asks_for_all_digits() {
 fn a_wrong_code_says_how_many_attempts_are_left() {
     let mut flow = at_code_step();
     flow.update(Action::CodeInput("111111".into()), NOW);
-    flow.update(
-        Action::Failed(Failure::Api {
-            code: ErrorCode::WrongCode,
-            message: "m".into(),
-            attempts_left: Some(2),
-            retry_after: None,
-        }),
-        NOW,
-    );
+    flow.update(Action::Failed(wrong_code(2)), NOW);
     assert_eq!(
         flow.notice.as_ref().unwrap().text,
         "That code is not right. 2 attempts left."
@@ -194,15 +196,7 @@ fn a_wrong_code_says_how_many_attempts_are_left() {
 fn the_last_wrong_code_offers_a_new_code() {
     let mut flow = at_code_step();
     flow.update(Action::CodeInput("111111".into()), NOW);
-    flow.update(
-        Action::Failed(Failure::Api {
-            code: ErrorCode::WrongCode,
-            message: "m".into(),
-            attempts_left: Some(0),
-            retry_after: None,
-        }),
-        NOW,
-    );
+    flow.update(Action::Failed(wrong_code(0)), NOW);
     assert!(flow.code_dead);
     assert_eq!(flow.notice.as_ref().unwrap().recovery, Recovery::NewCode);
     assert_eq!(
