@@ -526,12 +526,10 @@ async fn a10_cors_allows_only_listed_origins() {
             .contains("content-type")
     );
     let allowed = relay
-        .send(
-            relay
-                .client
-                .post(&url)
-                .header("Origin", "https://ok.example")
-                .json(&json!({"email": "cors@example.com"})),
+        .post_from(
+            "https://ok.example",
+            "/api/v1/challenges",
+            json!({"email": "cors@example.com"}),
         )
         .await;
     assert_eq!(allowed.status, StatusCode::CREATED);

@@ -52,12 +52,10 @@ async fn the_message_has_both_parts_the_lifetime_and_the_autofill_line() {
     let app = TestApp::spawn_with(&[("OTP_RELAY_ALLOWED_ORIGINS", "https://shop.example")]);
     let reply = app
         .relay
-        .send(
-            app.relay
-                .client
-                .post(format!("{}/api/v1/challenges", app.relay.url))
-                .header("Origin", "https://shop.example")
-                .json(&serde_json::json!({"email": "cy@example.com"})),
+        .post_from(
+            "https://shop.example",
+            "/api/v1/challenges",
+            serde_json::json!({"email": "cy@example.com"}),
         )
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);

@@ -25,24 +25,16 @@ fn backend_verify(proof: &str, key: &[u8], audience: &str, issuer: &str) -> Resu
 async fn proof_for(app: &TestApp, email: &str) -> (String, Value) {
     let reply = app
         .relay
-        .send(
-            app.relay
-                .client
-                .post(format!("{}/api/v1/challenges", app.relay.url))
-                .header("Origin", SITE)
-                .json(&json!({ "email": email })),
-        )
+        .post_from(SITE, "/api/v1/challenges", json!({ "email": email }))
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     let code = app.smtp.last_to(&email.to_ascii_lowercase()).code();
     let verified = app
         .relay
-        .send(
-            app.relay
-                .client
-                .post(format!("{}/api/v1/challenges/verify", app.relay.url))
-                .header("Origin", SITE)
-                .json(&json!({ "challenge": challenge_of(&reply.json), "email": email, "code": code })),
+        .post_from(
+            SITE,
+            "/api/v1/challenges/verify",
+            json!({ "challenge": challenge_of(&reply.json), "email": email, "code": code }),
         )
         .await;
     assert_eq!(verified.status, StatusCode::OK, "{}", verified.text);

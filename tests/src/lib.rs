@@ -467,6 +467,17 @@ impl Relay {
             .await
     }
 
+    /// A POST as a browser on the page at `origin` sends it.
+    pub async fn post_from(&self, origin: &str, path: &str, body: Value) -> Reply {
+        self.send(
+            self.client
+                .post(format!("{}{path}", self.url))
+                .header("Origin", origin)
+                .json(&body),
+        )
+        .await
+    }
+
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
         let response = request.send().await.expect("relay answers");
         let status = response.status();
