@@ -1,16 +1,17 @@
 //! Cost of the relay's per-request work: signing and checking a challenge token, deriving a
-//! code, and the in-memory ledger's atomic operations. `make bench` runs it.
+//! code, and the in-memory store's atomic operations. `make bench` runs it.
 
 // Benchmark set-up works on constants; a failure there is a bug in the benchmark itself.
 #![allow(clippy::expect_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use otp_relay::code::derive_code;
-use otp_relay::keys::{KeyRing, random_secret};
-use otp_relay::ledger::{Ledger, MemoryLedger};
-use otp_relay::token::{Challenge, address_tag};
+use otp_relay::core::code::derive_code;
+use otp_relay::core::keys::{KeyRing, random_secret};
+use otp_relay::core::token::{Challenge, address_tag};
+use otp_relay::core::{MemoryStore, Store, StoreKey, SystemClock};
 use otp_relay_shared::EmailAddress;
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn tokens_and_codes(c: &mut Criterion) {
@@ -41,30 +42,28 @@ fn tokens_and_codes(c: &mut Criterion) {
     });
 }
 
-fn ledger(c: &mut Criterion) {
+fn store(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .expect("runtime");
-    let ledger = MemoryLedger::new(1_000_000);
+    let store = MemoryStore::new(1_000_000, Arc::new(SystemClock));
     let window = Duration::from_secs(300);
-    c.bench_function("memory ledger increment", |b| {
-        b.to_async(&runtime).iter(|| async {
-            ledger
-                .increment(black_box("attempts:0123456789abcdef"), window)
-                .await
-        })
+    let attempts = StoreKey::Attempts([0x01; 16]);
+    c.bench_function("memory store increment", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { store.increment(black_box(&attempts), window).await })
     });
-    let mut n = 0u64;
-    c.bench_function("memory ledger claim (new key)", |b| {
+    let mut n = 0u128;
+    c.bench_function("memory store claim (new key)", |b| {
         b.to_async(&runtime).iter(|| {
             n += 1;
-            let key = format!("used:{n:016x}");
-            let ledger = &ledger;
-            async move { ledger.claim(&key, window).await }
+            let key = StoreKey::Used(n.to_be_bytes());
+            let store = &store;
+            async move { store.claim(&key, window).await }
         })
     });
 }
 
-criterion_group!(benches, tokens_and_codes, ledger);
+criterion_group!(benches, tokens_and_codes, store);
 criterion_main!(benches);

@@ -1,50 +1,16 @@
 //! Operator configuration: command-line flags that mirror the `OTP_RELAY_*` environment variables
-//! of API.md, checked once at start-up into a [`Config`] the rest of the relay trusts.
+//! of docs/api.md, checked once at start-up into a [`Config`] the rest of the relay trusts. Secrets
+//! are parsed straight into types whose `Debug` prints a placeholder.
 
-use crate::keys::{self, KeyRing};
-use clap::{Args, Parser, Subcommand};
+use crate::cli::{Cli, Command};
+use crate::core::keys::{self, KeyRing};
+use crate::core::secret::{SecretBytes, SecretString};
+use crate::core::{Policy, Rate, ServiceSettings};
+use crate::mail::SmtpSettings;
+use clap::{Args, Parser};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// Email one-time-code verification relay.
-#[derive(Debug, Parser)]
-#[command(name = "otp-relay", version, about, long_about = None)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Serve the HTTP API (and, optionally, a built frontend).
-    Serve(Box<ServeArgs>),
-    /// Print a fresh random secret for OTP_RELAY_SECRET (prefix it with a key id) or
-    /// OTP_RELAY_PROOF_SECRET.
-    Keygen,
-    /// Verify an address from the terminal: ask a relay for a code, type it in (or pipe it).
-    ///
-    /// Exit codes: 0 verified, 2 invalid input (or the input ended), 3 wrong code (attempts used
-    /// up), 4 expired, 5 delivery failed, 6 relay unreachable, 7 other refusal (rate limited...).
-    Verify {
-        /// The address to verify; asked for when missing.
-        #[arg(long)]
-        email: Option<String>,
-        /// The relay's URL.
-        #[arg(long, env = "OTP_RELAY_URL", default_value = "http://127.0.0.1:8787")]
-        relay: String,
-        /// On success print only the proof (a JWT) on stdout, for scripts.
-        #[arg(long)]
-        print_proof: bool,
-    },
-    /// Send one test message with the configured SMTP server and say plainly what went wrong.
-    SendTest {
-        /// Where to send the test message.
-        address: String,
-        #[command(flatten)]
-        smtp: SmtpArgs,
-    },
-}
 
 /// How to reach the mail server. Shared by `serve` and `send-test`.
 #[derive(Debug, Clone, Args)]
@@ -53,7 +19,7 @@ pub struct SmtpArgs {
     /// smtp://user:pass@host:587?tls=required (STARTTLS), smtp://host:25 (plain, local relay
     /// only). Unset: the development outbox, which sends nothing.
     #[arg(long, env = "OTP_RELAY_SMTP_URL", hide_env_values = true)]
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<SecretString>,
     /// PEM file of extra CA certificates to trust for the SMTP server.
     #[arg(long, env = "OTP_RELAY_SMTP_CA")]
     pub smtp_ca: Option<PathBuf>,
@@ -82,11 +48,11 @@ pub struct ServeArgs {
     /// Challenge keys, "kid:base64url" items separated by commas, each at least 32 random bytes;
     /// the first signs, all verify. Unset: a random key for this run only.
     #[arg(long, env = "OTP_RELAY_SECRET", hide_env_values = true)]
-    pub secret: Option<String>,
+    pub secret: Option<SecretString>,
     /// The proof's HS256 key (base64url, at least 32 bytes), shared with the backends that check
     /// proofs. Unset: a random key for this run only, which no backend can know.
     #[arg(long, env = "OTP_RELAY_PROOF_SECRET", hide_env_values = true)]
-    pub proof_secret: Option<String>,
+    pub proof_secret: Option<SecretString>,
     #[command(flatten)]
     pub smtp: SmtpArgs,
     /// Code lifetime, e.g. 5m or 90s (at most 10m).
@@ -127,15 +93,8 @@ pub struct ServeArgs {
     #[arg(long, env = "OTP_RELAY_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
     /// Most live entries the in-memory store holds before refusing new ones.
-    #[arg(long, env = "OTP_RELAY_STORE_CAPACITY", default_value_t = crate::ledger::memory::DEFAULT_CAPACITY)]
+    #[arg(long, env = "OTP_RELAY_STORE_CAPACITY", default_value_t = crate::core::store::memory::DEFAULT_CAPACITY)]
     pub store_capacity: usize,
-}
-
-/// A count per window, such as `5/15m`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    pub count: u64,
-    pub window: Duration,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -166,20 +125,6 @@ fn parse_bool(text: &str) -> Result<bool, String> {
     }
 }
 
-/// The rules of the flow.
-#[derive(Debug, Clone)]
-pub struct Policy {
-    pub ttl: Duration,
-    pub code_length: usize,
-    pub max_attempts: u32,
-    pub sends_per_challenge: u32,
-    pub resend_after: Duration,
-    pub sends_per_address: Rate,
-    pub sends_per_ip: Rate,
-    pub failures_per_address: Rate,
-    pub proof_ttl: Duration,
-}
-
 /// Checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -192,7 +137,7 @@ pub struct Config {
     pub public_host: String,
     pub keys: KeyRing,
     pub keys_are_ephemeral: bool,
-    pub proof_key: Vec<u8>,
+    pub proof_key: SecretBytes,
     pub proof_key_is_ephemeral: bool,
     pub smtp: SmtpArgs,
     pub policy: Policy,
@@ -220,6 +165,19 @@ pub fn canonical_origin(text: &str) -> Result<String, String> {
         ));
     }
     Ok(url.origin().ascii_serialization())
+}
+
+impl SmtpArgs {
+    /// The SMTP settings, when an SMTP URL is set and not blank.
+    pub fn smtp_settings(&self) -> Option<SmtpSettings<'_>> {
+        let url = self.smtp_url.as_ref()?.expose().trim();
+        (!url.is_empty()).then(|| SmtpSettings {
+            url,
+            ca: self.smtp_ca.as_deref(),
+            from: &self.from,
+            timeout: self.smtp_timeout,
+        })
+    }
 }
 
 impl Config {
@@ -268,22 +226,25 @@ impl Config {
             .ok_or_else(|| format!("OTP_RELAY_PUBLIC_URL {public_url:?} has no host"))?
             .to_string();
 
-        let (keys, keys_are_ephemeral) = match args.secret.as_deref().map(str::trim) {
+        let (keys, keys_are_ephemeral) = match args.secret.as_ref().map(|s| s.expose().trim()) {
             Some(spec) if !spec.is_empty() => (
                 KeyRing::parse(spec).map_err(|e| format!("OTP_RELAY_SECRET: {e}"))?,
                 false,
             ),
             _ => (KeyRing::random(), true),
         };
-        let (proof_key, proof_key_is_ephemeral) = match args.proof_secret.as_deref().map(str::trim)
-        {
-            Some(text) if !text.is_empty() => (
-                keys::decode_secret("OTP_RELAY_PROOF_SECRET", text)
-                    .map_err(|e| format!("OTP_RELAY_PROOF_SECRET: {e}"))?,
-                false,
-            ),
-            _ => (crate::random::bytes::<32>().to_vec(), true),
-        };
+        let (proof_key, proof_key_is_ephemeral) =
+            match args.proof_secret.as_ref().map(|s| s.expose().trim()) {
+                Some(text) if !text.is_empty() => (
+                    keys::decode_secret("OTP_RELAY_PROOF_SECRET", text)
+                        .map_err(|e| format!("OTP_RELAY_PROOF_SECRET: {e}"))?,
+                    false,
+                ),
+                _ => (
+                    SecretBytes::new(crate::core::random::bytes::<32>().to_vec()),
+                    true,
+                ),
+            };
 
         let mut allowed_origins = Vec::new();
         for origin in args
@@ -340,9 +301,27 @@ impl Config {
         }
     }
 
+    /// What the verification service is given.
+    pub fn service_settings(&self) -> ServiceSettings {
+        ServiceSettings {
+            policy: self.policy.clone(),
+            keys: self.keys.clone(),
+            proof_key: self.proof_key.clone(),
+            public_url: self.public_url.clone(),
+            public_host: self.public_host.clone(),
+        }
+    }
+
     /// The defaults, as `otp-relay serve` with no flags and no environment.
     pub fn defaults() -> Result<Config, String> {
-        let cli = Cli::try_parse_from(["otp-relay", "serve"]).map_err(|e| e.to_string())?;
+        Self::from_flags(&[])
+    }
+
+    /// The configuration of `otp-relay serve FLAGS...` (the `OTP_RELAY_*` environment applies
+    /// too, as it does to the command).
+    pub fn from_flags(flags: &[&str]) -> Result<Config, String> {
+        let argv = ["otp-relay", "serve"].iter().chain(flags);
+        let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
         match cli.command {
             Command::Serve(args) => Config::from_args(*args),
             _ => Err("unexpected command".into()),
@@ -416,5 +395,29 @@ mod tests {
             vec!["http://127.0.0.1:8787".to_string()]
         );
         assert!(config.keys_are_ephemeral && config.proof_key_is_ephemeral);
+    }
+
+    #[test]
+    fn the_policy_defaults_are_the_cores_defaults() {
+        let config = serve(&[]).unwrap();
+        let core = Policy::default();
+        assert_eq!(format!("{:?}", config.policy), format!("{core:?}"));
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let secret = crate::core::keys::random_secret();
+        let config = serve(&[
+            "--secret",
+            &format!("k:{secret}"),
+            "--proof-secret",
+            &secret,
+            "--smtp-url",
+            "smtps://user:hunter2@smtp.example.com",
+        ])
+        .unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains(&secret), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
     }
 }

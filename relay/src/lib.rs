@@ -2,21 +2,15 @@
 //! browser only an HMAC-signed, expiring challenge token; it later checks a code against that
 //! token without any table of codes, and answers a signed proof (JWT) on success.
 //!
-//! Map: [`config`] (operator settings) → [`server`] (wiring) → [`http`] (endpoints, CORS, body
-//! rules) → [`service`] (the flow) → [`token`], [`code`], [`ledger`], [`mail`], [`proof`]; and
-//! [`client`], the terminal client of `otp-relay verify`.
+//! The folders follow a code's way: [`http`] takes the request (the only module, with
+//! [`server`], that knows axum) → [`core`] issues the challenge, derives the code, verifies and
+//! signs the proof (no HTTP, no SMTP, no wall clock) → [`mail`] delivers the email (the only
+//! module that knows lettre). [`config`] checks the operator's settings, [`server`] wires it
+//! together, and [`cli`] holds the commands, among them the terminal client.
 
-pub mod client;
-pub mod code;
+pub mod cli;
 pub mod config;
-pub mod error;
+pub mod core;
 pub mod http;
-pub mod keys;
-pub mod ledger;
 pub mod mail;
-pub mod proof;
-pub mod random;
 pub mod server;
-pub mod service;
-pub mod time;
-pub mod token;

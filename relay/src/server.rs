@@ -1,20 +1,56 @@
-//! Wiring for `otp-relay serve`: build the relay from its configuration, announce what it runs
-//! with (loudly when that is not fit for production), listen, sweep the store, and shut down
-//! gracefully on Ctrl-C or SIGTERM.
+//! Wiring for `otp-relay serve`: build the store, the delivery, the verification service and the
+//! router from a checked configuration; announce what the relay runs with (loudly when that is
+//! not fit for production); listen; sweep the store; shut down gracefully on Ctrl-C or SIGTERM.
 
 use crate::config::Config;
-use crate::ledger::{Ledger, MemoryLedger};
-use crate::mail::Mailer;
-use crate::service::Relay;
+use crate::core::{Clock, Delivery, MemoryStore, Store, VerificationService};
+use crate::http::{App, SharedApp};
+use crate::mail::{Mailer, Outbox};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Builds the relay, binds, prints the bound address on stdout and serves until a signal.
-pub async fn serve(mut config: Config, mailer: Mailer) -> Result<(), String> {
-    let memory = Arc::new(MemoryLedger::new(config.store_capacity));
-    let ledger: Arc<dyn Ledger> = memory.clone();
+/// A relay assembled but not yet listening: what the router serves, and the store to sweep.
+pub struct Assembled {
+    pub app: SharedApp,
+    pub store: Arc<MemoryStore>,
+}
 
+/// Builds the whole relay for `config`, delivering with `mailer` and telling time by `clock`.
+/// Tests call this with a manual clock and drive [`crate::http::router`] without a socket.
+pub fn assemble(config: Config, mailer: Mailer, clock: Arc<dyn Clock>) -> Assembled {
+    let outbox = mailer.as_outbox().cloned();
+    assemble_with(config, Arc::new(mailer), outbox, clock)
+}
+
+/// [`assemble`] with any delivery (tests use one that fails on demand).
+pub fn assemble_with(
+    config: Config,
+    delivery: Arc<dyn Delivery>,
+    outbox: Option<Arc<Outbox>>,
+    clock: Arc<dyn Clock>,
+) -> Assembled {
+    let store = Arc::new(MemoryStore::new(config.store_capacity, Arc::clone(&clock)));
+    let service = VerificationService::new(
+        config.service_settings(),
+        Arc::clone(&store) as Arc<dyn Store>,
+        delivery,
+        clock,
+    );
+    let app = Arc::new(App {
+        config,
+        service,
+        outbox,
+    });
+    Assembled { app, store }
+}
+
+/// Binds, prints the bound address on stdout and serves until a signal.
+pub async fn serve(
+    mut config: Config,
+    mailer: Mailer,
+    clock: Arc<dyn Clock>,
+) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -22,16 +58,16 @@ pub async fn serve(mut config: Config, mailer: Mailer) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
     config.bound_to(bound);
-    announce(&config, &mailer, ledger.as_ref());
-    let relay = Arc::new(Relay::new(config, ledger, mailer));
-    let app = crate::http::router(relay);
+    let Assembled { app, store } = assemble(config, mailer.clone(), clock);
+    announce(&app.config, &mailer, store.as_ref());
+    let router = crate::http::router(app);
 
     // Bounded memory: expired entries go even when nobody writes.
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(30));
         loop {
             tick.tick().await;
-            memory.sweep();
+            store.sweep();
         }
     });
 
@@ -40,7 +76,7 @@ pub async fn serve(mut config: Config, mailer: Mailer) -> Result<(), String> {
     tracing::info!("listening on http://{bound}");
     let result = axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await
@@ -50,8 +86,8 @@ pub async fn serve(mut config: Config, mailer: Mailer) -> Result<(), String> {
     result
 }
 
-fn announce(config: &Config, mailer: &Mailer, ledger: &dyn Ledger) {
-    if mailer.outbox().is_some() {
+fn announce(config: &Config, mailer: &Mailer, store: &dyn Store) {
+    if mailer.as_outbox().is_some() {
         tracing::warn!(
             "DEVELOPMENT OUTBOX: no SMTP server is configured (OTP_RELAY_SMTP_URL), so no email is sent. \
              Codes are shown at {}/dev/outbox. Never run like this in production.",
@@ -71,8 +107,8 @@ fn announce(config: &Config, mailer: &Mailer, ledger: &dyn Ledger) {
         );
     }
     tracing::info!(
-        delivery = %mailer.describe(),
-        store = %ledger.describe(),
+        delivery = %mailer.description(),
+        store = %store.describe(),
         public_url = %config.public_url,
         allowed_origins = %config.allowed_origins.join(","),
         "otp-relay starting"

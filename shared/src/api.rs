@@ -45,7 +45,7 @@ pub struct ChallengeResponse {
 pub struct VerifyResponse {
     pub verified: bool,
     pub email: String,
-    /// HS256 JWT signed with the proof secret.
+    /// A JWT signed with the proof key (see docs/api.md).
     pub proof: String,
     /// RFC 3339, UTC.
     pub proof_expires_at: String,
@@ -76,6 +76,20 @@ pub struct Health {
     pub status: String,
 }
 
+/// `GET /widget/v1/status`: what a widget needs to know before it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetStatus {
+    /// The request's `Origin`, if it sent one.
+    pub origin: Option<String>,
+    /// Whether that origin may use the API (a browser cannot read the API's 403, which carries
+    /// no CORS headers).
+    pub allowed: bool,
+    /// Why not, for a person, when it is not allowed.
+    pub message: Option<String>,
+    /// Whether codes go to the development outbox instead of real email.
+    pub dev_outbox: bool,
+}
+
 /// One simulated email in the development outbox (`GET /dev/outbox` as JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
@@ -103,6 +117,20 @@ mod tests {
         assert_eq!(
             json,
             serde_json::json!({"error": {"code": "expired", "message": "This code has expired."}})
+        );
+    }
+
+    #[test]
+    fn widget_status_names_every_field() {
+        let status = WidgetStatus {
+            origin: None,
+            allowed: true,
+            message: None,
+            dev_outbox: false,
+        };
+        assert_eq!(
+            serde_json::to_value(&status).unwrap(),
+            serde_json::json!({"origin": null, "allowed": true, "message": null, "dev_outbox": false})
         );
     }
 

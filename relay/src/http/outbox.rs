@@ -1,16 +1,16 @@
 //! `GET /dev/outbox`: the development outbox, for a person (HTML) or a program (JSON). It exists
 //! only while no SMTP server is configured, and answers 404 otherwise.
 
-use super::AppState;
-use crate::error::ApiError;
+use super::SharedApp;
+use crate::core::ApiError;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use otp_relay_shared::ErrorCode;
 
-pub(super) async fn page(State(relay): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(outbox) = relay.mailer.outbox() else {
+pub(super) async fn page(State(app): State<SharedApp>, headers: HeaderMap) -> Response {
+    let Some(outbox) = app.outbox.as_ref() else {
         return ApiError::new(
             ErrorCode::NotFound,
             "The development outbox is off because real email delivery is configured.",

@@ -6,20 +6,21 @@
 //! (`Access-Control-Allow-Origin: *`): a page whose origin is not allowed still gets a widget that
 //! can tell it so; the API itself enforces the allow-list.
 
-use super::AppState;
-use crate::error::ApiError;
+use super::SharedApp;
+use crate::core::ApiError;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use otp_relay_shared::ErrorCode;
+use otp_relay_shared::api::WidgetStatus;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 const LOADER: &str = "otp-verify.js";
 
-pub(super) fn routes() -> Router<AppState> {
+pub(super) fn routes() -> Router<SharedApp> {
     Router::new()
         .route("/widget/v1/otp-verify.js", get(loader))
         .route("/widget/v1/status", get(status))
@@ -34,8 +35,8 @@ fn not_available(why: &str) -> Response {
     .into_response()
 }
 
-fn static_dir(relay: &AppState) -> Option<PathBuf> {
-    relay.config.static_dir.clone()
+fn static_dir(app: &SharedApp) -> Option<PathBuf> {
+    app.config.static_dir.clone()
 }
 
 /// Headers every widget file carries.
@@ -69,8 +70,8 @@ async fn find(dir: &std::path::Path, prefix: &str, suffix: &str) -> Option<Strin
     None
 }
 
-async fn loader(State(relay): State<AppState>, request_headers: HeaderMap) -> Response {
-    let Some(dir) = static_dir(&relay) else {
+async fn loader(State(app): State<SharedApp>, request_headers: HeaderMap) -> Response {
+    let Some(dir) = static_dir(&app) else {
         return not_available(
             "this relay serves no built frontend (set OTP_RELAY_STATIC_DIR to trunk's dist/).",
         );
@@ -90,7 +91,7 @@ async fn loader(State(relay): State<AppState>, request_headers: HeaderMap) -> Re
         .replace("__APP_WASM__", &format!("./{app_wasm}"))
         .replace("__APP_CSS__", &format!("./{app_css}"));
     let digest = Sha256::digest(body.as_bytes());
-    let etag = format!("\"{}\"", crate::token::hex(&digest[..16]));
+    let etag = format!("\"{}\"", crate::core::hex(&digest[..16]));
     let unchanged = request_headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -111,28 +112,27 @@ async fn loader(State(relay): State<AppState>, request_headers: HeaderMap) -> Re
 /// What a widget needs to know before it starts: whether the page's origin may use the API
 /// (a browser cannot read the API's 403, which carries no CORS headers), and whether codes go to
 /// the development outbox.
-async fn status(State(relay): State<AppState>, request_headers: HeaderMap) -> Response {
+async fn status(State(app): State<SharedApp>, request_headers: HeaderMap) -> Response {
     let origin = request_headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let allowed = origin
         .as_deref()
-        .is_none_or(|o| relay.config.allowed_origins.iter().any(|a| a == o));
-    let message = (!allowed).then_some(super::ORIGIN_NOT_ALLOWED);
-    let body = serde_json::json!({
-        "origin": origin,
-        "allowed": allowed,
-        "message": message,
-        "dev_outbox": relay.mailer.outbox().is_some(),
-    });
+        .is_none_or(|o| app.config.allowed_origins.iter().any(|a| a == o));
+    let body = WidgetStatus {
+        origin,
+        allowed,
+        message: (!allowed).then(|| super::cors::ORIGIN_NOT_ALLOWED.to_string()),
+        dev_outbox: app.outbox.is_some(),
+    };
     let mut response = axum::Json(body).into_response();
     public_headers(response.headers_mut(), "application/json", "no-store");
     response
 }
 
-async fn asset(State(relay): State<AppState>, Path(file): Path<String>) -> Response {
-    let Some(dir) = static_dir(&relay) else {
+async fn asset(State(app): State<SharedApp>, Path(file): Path<String>) -> Response {
+    let Some(dir) = static_dir(&app) else {
         return not_available(
             "this relay serves no built frontend (set OTP_RELAY_STATIC_DIR to trunk's dist/).",
         );

@@ -11,7 +11,8 @@
 //!
 //! The MAC is HMAC-SHA256 under the key's token key over a purpose label and every byte before it.
 
-use crate::keys::{ChallengeKeys, KeyRing, MAX_KID_LEN};
+use crate::core::keys::{ChallengeKeys, KeyRing, MAX_KID_LEN};
+use crate::core::store::ChallengeId;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit, Mac};
@@ -30,7 +31,7 @@ const FIXED_LEN: usize = 8 * 3 + NONCE_LEN + TAG_LEN;
 /// Upper bound on an encoded token; longer input is refused before decoding.
 pub const MAX_ENCODED_LEN: usize = (2 + MAX_KID_LEN + FIXED_LEN + MAC_LEN) * 4 / 3 + 4;
 
-/// The random identity of one challenge; the code is derived from it and ledger entries are
+/// The random identity of one challenge; the code is derived from it and store entries are
 /// keyed by it.
 pub type Nonce = [u8; NONCE_LEN];
 
@@ -69,7 +70,7 @@ pub enum TokenError {
 
 /// Keyed tag binding a challenge to the normalised address without revealing it.
 pub fn address_tag(keys: &ChallengeKeys, email: &EmailAddress) -> [u8; TAG_LEN] {
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&keys.address_binding)
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(keys.address_binding.expose())
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     mac.update(email.as_str().as_bytes());
     let full = mac.finalize().into_bytes();
@@ -79,7 +80,7 @@ pub fn address_tag(keys: &ChallengeKeys, email: &EmailAddress) -> [u8; TAG_LEN] 
 }
 
 fn token_mac(keys: &ChallengeKeys) -> HmacSha256 {
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&keys.token_mac)
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(keys.token_mac.expose())
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     mac.update(PURPOSE);
     mac
@@ -167,27 +168,16 @@ impl Challenge {
         }
     }
 
-    /// Hex id of this challenge for ledger keys.
-    pub fn id(&self) -> String {
-        hex(&self.nonce)
+    /// The id of this challenge in store keys: its nonce.
+    pub fn id(&self) -> ChallengeId {
+        self.nonce
     }
-}
-
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::random_secret;
+    use crate::core::keys::random_secret;
     use proptest::prelude::*;
 
     fn ring() -> KeyRing {

@@ -3,8 +3,8 @@
 //! the key can compute it. Digits are drawn by rejection sampling, so every code is equally likely
 //! (no modulo bias).
 
-use crate::keys::ChallengeKeys;
-use crate::token::Nonce;
+use crate::core::keys::ChallengeKeys;
+use crate::core::token::Nonce;
 use hmac::{KeyInit, Mac};
 use otp_relay_shared::Code;
 use sha2::Sha256;
@@ -19,7 +19,7 @@ pub fn derive_code(keys: &ChallengeKeys, nonce: &Nonce, length: usize) -> Code {
     let limit = ((1u64 << 32) / modulus) * modulus;
     let mut block: u32 = 0;
     loop {
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&keys.code_prf)
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(keys.code_prf.expose())
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(nonce);
         mac.update(&block.to_be_bytes());
@@ -52,8 +52,8 @@ pub fn codes_match(submitted: &Code, expected: &Code) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{KeyRing, random_secret};
-    use crate::random;
+    use crate::core::keys::{KeyRing, random_secret};
+    use crate::core::random;
 
     #[test]
     fn same_nonce_same_code_other_nonce_other_code() {

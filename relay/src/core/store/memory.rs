@@ -1,14 +1,14 @@
-//! The in-memory ledger: one process, lost on restart (the epoch changes with it). Bounded: when
+//! The in-memory store: one process, lost on restart (the epoch changes with it). Bounded: when
 //! full it first sweeps expired entries, and if still full it refuses new entries rather than
 //! evicting live ones, because evicting an attempt counter or a used-challenge mark would reopen
 //! brute force and replay.
 
-use super::{Count, Ledger, LedgerError};
+use super::{Count, Store, StoreError, StoreKey};
+use crate::core::clock::{Clock, UnixTime};
 use async_trait::async_trait;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::time::Instant;
 
 /// Default bound on live entries: about 100 bytes each, so tens of megabytes at most.
 pub const DEFAULT_CAPACITY: usize = 200_000;
@@ -16,29 +16,31 @@ pub const DEFAULT_CAPACITY: usize = 200_000;
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     value: u64,
-    expires: Instant,
+    expires: UnixTime,
 }
 
 /// A bounded map of counters and claims with expiry.
-pub struct MemoryLedger {
-    entries: Mutex<HashMap<String, Entry>>,
+pub struct MemoryStore {
+    entries: Mutex<HashMap<StoreKey, Entry>>,
     capacity: usize,
     epoch: u64,
+    clock: Arc<dyn Clock>,
 }
 
-impl MemoryLedger {
-    /// An empty ledger with a fresh random epoch.
-    pub fn new(capacity: usize) -> Self {
-        MemoryLedger {
+impl MemoryStore {
+    /// An empty store with a fresh random epoch, telling time by `clock`.
+    pub fn new(capacity: usize, clock: Arc<dyn Clock>) -> Self {
+        MemoryStore {
             entries: Mutex::new(HashMap::new()),
             capacity,
-            epoch: crate::random::u64(),
+            epoch: crate::core::random::u64(),
+            clock,
         }
     }
 
     /// Drops every expired entry; returns how many are left.
     pub fn sweep(&self) -> usize {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut entries = self.lock();
         entries.retain(|_, entry| entry.expires > now);
         entries.len()
@@ -54,7 +56,7 @@ impl MemoryLedger {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<StoreKey, Entry>> {
         // A panic while holding the lock cannot leave an entry half-written (every update is a
         // single insert), so a poisoned map is still consistent.
         self.entries
@@ -65,9 +67,9 @@ impl MemoryLedger {
     /// Makes room for one more entry or says why not.
     fn ensure_room(
         &self,
-        entries: &mut HashMap<String, Entry>,
-        now: Instant,
-    ) -> Result<(), LedgerError> {
+        entries: &mut HashMap<StoreKey, Entry>,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
         if entries.len() < self.capacity {
             return Ok(());
         }
@@ -75,14 +77,14 @@ impl MemoryLedger {
         if entries.len() < self.capacity {
             Ok(())
         } else {
-            Err(LedgerError(format!(
+            Err(StoreError(format!(
                 "in-memory store is full ({} live entries); raise its capacity or use a shared store",
                 self.capacity
             )))
         }
     }
 
-    fn live(entries: &HashMap<String, Entry>, key: &str, now: Instant) -> Option<Entry> {
+    fn live(entries: &HashMap<StoreKey, Entry>, key: &StoreKey, now: UnixTime) -> Option<Entry> {
         entries
             .get(key)
             .copied()
@@ -91,9 +93,9 @@ impl MemoryLedger {
 }
 
 #[async_trait]
-impl Ledger for MemoryLedger {
-    async fn increment(&self, key: &str, window: Duration) -> Result<Count, LedgerError> {
-        let now = Instant::now();
+impl Store for MemoryStore {
+    async fn increment(&self, key: &StoreKey, window: Duration) -> Result<Count, StoreError> {
+        let now = self.clock.now();
         let mut entries = self.lock();
         let entry = match Self::live(&entries, key, now) {
             Some(entry) => Entry {
@@ -110,19 +112,19 @@ impl Ledger for MemoryLedger {
                 }
             }
         };
-        entries.insert(key.to_string(), entry);
+        entries.insert(key.clone(), entry);
         Ok(Count {
             value: entry.value,
-            resets_in: entry.expires.saturating_duration_since(now),
+            resets_in: entry.expires.since(now),
         })
     }
 
-    async fn decrement(&self, key: &str) -> Result<(), LedgerError> {
-        let now = Instant::now();
+    async fn decrement(&self, key: &StoreKey) -> Result<(), StoreError> {
+        let now = self.clock.now();
         let mut entries = self.lock();
         if let Some(entry) = Self::live(&entries, key, now) {
             entries.insert(
-                key.to_string(),
+                key.clone(),
                 Entry {
                     value: entry.value.saturating_sub(1),
                     ..entry
@@ -132,21 +134,21 @@ impl Ledger for MemoryLedger {
         Ok(())
     }
 
-    async fn count(&self, key: &str) -> Result<u64, LedgerError> {
-        Ok(Self::live(&self.lock(), key, Instant::now()).map_or(0, |entry| entry.value))
+    async fn count(&self, key: &StoreKey) -> Result<u64, StoreError> {
+        Ok(Self::live(&self.lock(), key, self.clock.now()).map_or(0, |entry| entry.value))
     }
 
-    async fn claim(&self, key: &str, ttl: Duration) -> Result<Option<Duration>, LedgerError> {
-        let now = Instant::now();
+    async fn claim(&self, key: &StoreKey, ttl: Duration) -> Result<Option<Duration>, StoreError> {
+        let now = self.clock.now();
         let mut entries = self.lock();
         if let Some(entry) = Self::live(&entries, key, now) {
-            return Ok(Some(entry.expires.saturating_duration_since(now)));
+            return Ok(Some(entry.expires.since(now)));
         }
         if !entries.contains_key(key) {
             self.ensure_room(&mut entries, now)?;
         }
         entries.insert(
-            key.to_string(),
+            key.clone(),
             Entry {
                 value: 1,
                 expires: now + ttl,
@@ -155,11 +157,11 @@ impl Ledger for MemoryLedger {
         Ok(None)
     }
 
-    async fn is_claimed(&self, key: &str) -> Result<bool, LedgerError> {
-        Ok(Self::live(&self.lock(), key, Instant::now()).is_some())
+    async fn is_claimed(&self, key: &StoreKey) -> Result<bool, StoreError> {
+        Ok(Self::live(&self.lock(), key, self.clock.now()).is_some())
     }
 
-    async fn release(&self, key: &str) -> Result<(), LedgerError> {
+    async fn release(&self, key: &StoreKey) -> Result<(), StoreError> {
         self.lock().remove(key);
         Ok(())
     }
@@ -179,81 +181,93 @@ impl Ledger for MemoryLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+    use crate::core::clock::ManualClock;
 
     const MINUTE: Duration = Duration::from_secs(60);
 
-    #[tokio::test(start_paused = true)]
+    /// Test keys: distinct challenge ids by a small number.
+    fn key(n: u8) -> StoreKey {
+        StoreKey::Attempts([n; 16])
+    }
+
+    fn store(capacity: usize) -> (MemoryStore, ManualClock) {
+        let clock = ManualClock::new();
+        (MemoryStore::new(capacity, Arc::new(clock.clone())), clock)
+    }
+
+    #[tokio::test]
     async fn counters_keep_their_window_and_expire() {
-        let ledger = MemoryLedger::new(10);
-        assert_eq!(ledger.increment("k", MINUTE).await.unwrap().value, 1);
-        tokio::time::advance(Duration::from_secs(30)).await;
-        let second = ledger.increment("k", MINUTE).await.unwrap();
+        let (store, clock) = store(10);
+        assert_eq!(store.increment(&key(1), MINUTE).await.unwrap().value, 1);
+        clock.advance(Duration::from_secs(30));
+        let second = store.increment(&key(1), MINUTE).await.unwrap();
         assert_eq!(second.value, 2);
         assert_eq!(second.resets_in, Duration::from_secs(30));
-        tokio::time::advance(Duration::from_secs(31)).await;
-        assert_eq!(ledger.count("k").await.unwrap(), 0);
-        assert_eq!(ledger.increment("k", MINUTE).await.unwrap().value, 1);
+        clock.advance(Duration::from_secs(31));
+        assert_eq!(store.count(&key(1)).await.unwrap(), 0);
+        assert_eq!(store.increment(&key(1), MINUTE).await.unwrap().value, 1);
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_claim_succeeds_once_until_it_expires() {
-        let ledger = MemoryLedger::new(10);
-        assert_eq!(ledger.claim("used", MINUTE).await.unwrap(), None);
-        assert_eq!(ledger.claim("used", MINUTE).await.unwrap(), Some(MINUTE));
-        assert!(ledger.is_claimed("used").await.unwrap());
-        tokio::time::advance(MINUTE).await;
-        assert!(!ledger.is_claimed("used").await.unwrap());
-        assert_eq!(ledger.claim("used", MINUTE).await.unwrap(), None);
-        ledger.release("used").await.unwrap();
-        assert!(!ledger.is_claimed("used").await.unwrap());
+        let (store, clock) = store(10);
+        let used = StoreKey::Used([1; 16]);
+        assert_eq!(store.claim(&used, MINUTE).await.unwrap(), None);
+        assert_eq!(store.claim(&used, MINUTE).await.unwrap(), Some(MINUTE));
+        assert!(store.is_claimed(&used).await.unwrap());
+        clock.advance(MINUTE);
+        assert!(!store.is_claimed(&used).await.unwrap());
+        assert_eq!(store.claim(&used, MINUTE).await.unwrap(), None);
+        store.release(&used).await.unwrap();
+        assert!(!store.is_claimed(&used).await.unwrap());
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn decrement_never_goes_below_zero() {
-        let ledger = MemoryLedger::new(10);
-        ledger.increment("k", MINUTE).await.unwrap();
-        ledger.decrement("k").await.unwrap();
-        ledger.decrement("k").await.unwrap();
-        assert_eq!(ledger.count("k").await.unwrap(), 0);
-        ledger.decrement("absent").await.unwrap();
-        assert_eq!(ledger.count("absent").await.unwrap(), 0);
+        let (store, _) = store(10);
+        store.increment(&key(1), MINUTE).await.unwrap();
+        store.decrement(&key(1)).await.unwrap();
+        store.decrement(&key(1)).await.unwrap();
+        assert_eq!(store.count(&key(1)).await.unwrap(), 0);
+        store.decrement(&key(2)).await.unwrap();
+        assert_eq!(store.count(&key(2)).await.unwrap(), 0);
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn stays_bounded_sweeps_then_refuses() {
-        let ledger = MemoryLedger::new(3);
-        for key in ["a", "b", "c"] {
-            ledger.increment(key, MINUTE).await.unwrap();
+        let (store, clock) = store(3);
+        for n in 1..=3 {
+            store.increment(&key(n), MINUTE).await.unwrap();
         }
         assert!(
-            ledger.increment("d", MINUTE).await.is_err(),
+            store.increment(&key(4), MINUTE).await.is_err(),
             "full of live entries"
         );
-        assert!(ledger.claim("d", MINUTE).await.is_err());
+        assert!(store.claim(&key(4), MINUTE).await.is_err());
         assert_eq!(
-            ledger.increment("a", MINUTE).await.unwrap().value,
+            store.increment(&key(1), MINUTE).await.unwrap().value,
             2,
             "live keys still count"
         );
-        tokio::time::advance(MINUTE).await;
+        clock.advance(MINUTE);
         assert_eq!(
-            ledger.increment("d", MINUTE).await.unwrap().value,
+            store.increment(&key(4), MINUTE).await.unwrap().value,
             1,
             "expired swept"
         );
-        assert_eq!(ledger.len(), 1);
-        tokio::time::advance(MINUTE).await;
-        assert_eq!(ledger.sweep(), 0);
+        assert_eq!(store.len(), 1);
+        clock.advance(MINUTE);
+        assert_eq!(store.sweep(), 0);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn parallel_increments_are_all_counted() {
-        let ledger = Arc::new(MemoryLedger::new(10));
+        let (store, _) = store(10);
+        let store = Arc::new(store);
         let tasks: Vec<_> = (0..64)
             .map(|_| {
-                let ledger = Arc::clone(&ledger);
-                tokio::spawn(async move { ledger.increment("k", MINUTE).await.unwrap().value })
+                let store = Arc::clone(&store);
+                tokio::spawn(async move { store.increment(&key(1), MINUTE).await.unwrap().value })
             })
             .collect();
         let mut values = Vec::new();
@@ -266,6 +280,6 @@ mod tests {
 
     #[test]
     fn each_instance_has_its_own_epoch() {
-        assert_ne!(MemoryLedger::new(1).epoch(), MemoryLedger::new(1).epoch());
+        assert_ne!(store(1).0.epoch(), store(1).0.epoch());
     }
 }

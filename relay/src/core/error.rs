@@ -1,9 +1,7 @@
 //! The API's error: one of the shared error codes, a message a person can act on, and the extras
-//! some codes carry. Every failure in the relay ends up here, and only here becomes HTTP.
+//! some codes carry. Every refusal in the relay ends up as one of these; the HTTP layer
+//! (`http/error.rs`) is the one place that turns it into a response.
 
-use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use otp_relay_shared::ErrorCode;
 use otp_relay_shared::api::{ErrorDetail, ErrorResponse};
 
@@ -134,32 +132,23 @@ pub fn wait_phrase(seconds: u64) -> String {
     }
 }
 
-impl From<crate::ledger::LedgerError> for ApiError {
-    fn from(error: crate::ledger::LedgerError) -> Self {
+impl From<crate::core::store::StoreError> for ApiError {
+    fn from(error: crate::core::store::StoreError) -> Self {
         tracing::error!(%error, "store unavailable: refusing (fail closed)");
         ApiError::unavailable()
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.http_status())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let retry_after = self.retry_after;
-        let body = ErrorResponse {
+impl ApiError {
+    /// The JSON body of API version 1.
+    pub fn body(&self) -> ErrorResponse {
+        ErrorResponse {
             error: ErrorDetail {
                 code: self.code,
-                message: self.message,
+                message: self.message.clone(),
                 attempts_left: self.attempts_left,
                 retry_after: self.retry_after,
             },
-        };
-        let mut response = (status, Json(body)).into_response();
-        if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
-        response
     }
 }

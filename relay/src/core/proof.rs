@@ -40,6 +40,7 @@ impl ProofSigner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::Clock;
     use jsonwebtoken::{DecodingKey, Validation};
 
     #[test]
@@ -50,8 +51,8 @@ mod tests {
             email: "ada@example.com".into(),
             email_verified: true,
             aud: "https://shop.example".into(),
-            iat: crate::time::unix_now(),
-            exp: crate::time::unix_now() + 600,
+            iat: crate::core::SystemClock.now().secs(),
+            exp: crate::core::SystemClock.now().secs() + 600,
             jti: "j".into(),
         };
         let token = ProofSigner::new(&[7; 32]).sign(&claims).unwrap();

@@ -1,16 +1,20 @@
-//! The verification flow: issue a challenge and send its code, resend it, verify a code. The
-//! checks run in the order SECURITY.md demands: code format, token integrity and address binding,
-//! already used, expired, attempts counted atomically before the constant-time comparison, then
-//! the proof. No code is ever stored: it is re-derived from the token's nonce.
+//! The verification service: issue a challenge and send its code, resend it, verify a code. The
+//! checks run in the order docs/security.md demands: code format, token integrity and address
+//! binding, already used, expired, attempts counted atomically before the constant-time
+//! comparison, then the proof. No code is ever stored: it is re-derived from the token's nonce.
+//! Time comes from the [`Clock`] the service is given, never from the system.
 
-use crate::code::{codes_match, derive_code};
-use crate::config::{Config, Rate};
-use crate::error::ApiError;
-use crate::ledger::Ledger;
-use crate::mail::{CodeMessage, Mailer};
-use crate::proof::{ProofClaims, ProofSigner};
-use crate::time::{rfc3339, unix_now};
-use crate::token::{Challenge, TokenError, address_tag, hex};
+use crate::core::clock::{Clock, rfc3339};
+use crate::core::code::{codes_match, derive_code};
+use crate::core::delivery::{CodeEmail, Delivery};
+use crate::core::error::ApiError;
+use crate::core::hex;
+use crate::core::keys::KeyRing;
+use crate::core::policy::{Policy, Rate};
+use crate::core::proof::{ProofClaims, ProofSigner};
+use crate::core::secret::SecretBytes;
+use crate::core::store::{AddressId, Store, StoreKey};
+use crate::core::token::{Challenge, TokenError, address_tag};
 use hmac::{KeyInit, Mac};
 use otp_relay_shared::api::{ChallengeResponse, VerifyResponse};
 use otp_relay_shared::{Code, CodeError, EmailAddress, ErrorCode};
@@ -28,17 +32,30 @@ pub struct Requester {
     pub origin: Option<String>,
 }
 
-/// The relay's domain service.
-pub struct Relay {
-    pub config: Config,
-    pub ledger: Arc<dyn Ledger>,
-    pub mailer: Mailer,
+/// What the service is given besides its collaborators: the rules, the keys and who it is.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    pub policy: Policy,
+    pub keys: KeyRing,
+    pub proof_key: SecretBytes,
+    /// As written by the operator: the proof's `iss`, and its `aud` without an `Origin`.
+    pub public_url: String,
+    /// Host of the public URL: for the autofill line when a request has no `Origin`.
+    pub public_host: String,
+}
+
+/// The domain service: the whole flow, over a store, a delivery and a clock it is given.
+pub struct VerificationService {
+    settings: ServiceSettings,
+    store: Arc<dyn Store>,
+    delivery: Arc<dyn Delivery>,
+    clock: Arc<dyn Clock>,
     proof: ProofSigner,
 }
 
-/// Kept in the ledger a little past expiry so that clock skew between relays never reopens a
+/// Kept in the store a little past expiry so that clock skew between relays never reopens a
 /// used challenge.
-const LEDGER_MARGIN: Duration = Duration::from_secs(60);
+const STORE_MARGIN: Duration = Duration::from_secs(60);
 
 fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
     EmailAddress::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidEmail, e.to_string()))
@@ -63,24 +80,45 @@ fn ip_bucket(ip: IpAddr) -> String {
     }
 }
 
-impl Relay {
-    pub fn new(config: Config, ledger: Arc<dyn Ledger>, mailer: Mailer) -> Self {
-        let proof = ProofSigner::new(&config.proof_key);
-        Relay {
-            config,
-            ledger,
-            mailer,
+impl VerificationService {
+    pub fn new(
+        settings: ServiceSettings,
+        store: Arc<dyn Store>,
+        delivery: Arc<dyn Delivery>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let proof = ProofSigner::new(settings.proof_key.expose());
+        VerificationService {
+            settings,
+            store,
+            delivery,
+            clock,
             proof,
         }
     }
 
-    /// Ledger key for an address: a keyed hash, so the store never holds addresses.
-    fn address_key(&self, kind: &str, email: &EmailAddress) -> String {
-        let mut mac =
-            <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(self.config.keys.ledger_key())
-                .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    pub fn settings(&self) -> &ServiceSettings {
+        &self.settings
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The store's pseudonym for an address: a keyed hash, so the store never holds addresses.
+    fn address_id(&self, email: &EmailAddress) -> AddressId {
+        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(
+            self.settings.keys.store_key().expose(),
+        )
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(email.as_str().as_bytes());
-        format!("{kind}:{}", hex(&mac.finalize().into_bytes()[..16]))
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+        id
+    }
+
+    fn client_sends_key(requester: &Requester) -> StoreKey {
+        StoreKey::ClientSends(ip_bucket(requester.ip))
     }
 
     fn site_host(&self, requester: &Requester) -> String {
@@ -89,12 +127,12 @@ impl Relay {
             .as_deref()
             .and_then(|origin| url::Url::parse(origin).ok())
             .and_then(|url| url.host_str().map(str::to_string))
-            .unwrap_or_else(|| self.config.public_host.clone())
+            .unwrap_or_else(|| self.settings.public_host.clone())
     }
 
     /// Counts one send against a limit; over the limit, a `rate_limited` error.
-    async fn count_send(&self, key: &str, rate: Rate, what: &str) -> Result<(), ApiError> {
-        let count = self.ledger.increment(key, rate.window).await?;
+    async fn count_send(&self, key: &StoreKey, rate: Rate, what: &str) -> Result<(), ApiError> {
+        let count = self.store.increment(key, rate.window).await?;
         if count.value > rate.count {
             return Err(ApiError::rate_limited(
                 count.resets_in.as_secs().max(1),
@@ -106,17 +144,17 @@ impl Relay {
 
     /// Takes back sends that were counted for a message that could not be delivered, so that a
     /// mail server outage does not use up a person's sends.
-    async fn uncount(&self, keys: &[&str]) {
+    async fn uncount(&self, keys: &[&StoreKey]) {
         for key in keys {
-            if let Err(error) = self.ledger.decrement(key).await {
+            if let Err(error) = self.store.decrement(key).await {
                 tracing::warn!(%error, "could not take back a send count");
             }
         }
     }
 
     /// Checks the per-client and per-address send limits, in that order.
-    async fn count_sends(&self, ip_key: &str, address_key: &str) -> Result<(), ApiError> {
-        let policy = &self.config.policy;
+    async fn count_sends(&self, ip_key: &StoreKey, address_key: &StoreKey) -> Result<(), ApiError> {
+        let policy = &self.settings.policy;
         self.count_send(
             ip_key,
             policy.sends_per_ip,
@@ -144,21 +182,20 @@ impl Relay {
         requester: &Requester,
     ) -> Result<(), ApiError> {
         let keys = self
-            .config
+            .settings
             .keys
             .by_kid(&challenge.kid)
             .ok_or_else(ApiError::invalid_challenge)?;
-        let code = derive_code(keys, &challenge.nonce, self.config.policy.code_length);
-        let lifetime = Duration::from_secs(challenge.expires_at.saturating_sub(unix_now()));
-        let site_host = self.site_host(requester);
-        let message = CodeMessage {
-            to: email,
-            code: &code,
+        let code = derive_code(keys, &challenge.nonce, self.settings.policy.code_length);
+        let lifetime =
+            Duration::from_secs(challenge.expires_at.saturating_sub(self.clock.now().secs()));
+        let message = CodeEmail {
+            to: email.clone(),
+            code,
             lifetime,
-            site_host: &site_host,
-        }
-        .render();
-        match self.mailer.send(email, message).await {
+            site_host: self.site_host(requester),
+        };
+        match self.delivery.deliver(message).await {
             Ok(()) => {
                 tracing::info!(to = %email.masked(), challenge = %short_id(challenge), "code sent");
                 Ok(())
@@ -184,7 +221,7 @@ impl Relay {
         attempts_used: u64,
         sends_used: u64,
     ) -> ChallengeResponse {
-        let policy = &self.config.policy;
+        let policy = &self.settings.policy;
         ChallengeResponse {
             challenge: token,
             email: email.to_string(),
@@ -209,30 +246,30 @@ impl Relay {
         requester: &Requester,
     ) -> Result<ChallengeResponse, ApiError> {
         let email = parse_email(raw_email)?;
-        let policy = &self.config.policy;
-        let ip_key = format!("ip-sends:{}", ip_bucket(requester.ip));
-        let address_key = self.address_key("address-sends", &email);
+        let policy = &self.settings.policy;
+        let ip_key = Self::client_sends_key(requester);
+        let address_key = StoreKey::AddressSends(self.address_id(&email));
         self.count_sends(&ip_key, &address_key).await?;
 
-        let now = unix_now();
-        let keys = self.config.keys.signing();
+        let now = self.clock.now();
+        let keys = self.settings.keys.signing();
         let challenge = Challenge {
             kid: keys.kid.clone(),
-            epoch: self.ledger.epoch(),
-            issued_at: now,
-            expires_at: now + policy.ttl.as_secs(),
-            nonce: crate::random::bytes::<16>(),
+            epoch: self.store.epoch(),
+            issued_at: now.secs(),
+            expires_at: now.secs() + policy.ttl.as_secs(),
+            nonce: crate::core::random::bytes::<16>(),
             address_tag: address_tag(keys, &email),
         };
         let id = challenge.id();
-        let sends_key = format!("sends:{id}");
-        let cooldown_key = format!("cooldown:{id}");
-        let lifetime = policy.ttl + LEDGER_MARGIN;
-        let ledger_ready = async {
-            self.ledger.increment(&sends_key, lifetime).await?;
-            self.ledger.claim(&cooldown_key, policy.resend_after).await
+        let sends_key = StoreKey::ChallengeSends(id);
+        let cooldown_key = StoreKey::ResendCooldown(id);
+        let lifetime = policy.ttl + STORE_MARGIN;
+        let store_ready = async {
+            self.store.increment(&sends_key, lifetime).await?;
+            self.store.claim(&cooldown_key, policy.resend_after).await
         };
-        if let Err(error) = ledger_ready.await {
+        if let Err(error) = store_ready.await {
             self.uncount(&[&ip_key, &address_key]).await;
             return Err(error.into());
         }
@@ -245,7 +282,7 @@ impl Relay {
             token,
             &email,
             &challenge,
-            crate::time::unix_after_ceil(policy.resend_after),
+            (now + policy.resend_after).secs_ceil(),
             0,
             1,
         ))
@@ -254,18 +291,18 @@ impl Relay {
     /// Decodes a token for this address and refuses used and expired ones.
     async fn open(&self, token: &str, email: &EmailAddress) -> Result<Challenge, ApiError> {
         let challenge =
-            Challenge::decode_for(token, email, &self.config.keys).map_err(token_error)?;
+            Challenge::decode_for(token, email, &self.settings.keys).map_err(token_error)?;
         if self
-            .ledger
-            .is_claimed(&format!("used:{}", challenge.id()))
+            .store
+            .is_claimed(&StoreKey::Used(challenge.id()))
             .await?
         {
             return Err(ApiError::already_used());
         }
-        if challenge.epoch != self.ledger.epoch() {
+        if challenge.epoch != self.store.epoch() {
             return Err(ApiError::expired_by_restart());
         }
-        if unix_now() >= challenge.expires_at {
+        if self.clock.now().secs() >= challenge.expires_at {
             return Err(ApiError::expired());
         }
         Ok(challenge)
@@ -280,35 +317,31 @@ impl Relay {
     ) -> Result<ChallengeResponse, ApiError> {
         let email = parse_email(raw_email)?;
         let challenge = self.open(token, &email).await?;
-        let policy = &self.config.policy;
+        let policy = &self.settings.policy;
         let id = challenge.id();
-        let attempts_used = self.ledger.count(&format!("attempts:{id}")).await?;
+        let attempts_used = self.store.count(&StoreKey::Attempts(id)).await?;
         if attempts_used >= u64::from(policy.max_attempts) {
             return Err(ApiError::too_many_attempts());
         }
-        let now = unix_now();
-        let until_expiry = challenge.expires_at.saturating_sub(now);
-        let sends_key = format!("sends:{id}");
-        if self.ledger.count(&sends_key).await? >= u64::from(policy.sends_per_challenge) {
+        let now = self.clock.now();
+        let until_expiry = challenge.expires_at.saturating_sub(now.secs());
+        let sends_key = StoreKey::ChallengeSends(id);
+        if self.store.count(&sends_key).await? >= u64::from(policy.sends_per_challenge) {
             return Err(ApiError::rate_limited(
                 until_expiry,
                 "No more resends are left for this code. Request a new code, or use the one already sent.",
             ));
         }
-        let cooldown_key = format!("cooldown:{id}");
-        if let Some(left) = self
-            .ledger
-            .claim(&cooldown_key, policy.resend_after)
-            .await?
-        {
+        let cooldown_key = StoreKey::ResendCooldown(id);
+        if let Some(left) = self.store.claim(&cooldown_key, policy.resend_after).await? {
             return Err(ApiError::rate_limited(
                 left.as_secs_f64().ceil() as u64,
                 "Wait a little before asking for the code again.",
             ));
         }
         let sends = self
-            .ledger
-            .increment(&sends_key, policy.ttl + LEDGER_MARGIN)
+            .store
+            .increment(&sends_key, policy.ttl + STORE_MARGIN)
             .await?;
         if sends.value > u64::from(policy.sends_per_challenge) {
             // A parallel resend took the last one.
@@ -317,8 +350,8 @@ impl Relay {
                 "No more resends are left for this code. Request a new code, or use the one already sent.",
             ));
         }
-        let ip_key = format!("ip-sends:{}", ip_bucket(requester.ip));
-        let address_key = self.address_key("address-sends", &email);
+        let ip_key = Self::client_sends_key(requester);
+        let address_key = StoreKey::AddressSends(self.address_id(&email));
         let counted = self.count_sends(&ip_key, &address_key).await;
         let sends_counted = counted.is_ok();
         let delivered = match counted {
@@ -330,14 +363,14 @@ impl Relay {
                 self.uncount(&[&ip_key, &address_key]).await;
             }
             self.uncount(&[&sends_key]).await;
-            let _ = self.ledger.release(&cooldown_key).await;
+            let _ = self.store.release(&cooldown_key).await;
             return Err(error);
         }
         Ok(self.response(
             token.to_string(),
             &email,
             &challenge,
-            crate::time::unix_after_ceil(policy.resend_after),
+            (now + policy.resend_after).secs_ceil(),
             attempts_used,
             sends.value,
         ))
@@ -351,7 +384,7 @@ impl Relay {
         raw_code: &str,
         requester: &Requester,
     ) -> Result<VerifyResponse, ApiError> {
-        let policy = &self.config.policy;
+        let policy = &self.settings.policy;
         let submitted = Code::parse(raw_code, policy.code_length)
             .map_err(|e: CodeError| ApiError::new(ErrorCode::InvalidCodeFormat, e.to_string()))?;
         let email = parse_email(raw_email)?;
@@ -360,15 +393,15 @@ impl Relay {
 
         // Counted before comparing, so parallel guesses cannot exceed either budget.
         let attempts = self
-            .ledger
-            .increment(&format!("attempts:{id}"), policy.ttl + LEDGER_MARGIN)
+            .store
+            .increment(&StoreKey::Attempts(id), policy.ttl + STORE_MARGIN)
             .await?;
         if attempts.value > u64::from(policy.max_attempts) {
             return Err(ApiError::too_many_attempts());
         }
-        let failures_key = self.address_key("address-failures", &email);
+        let failures_key = StoreKey::AddressFailures(self.address_id(&email));
         let failures = self
-            .ledger
+            .store
             .increment(&failures_key, policy.failures_per_address.window)
             .await?;
         if failures.value > policy.failures_per_address.count {
@@ -378,7 +411,7 @@ impl Relay {
         }
 
         let keys = self
-            .config
+            .settings
             .keys
             .by_kid(&challenge.kid)
             .ok_or_else(ApiError::invalid_challenge)?;
@@ -390,31 +423,30 @@ impl Relay {
         }
         // Right code: it was not a failure after all.
         self.uncount(&[&failures_key]).await;
-        let used_ttl =
-            Duration::from_secs(challenge.expires_at.saturating_sub(unix_now())) + LEDGER_MARGIN;
+        let now = self.clock.now().secs();
+        let used_ttl = Duration::from_secs(challenge.expires_at.saturating_sub(now)) + STORE_MARGIN;
         if self
-            .ledger
-            .claim(&format!("used:{id}"), used_ttl)
+            .store
+            .claim(&StoreKey::Used(id), used_ttl)
             .await?
             .is_some()
         {
             return Err(ApiError::already_used());
         }
 
-        let now = unix_now();
         let proof_expires_at = now + policy.proof_ttl.as_secs();
         let claims = ProofClaims {
-            iss: self.config.public_url.clone(),
+            iss: self.settings.public_url.clone(),
             sub: email.to_string(),
             email: email.to_string(),
             email_verified: true,
             aud: requester
                 .origin
                 .clone()
-                .unwrap_or_else(|| self.config.public_url.clone()),
+                .unwrap_or_else(|| self.settings.public_url.clone()),
             iat: now,
             exp: proof_expires_at,
-            jti: hex(&crate::random::bytes::<16>()),
+            jti: hex(&crate::core::random::bytes::<16>()),
         };
         let proof = self.proof.sign(&claims).map_err(|error| {
             tracing::error!(%error, "could not sign a proof");
@@ -432,7 +464,7 @@ impl Relay {
 
 /// The first 8 hex digits of a challenge id: enough to follow one challenge through the logs.
 fn short_id(challenge: &Challenge) -> String {
-    challenge.id()[..8].to_string()
+    hex(&challenge.id()[..4])
 }
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! Key material. The operator gives one or more master secrets (`kid:base64url`); from each we
 //! derive, with HKDF-SHA256 and distinct labels, one key per job, so that a key used to sign
 //! challenge tokens can never be confused with the one that derives codes or binds addresses
-//! (SECURITY.md 4 and 9). The proof key is a separate secret shared with the sites' backends.
+//! (docs/security.md, keys). The proof key is a separate secret shared with the sites' backends.
+//! Every key lives in a [`SecretKey`], whose `Debug` prints a placeholder.
 
+use crate::core::secret::{SecretBytes, SecretKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hkdf::Hkdf;
 use sha2::Sha256;
-use std::fmt;
 
 /// Shortest secret accepted: 256 bits.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -18,30 +19,25 @@ pub const MAX_KID_LEN: usize = 16;
 const LABEL_TOKEN: &[u8] = b"otp-relay/v1/challenge-token-mac";
 const LABEL_CODE: &[u8] = b"otp-relay/v1/code-prf";
 const LABEL_ADDRESS: &[u8] = b"otp-relay/v1/address-binding";
-const LABEL_LEDGER: &[u8] = b"otp-relay/v1/ledger-address-key";
+// The label keeps its historical name so that pseudonyms stay stable across versions.
+const LABEL_STORE: &[u8] = b"otp-relay/v1/ledger-address-key";
 
 /// The keys derived from one master secret.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ChallengeKeys {
     pub kid: String,
-    pub token_mac: [u8; 32],
-    pub code_prf: [u8; 32],
-    pub address_binding: [u8; 32],
-}
-
-impl fmt::Debug for ChallengeKeys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ChallengeKeys {{ kid: {:?}, .. }}", self.kid)
-    }
+    pub token_mac: SecretKey,
+    pub code_prf: SecretKey,
+    pub address_binding: SecretKey,
 }
 
 /// All challenge keys: the first signs new tokens, every one verifies (key rotation).
 #[derive(Clone, Debug)]
 pub struct KeyRing {
     keys: Vec<ChallengeKeys>,
-    /// Pseudonymises addresses in the ledger; from the first secret, so rotation resets budgets
+    /// Pseudonymises addresses in the store; from the first secret, so rotation resets budgets
     /// at worst, never mixes them.
-    ledger_key: [u8; 32],
+    store_key: SecretKey,
 }
 
 /// Why a secret given by the operator was refused.
@@ -63,30 +59,30 @@ pub enum KeyError {
     TooShort(String, usize),
 }
 
-fn derive(secret: &[u8], label: &[u8]) -> [u8; 32] {
+fn derive(secret: &[u8], label: &[u8]) -> SecretKey {
     let hk = Hkdf::<Sha256>::new(Some(b"otp-relay"), secret);
     let mut out = [0u8; 32];
     // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so expand cannot fail.
     if hk.expand(label, &mut out).is_err() {
         unreachable!("HKDF output length is fixed and valid");
     }
-    out
+    SecretKey::new(out)
 }
 
 /// Decodes a base64url secret (padding tolerated) and checks its length.
-pub fn decode_secret(name: &str, text: &str) -> Result<Vec<u8>, KeyError> {
+pub fn decode_secret(name: &str, text: &str) -> Result<SecretBytes, KeyError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(text.trim().trim_end_matches('='))
         .map_err(|_| KeyError::NotBase64(name.to_string()))?;
     if bytes.len() < MIN_SECRET_BYTES {
         return Err(KeyError::TooShort(name.to_string(), bytes.len()));
     }
-    Ok(bytes)
+    Ok(SecretBytes::new(bytes))
 }
 
 /// A fresh random secret in the form `keygen` prints.
 pub fn random_secret() -> String {
-    URL_SAFE_NO_PAD.encode(crate::random::bytes::<32>())
+    URL_SAFE_NO_PAD.encode(crate::core::random::bytes::<32>())
 }
 
 impl KeyRing {
@@ -113,15 +109,15 @@ impl KeyRing {
             first_secret.get_or_insert_with(|| secret.clone());
             keys.push(ChallengeKeys {
                 kid: kid.to_string(),
-                token_mac: derive(&secret, LABEL_TOKEN),
-                code_prf: derive(&secret, LABEL_CODE),
-                address_binding: derive(&secret, LABEL_ADDRESS),
+                token_mac: derive(secret.expose(), LABEL_TOKEN),
+                code_prf: derive(secret.expose(), LABEL_CODE),
+                address_binding: derive(secret.expose(), LABEL_ADDRESS),
             });
         }
         let first = first_secret.ok_or(KeyError::Empty)?;
         Ok(KeyRing {
             keys,
-            ledger_key: derive(&first, LABEL_LEDGER),
+            store_key: derive(first.expose(), LABEL_STORE),
         })
     }
 
@@ -144,9 +140,9 @@ impl KeyRing {
         self.keys.iter().find(|k| k.kid == kid)
     }
 
-    /// Key for pseudonymising addresses in ledger keys.
-    pub fn ledger_key(&self) -> &[u8; 32] {
-        &self.ledger_key
+    /// Key for pseudonymising addresses in store keys.
+    pub fn store_key(&self) -> &SecretKey {
+        &self.store_key
     }
 }
 
@@ -173,7 +169,23 @@ mod tests {
         assert_ne!(k.token_mac, k.code_prf);
         assert_ne!(k.token_mac, k.address_binding);
         assert_ne!(k.code_prf, k.address_binding);
-        assert_ne!(&k.token_mac, ring.ledger_key());
+        assert_ne!(&k.token_mac, ring.store_key());
+    }
+
+    #[test]
+    fn debug_output_names_key_ids_only() {
+        let secret = secret();
+        let ring = KeyRing::parse(&format!("k:{secret}")).unwrap();
+        let printed = format!("{ring:?}");
+        assert!(printed.contains("\"k\""));
+        assert!(!printed.contains(&secret), "{printed}");
+        let raw = ring
+            .signing()
+            .token_mac
+            .expose()
+            .map(|b| b.to_string())
+            .join(", ");
+        assert!(!printed.contains(&raw), "{printed}");
     }
 
     #[test]

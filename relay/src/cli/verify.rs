@@ -3,9 +3,14 @@
 //! again without using an attempt; everything the relay refuses ends with a message and its own
 //! exit code (see [`Outcome`]).
 
+use otp_relay_shared::api::{
+    ChallengeResponse, CreateChallengeRequest, ErrorResponse, ResendRequest, VerifyRequest,
+    VerifyResponse,
+};
 use otp_relay_shared::code::normalize_typed_code;
 use otp_relay_shared::{Code, EmailAddress, ErrorCode};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -43,48 +48,64 @@ pub struct VerifyOptions {
 }
 
 /// An answer from the relay, or none.
-enum Reply {
-    Ok(Value),
+enum Reply<T> {
+    Ok(T),
     Error {
+        /// `None` for a code this client does not know (a newer relay) or a body that is not the
+        /// API's error.
         code: Option<ErrorCode>,
         message: String,
-        body: Value,
+        attempts_left: Option<u32>,
     },
     Unreachable(String),
 }
 
-struct Client {
+/// The relay's HTTP API, as this client calls it.
+struct RelayApi {
     http: reqwest::Client,
     base: String,
 }
 
-impl Client {
-    async fn post(&self, path: &str, body: Value) -> Reply {
+impl RelayApi {
+    async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Reply<T> {
         let response = match self
             .http
             .post(format!("{}{path}", self.base))
-            .json(&body)
+            .json(body)
             .send()
             .await
         {
             Ok(response) => response,
             Err(error) => return Reply::Unreachable(error.to_string()),
         };
-        let ok = response.status().is_success();
         let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        if ok {
-            return Reply::Ok(body);
+        let bytes = match response.bytes().await {
+            Ok(bytes) => bytes,
+            Err(error) => return Reply::Unreachable(error.to_string()),
+        };
+        if status.is_success() {
+            return match serde_json::from_slice::<T>(&bytes) {
+                Ok(body) => Reply::Ok(body),
+                Err(error) => Reply::Error {
+                    code: None,
+                    message: format!(
+                        "The relay's answer was not understood ({error}). Is --relay the relay's URL?"
+                    ),
+                    attempts_left: None,
+                },
+            };
         }
-        let error = &body["error"];
-        let code = error["code"].as_str().and_then(ErrorCode::from_wire);
-        let message = error["message"]
-            .as_str()
-            .map_or_else(|| format!("The relay answered {status}."), str::to_string);
-        Reply::Error {
-            code,
-            message,
-            body,
+        match serde_json::from_slice::<ErrorResponse>(&bytes) {
+            Ok(ErrorResponse { error }) => Reply::Error {
+                code: Some(error.code),
+                message: error.message,
+                attempts_left: error.attempts_left,
+            },
+            Err(_) => Reply::Error {
+                code: None,
+                message: format!("The relay answered {status}."),
+                attempts_left: None,
+            },
         }
     }
 }
@@ -164,7 +185,7 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
         Ok(http) => http,
         Err(error) => return unreachable(&options.relay, &error.to_string()),
     };
-    let client = Client {
+    let api = RelayApi {
         http,
         base: options.relay.trim_end_matches('/').to_string(),
     };
@@ -193,8 +214,11 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
                 return Outcome::InvalidInput;
             }
         };
-        match client
-            .post("/api/v1/challenges", json!({ "email": email.as_str() }))
+        let request = CreateChallengeRequest {
+            email: email.to_string(),
+        };
+        match api
+            .post::<ChallengeResponse>("/api/v1/challenges", &request)
             .await
         {
             Reply::Ok(body) => break (email, body),
@@ -210,14 +234,11 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
         }
     };
 
-    let token = challenge["challenge"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let code_length = challenge["code_length"].as_u64().unwrap_or(6) as usize;
-    let expires_at = challenge["expires_at"].as_str().and_then(parse_time);
-    let mut resend_at = challenge["resend_at"].as_str().and_then(parse_time);
-    let mut attempts_left = challenge["attempts_left"].as_u64().unwrap_or(0);
+    let token = challenge.challenge.clone();
+    let code_length = challenge.code_length;
+    let expires_at = parse_time(&challenge.expires_at);
+    let mut resend_at = parse_time(&challenge.resend_at);
+    let mut attempts_left = u64::from(challenge.attempts_left);
     let lifetime = seconds_until(expires_at).max(0) as u64;
     let lifetime = if lifetime >= 60 {
         plural(lifetime.div_ceil(60), "minute", "minutes")
@@ -246,16 +267,17 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
                 ));
                 continue;
             }
-            match client
-                .post(
-                    "/api/v1/challenges/resend",
-                    json!({ "challenge": token, "email": email.as_str() }),
-                )
+            let request = ResendRequest {
+                challenge: token.clone(),
+                email: email.to_string(),
+            };
+            match api
+                .post::<ChallengeResponse>("/api/v1/challenges/resend", &request)
                 .await
             {
                 Reply::Ok(body) => {
-                    resend_at = body["resend_at"].as_str().and_then(parse_time);
-                    let left = body["sends_left"].as_u64().unwrap_or(0);
+                    resend_at = parse_time(&body.resend_at);
+                    let left = u64::from(body.sends_left);
                     say(&format!(
                         "We sent the code to {email} again (the first email's code works too; {} left).",
                         plural(left, "resend", "resends")
@@ -281,15 +303,17 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
                 continue;
             }
         };
-        match client
-            .post(
-                "/api/v1/challenges/verify",
-                json!({ "challenge": token, "email": email.as_str(), "code": code.as_str() }),
-            )
+        let request = VerifyRequest {
+            challenge: token.clone(),
+            email: email.to_string(),
+            code: code.as_str().to_string(),
+        };
+        match api
+            .post::<VerifyResponse>("/api/v1/challenges/verify", &request)
             .await
         {
             Reply::Ok(body) => {
-                let proof = body["proof"].as_str().unwrap_or_default();
+                let proof = body.proof;
                 if options.print_proof {
                     say(&format!("Verified: {email} controls this address."));
                     println!("{proof}");
@@ -301,10 +325,10 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
             Reply::Unreachable(detail) => return unreachable(&options.relay, &detail),
             Reply::Error {
                 code: Some(ErrorCode::WrongCode),
-                body,
+                attempts_left: left,
                 ..
             } => {
-                attempts_left = body["error"]["attempts_left"].as_u64().unwrap_or(0);
+                attempts_left = u64::from(left.unwrap_or(0));
                 if attempts_left > 0 {
                     say(&format!(
                         "That code is not right. {} left.",

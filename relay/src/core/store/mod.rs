@@ -1,0 +1,131 @@
+//! The little state the relay keeps: counters (attempts, sends, failures) and claims (a challenge
+//! used, a resend cooldown), each with a time to live. Codes are never stored, and neither are
+//! addresses: they appear only as keyed pseudonyms.
+//!
+//! Every operation is atomic on its own: `increment` returns the count *after* adding, so callers
+//! that compare it with a limit cannot be raced past the limit by parallel requests, and `claim`
+//! succeeds for exactly one caller.
+
+use async_trait::async_trait;
+use std::fmt;
+use std::time::Duration;
+
+pub mod memory;
+
+pub use memory::MemoryStore;
+
+/// The random identity of one challenge (its nonce), for keys about that challenge.
+pub type ChallengeId = [u8; 16];
+
+/// A keyed pseudonym of an address, so the store never holds addresses.
+pub type AddressId = [u8; 16];
+
+/// Everything the relay stores, one variant per kind of entry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum StoreKey {
+    /// Sends requested from one client network (an IPv4 address or an IPv6 /64).
+    ClientSends(String),
+    /// Sends to one address in the current window.
+    AddressSends(AddressId),
+    /// Wrong codes for one address in the current window, across challenges.
+    AddressFailures(AddressId),
+    /// Sends of one challenge, the first included.
+    ChallengeSends(ChallengeId),
+    /// Set while a challenge waits before its next resend.
+    ResendCooldown(ChallengeId),
+    /// Codes tried against one challenge.
+    Attempts(ChallengeId),
+    /// Set once a challenge verified.
+    Used(ChallengeId),
+}
+
+impl fmt::Display for StoreKey {
+    /// The key's text form, for stores that key by strings and for logs. The prefixes are stable.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (prefix, id): (&str, &[u8]) = match self {
+            StoreKey::ClientSends(bucket) => return write!(f, "ip-sends:{bucket}"),
+            StoreKey::AddressSends(id) => ("address-sends", id),
+            StoreKey::AddressFailures(id) => ("address-failures", id),
+            StoreKey::ChallengeSends(id) => ("sends", id),
+            StoreKey::ResendCooldown(id) => ("cooldown", id),
+            StoreKey::Attempts(id) => ("attempts", id),
+            StoreKey::Used(id) => ("used", id),
+        };
+        write!(f, "{prefix}:{}", crate::core::hex(id))
+    }
+}
+
+/// A counter after an increment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    /// The value after this increment.
+    pub value: u64,
+    /// Until the window ends and the counter disappears.
+    pub resets_in: Duration,
+}
+
+/// The store could not be reached or is full: the relay refuses the operation (fails closed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
+
+/// Short-lived shared state, in memory or in a shared store.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Adds one to `key`. A missing or expired counter starts at 1 with a window of `window`;
+    /// a live one keeps its window (fixed windows).
+    async fn increment(&self, key: &StoreKey, window: Duration) -> Result<Count, StoreError>;
+
+    /// Takes one back from a live counter (never below zero), for an attempt that turned out not
+    /// to count, such as a send that could not be delivered.
+    async fn decrement(&self, key: &StoreKey) -> Result<(), StoreError>;
+
+    /// The current value of a counter, 0 if absent.
+    async fn count(&self, key: &StoreKey) -> Result<u64, StoreError>;
+
+    /// Sets `key` for `ttl` if it is not set. `Ok(None)`: this caller set it. `Ok(Some(left))`:
+    /// it was already set and lives for `left` more.
+    async fn claim(&self, key: &StoreKey, ttl: Duration) -> Result<Option<Duration>, StoreError>;
+
+    /// Whether `key` is set.
+    async fn is_claimed(&self, key: &StoreKey) -> Result<bool, StoreError>;
+
+    /// Removes a claim or a counter.
+    async fn release(&self, key: &StoreKey) -> Result<(), StoreError>;
+
+    /// Identifies the lifetime of the stored state. Tokens carry the epoch they were issued in;
+    /// when a store loses its state (an in-memory store after a restart) the epoch changes and
+    /// older tokens are refused, so a used challenge can never be accepted twice.
+    fn epoch(&self) -> u64;
+
+    /// A short name for logs and the health check.
+    fn describe(&self) -> String;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_have_stable_distinct_text_forms() {
+        let id = [0xab; 16];
+        let texts: Vec<String> = [
+            StoreKey::ClientSends("192.0.2.1".into()),
+            StoreKey::AddressSends(id),
+            StoreKey::AddressFailures(id),
+            StoreKey::ChallengeSends(id),
+            StoreKey::ResendCooldown(id),
+            StoreKey::Attempts(id),
+            StoreKey::Used(id),
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(texts[0], "ip-sends:192.0.2.1");
+        assert_eq!(texts[6], format!("used:{}", "ab".repeat(16)));
+        let mut unique = texts.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), texts.len());
+    }
+}

@@ -1,0 +1,213 @@
+//! The relay in process, for tests: the whole router on a [`ManualClock`] with the development
+//! outbox, driven without a socket (`tower::ServiceExt::oneshot`), or served on a loopback port
+//! for a real client. Codes are read out of the messages in the outbox, never out of the relay's
+//! internals. Expiry and windows are reached by advancing the clock, never by sleeping.
+
+use super::{SharedApp, router};
+use crate::config::Config;
+use crate::core::{CodeEmail, Delivery, DeliveryError, ManualClock, MemoryStore};
+use crate::mail::{Mailer, Outbox};
+use crate::server::{Assembled, assemble_with};
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tower::ServiceExt;
+
+/// An answer as a test sees it.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub json: Value,
+}
+
+impl Answer {
+    /// `error.code`, or `""` when the answer is not an error.
+    pub fn error_code(&self) -> &str {
+        self.json["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// `challenge` of an issue or resend answer.
+    pub fn challenge(&self) -> String {
+        self.json["challenge"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// The development outbox, with a switch that makes the mail server "refuse" every message.
+pub struct SwitchableOutbox {
+    mailer: Mailer,
+    failing: AtomicBool,
+}
+
+impl SwitchableOutbox {
+    /// While set, every delivery fails as a refused message would.
+    pub fn fail(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl Delivery for SwitchableOutbox {
+    async fn deliver(&self, email: CodeEmail) -> Result<(), DeliveryError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(DeliveryError::new(
+                "the test mail server is switched off",
+                "550 refused by the test",
+            ));
+        }
+        self.mailer.deliver(email).await
+    }
+
+    fn describe(&self) -> String {
+        "switchable test outbox".into()
+    }
+}
+
+/// A relay with a manual clock and the development outbox, in this process.
+pub struct InProcessRelay {
+    pub app: SharedApp,
+    pub store: Arc<MemoryStore>,
+    pub clock: ManualClock,
+    pub outbox: Arc<Outbox>,
+    pub delivery: Arc<SwitchableOutbox>,
+    router: Router,
+}
+
+impl InProcessRelay {
+    /// The relay `otp-relay serve FLAGS...` would be, with the outbox and a manual clock that
+    /// stands at a fixed round time.
+    pub fn new(flags: &[&str]) -> Result<InProcessRelay, String> {
+        Self::with_clock(flags, ManualClock::new())
+    }
+
+    /// The same, on a clock the caller chose (for instance one that starts at the real time, for
+    /// clients that compare the relay's times with their own clock).
+    pub fn with_clock(flags: &[&str], clock: ManualClock) -> Result<InProcessRelay, String> {
+        let config = Config::from_flags(flags)?;
+        let mailer = Mailer::outbox(Arc::new(clock.clone()));
+        let outbox = mailer
+            .as_outbox()
+            .cloned()
+            .ok_or("the outbox mailer has an outbox")?;
+        let delivery = Arc::new(SwitchableOutbox {
+            mailer,
+            failing: AtomicBool::new(false),
+        });
+        let Assembled { app, store } = assemble_with(
+            config,
+            Arc::clone(&delivery) as Arc<dyn Delivery>,
+            Some(Arc::clone(&outbox)),
+            Arc::new(clock.clone()),
+        );
+        Ok(InProcessRelay {
+            router: router(Arc::clone(&app)),
+            app,
+            store,
+            clock,
+            outbox,
+            delivery,
+        })
+    }
+
+    /// Sends one request through the router; a client IP of 127.0.0.1 (no socket).
+    pub async fn request(&self, request: Request<Body>) -> Answer {
+        let response = match self.router.clone().oneshot(request).await {
+            Ok(response) => response,
+            Err(infallible) => match infallible {},
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            json,
+        }
+    }
+
+    /// A JSON POST, from `origin` when given.
+    pub async fn post_from(&self, origin: Option<&str>, path: &str, body: &Value) -> Answer {
+        let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        let request = request
+            .body(Body::from(body.to_string()))
+            .unwrap_or_else(|_| Request::new(Body::empty()));
+        self.request(request).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Answer {
+        self.post_from(None, path, body).await
+    }
+
+    pub async fn issue(&self, email: &str) -> Answer {
+        self.post("/api/v1/challenges", &json!({ "email": email }))
+            .await
+    }
+
+    pub async fn resend(&self, challenge: &str, email: &str) -> Answer {
+        self.post(
+            "/api/v1/challenges/resend",
+            &json!({ "challenge": challenge, "email": email }),
+        )
+        .await
+    }
+
+    pub async fn verify(&self, challenge: &str, email: &str, code: &str) -> Answer {
+        self.post(
+            "/api/v1/challenges/verify",
+            &json!({ "challenge": challenge, "email": email, "code": code }),
+        )
+        .await
+    }
+
+    /// Messages in the outbox so far.
+    pub fn sent(&self) -> usize {
+        self.outbox.entries().len()
+    }
+
+    /// The code in the newest message to `to`, read from its `@host #code` last line.
+    pub fn last_code(&self, to: &str) -> Option<String> {
+        let entry = self.outbox.entries().into_iter().find(|e| e.to == to)?;
+        let last = entry.text.trim_end().lines().last()?.to_string();
+        let code = last.rsplit_once('#')?.1.to_string();
+        code.bytes().all(|b| b.is_ascii_digit()).then_some(code)
+    }
+
+    /// Issues a challenge to `email`; its token and the code from the message.
+    pub async fn challenge_and_code(&self, email: &str) -> Option<(String, String)> {
+        let answer = self.issue(email).await;
+        (answer.status == StatusCode::CREATED).then_some(())?;
+        Some((answer.challenge(), self.last_code(email)?))
+    }
+
+    /// Serves the router on a free loopback port until the returned task is aborted or the
+    /// runtime ends: for a real client (the terminal client, a browser) against a relay whose
+    /// clock the test moves.
+    pub async fn serve_on_loopback(
+        &self,
+    ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let app = self
+            .router
+            .clone()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok((address, task))
+    }
+}

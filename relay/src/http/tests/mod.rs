@@ -1,0 +1,48 @@
+//! The in-process tier: the whole router without a socket, on a manual clock, with the
+//! development outbox. Every rule of the flow is shown here in milliseconds: the verification
+//! order ([`order`]), every API error code ([`codes`]), and expiry, windows and budgets
+//! ([`windows`]). The black-box tier (`relay/tests/`, `tests/`) keeps what only a real binary, a
+//! real mail server or a real browser can show.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod codes;
+mod order;
+mod windows;
+
+use super::testing::{Answer, InProcessRelay};
+use axum::http::StatusCode;
+
+/// A relay on the test defaults: the documented policy, a fixed key.
+fn relay() -> InProcessRelay {
+    relay_with(&[])
+}
+
+fn relay_with(flags: &[&str]) -> InProcessRelay {
+    let secret = format!("k1:{}A", "C".repeat(42));
+    let mut all = vec!["--secret", secret.as_str()];
+    all.extend_from_slice(flags);
+    InProcessRelay::new(&all).unwrap()
+}
+
+/// A code that is not `code` (every digit moved by one).
+fn wrong(code: &str) -> String {
+    code.bytes()
+        .map(|b| char::from(b'0' + (b - b'0' + 1) % 10))
+        .collect()
+}
+
+#[track_caller]
+fn assert_refused(answer: &Answer, status: StatusCode, code: &str) {
+    assert_eq!(
+        (answer.status, answer.error_code()),
+        (status, code),
+        "{}",
+        answer.json
+    );
+    let message = answer.json["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.ends_with('.') && message.len() > 20,
+        "a sentence a person can act on: {message:?}"
+    );
+}

@@ -1,0 +1,226 @@
+//! SMTP delivery with lettre over a small pool of idle connections that this module manages
+//! itself: a connection goes back to the pool only after a send on it completed, so a send cut
+//! off by the timeout can never leave a half-finished transaction for the next one (lettre's
+//! own pool can). The whole exchange is bounded by the configured timeout.
+
+use super::RenderedMessage;
+use super::diagnosis::{diagnose, diagnose_text};
+use super::url::{SmtpTarget, TlsMode};
+use crate::core::DeliveryError;
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use otp_relay_shared::EmailAddress;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// SMTP delivery over a small pool of idle connections that this module manages itself: a
+/// connection goes back to the pool only after a send on it completed, so a send cut off by the
+/// timeout can never leave a half-finished transaction for the next one (lettre's own pool can).
+pub struct SmtpMailer {
+    pub(super) target: SmtpTarget,
+    tls: Option<TlsParameters>,
+    credentials: Option<Credentials>,
+    hello: ClientId,
+    from: Mailbox,
+    timeout: Duration,
+    idle: Mutex<Vec<IdleConnection>>,
+}
+
+struct IdleConnection {
+    connection: AsyncSmtpConnection,
+    since: Instant,
+}
+
+/// Idle connections kept for reuse.
+const POOL_SIZE: usize = 8;
+/// Servers commonly drop idle clients after a minute or so; reuse only younger connections.
+const IDLE_REUSE: Duration = Duration::from_secs(30);
+
+/// Parses the sender address.
+pub fn parse_from(text: &str) -> Result<Mailbox, String> {
+    text.parse::<Mailbox>()
+        .map_err(|e| format!("OTP_RELAY_FROM {text:?} is not a valid sender ({e}); write e.g. \"Example <no-reply@example.com>\""))
+}
+
+impl SmtpMailer {
+    /// A mailer for `target`, trusting the extra CA in `ca` if given.
+    pub fn new(
+        target: SmtpTarget,
+        ca: Option<&Path>,
+        from: Mailbox,
+        timeout: Duration,
+    ) -> Result<SmtpMailer, String> {
+        let mut tls = TlsParameters::builder(target.host.clone());
+        if let Some(path) = ca {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("OTP_RELAY_SMTP_CA {}: {e}", path.display()))?;
+            let cert = Certificate::from_pem(&pem).map_err(|e| {
+                format!(
+                    "OTP_RELAY_SMTP_CA {}: not a PEM certificate ({e})",
+                    path.display()
+                )
+            })?;
+            tls = tls.add_root_certificate(cert);
+        }
+        let tls = tls
+            .build_rustls()
+            .map_err(|e| format!("TLS settings for {}: {e}", target.host))?;
+        let credentials = match (&target.user, &target.password) {
+            (Some(user), Some(password)) => Some(Credentials::new(
+                user.clone(),
+                password.expose().to_string(),
+            )),
+            _ => None,
+        };
+        Ok(SmtpMailer {
+            tls: (target.mode != TlsMode::Plain).then_some(tls),
+            target,
+            credentials,
+            hello: ClientId::default(),
+            from,
+            timeout,
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub async fn send(
+        &self,
+        to: &EmailAddress,
+        message: RenderedMessage,
+    ) -> Result<(), DeliveryError> {
+        let recipient: Mailbox = to.as_str().parse().map_err(|e| {
+            DeliveryError::new(
+                "the recipient was refused by the mail library",
+                format!("{e}"),
+            )
+        })?;
+        let email = Message::builder()
+            .from(self.from.clone())
+            .to(recipient)
+            .subject(message.subject)
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(message.text),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(message.html),
+                    ),
+            )
+            .map_err(|e| DeliveryError::new("the message could not be built", e.to_string()))?;
+        let envelope = email.envelope().clone();
+        let bytes = email.formatted();
+        // lettre bounds only the TCP connect; this bounds the whole exchange. On timeout the
+        // connection is dropped (closed), never returned to the pool.
+        let exchange = async {
+            if let Some(mut reused) = self.take_idle() {
+                if reused.send(&envelope, &bytes).await.is_ok() {
+                    self.put_idle(reused);
+                    return Ok(());
+                }
+                // The server may have closed an idle connection: try once on a fresh one.
+                reused.abort().await;
+            }
+            let mut connection = self.connect().await?;
+            match connection.send(&envelope, &bytes).await {
+                Ok(_) => {
+                    self.put_idle(connection);
+                    Ok(())
+                }
+                Err(error) => {
+                    connection.abort().await;
+                    Err(diagnose(&self.target, &error))
+                }
+            }
+        };
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(DeliveryError::new(
+                format!(
+                    "the SMTP server {} did not finish within {:?}: check the host, the port, the TLS mode and any firewall",
+                    self.target.describe(),
+                    self.timeout
+                ),
+                "timeout",
+            )),
+        }
+    }
+
+    /// Opens, secures and authenticates a connection. Plain and STARTTLS connections use our own
+    /// socket with TCP_NODELAY, so that the end of a message is not held back by delayed ACKs.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, DeliveryError> {
+        let address = (self.target.host.as_str(), self.target.port);
+        let mut connection = match self.target.mode {
+            TlsMode::Implicit => AsyncSmtpConnection::connect_tokio1(
+                address,
+                Some(self.timeout),
+                &self.hello,
+                self.tls.clone(),
+                None,
+            )
+            .await
+            .map_err(|e| diagnose(&self.target, &e))?,
+            TlsMode::StartTls | TlsMode::Plain => {
+                let socket = TcpStream::connect(address)
+                    .await
+                    .map_err(|e| diagnose_text(&self.target, &format!("connect: {e}"), None))?;
+                // Best effort: without it sends are slower, not wrong.
+                let _ = socket.set_nodelay(true);
+                AsyncSmtpConnection::connect_with_transport(Box::new(socket), &self.hello)
+                    .await
+                    .map_err(|e| diagnose(&self.target, &e))?
+            }
+        };
+        if let (TlsMode::StartTls, Some(tls)) = (self.target.mode, &self.tls)
+            && let Err(error) = connection.starttls(tls.clone(), &self.hello).await
+        {
+            connection.abort().await;
+            return Err(diagnose(&self.target, &error));
+        }
+        if let Some(credentials) = &self.credentials
+            && let Err(error) = connection
+                .auth(&[Mechanism::Plain, Mechanism::Login], credentials)
+                .await
+        {
+            connection.abort().await;
+            return Err(diagnose(&self.target, &error));
+        }
+        Ok(connection)
+    }
+
+    fn take_idle(&self) -> Option<AsyncSmtpConnection> {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while let Some(entry) = idle.pop() {
+            if entry.since.elapsed() < IDLE_REUSE {
+                return Some(entry.connection);
+            }
+        }
+        None
+    }
+
+    fn put_idle(&self, connection: AsyncSmtpConnection) {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < POOL_SIZE && !connection.has_broken() {
+            idle.push(IdleConnection {
+                connection,
+                since: Instant::now(),
+            });
+        }
+    }
+}
