@@ -7,19 +7,24 @@ TOOLS_DIR := $(HOME)/.cache/otp-relay/tools
 export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: run test tools-run tools-test fmt-check lint wasm-check frontend size tests bench load
+.PHONY: run test tools test-tools fmt-check lint wasm-check frontend size tests bench load
 
 ## The page at http://127.0.0.1:8080, the relay beside it on its embedded defaults.
-run: tools-run
+run: tools
 	scripts/run.sh
 
 ## Everything CI checks: formatting, lints, the wasm build, the size budget, every test.
-test: tools-test fmt-check lint wasm-check frontend size tests
+test: test-tools fmt-check lint wasm-check frontend size tests
 
-tools-run:
-	@scripts/ensure-tools.sh run
+## What building and running need, at pinned versions, installed only when missing: rustfmt and
+## clippy, the wasm32 target, trunk and the wasm-bindgen CLI (cargo install, in ~/.cargo/bin),
+## wasm-opt from binaryen (npm, in $(TOOLS_DIR)).
+tools:
+	@scripts/ensure-tools.sh build
 
-tools-test:
+## Plus the real peers the tests start: aiosmtpd (the SMTP server), PyJWT, Chromium and
+## ChromeDriver (Debian packages).
+test-tools: tools
 	@scripts/ensure-tools.sh test
 
 fmt-check:
@@ -47,5 +52,5 @@ bench:
 	$(CARGO) bench -p otp-relay --bench core
 
 ## Load test on loopback: a release relay (outbox, then real SMTP) and 16 clients for 10 s each.
-load: tools-test
+load: test-tools
 	scripts/load.sh

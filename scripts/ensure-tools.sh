@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need, only when it is missing, at pinned versions.
-# Idempotent. Usage: scripts/ensure-tools.sh run|test
+# Idempotent. Usage: scripts/ensure-tools.sh build|test
+#   build: rustfmt, clippy, the wasm32 target, trunk and wasm-bindgen (cargo install, ~/.cargo/bin),
+#          wasm-opt from binaryen (npm, in $OTP_RELAY_TOOLS or ~/.cache/otp-relay/tools)
+#   test:  the test peers: aiosmtpd, PyJWT, Chromium and ChromeDriver (Debian packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want=${1:-test}
+want=${1:-build}
 TOOLS_DIR=${OTP_RELAY_TOOLS:-$HOME/.cache/otp-relay/tools}
 TRUNK_VERSION=0.21.14          # trunk 0.22 needs a newer rustc than these machines have
 BINARYEN_VERSION=132           # Debian's binaryen is too old for what rustc emits
@@ -62,18 +65,16 @@ frontend_tools() {
     need_binaryen
 }
 
-need_rust_component rustfmt
-need_rust_component clippy
-
 case "$want" in
-    run)
+    build)
+        need_rust_component rustfmt
+        need_rust_component clippy
         frontend_tools
         ;;
     test)
-        frontend_tools
         # The SMTP server the tests run (aiosmtpd for Debian's own python3), PyJWT for the
         # Python backend example, the browser and its WebDriver.
         need_deb python3-aiosmtpd python3-jwt chromium chromium-driver
         ;;
-    *) echo "usage: $0 run|test" >&2; exit 2 ;;
+    *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac

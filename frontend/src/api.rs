@@ -1,26 +1,21 @@
 //! The relay's API as the browser calls it: `fetch` with JSON bodies, answers turned into flow
 //! actions. JSON is the browser's own (`JSON.stringify`, `Response.json()`), and fields are read
 //! straight off the parsed objects: no JSON or serde code in the wasm, which keeps the download
-//! small. The field names are those of `otp_relay_shared::api`.
+//! small. Requests are built from the shared request types and read by destructuring them, so a
+//! change in `otp_relay_shared::api` cannot go unnoticed here.
 
 use crate::flow::{ChallengeInfo, Failure, VerifiedProof};
 use js_sys::{Date, JSON, Object, Promise, Reflect};
 use otp_relay_shared::ErrorCode;
+use otp_relay_shared::api::{CreateChallengeRequest, ResendRequest, VerifyRequest, WidgetStatus};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
-/// `GET /widget/v1/status`.
+/// The browser's client of the relay's HTTP API. Where the relay is: `""` for the page's own
+/// origin, or an absolute URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RelayStatus {
-    pub allowed: bool,
-    pub message: Option<String>,
-    pub dev_outbox: bool,
-}
-
-/// Where the relay is: `""` for the page's own origin, or an absolute URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Relay {
+pub struct RelayClient {
     base: String,
 }
 
@@ -77,9 +72,9 @@ async fn await_promise(promise: Promise) -> Result<JsValue, JsValue> {
     JsFuture::from(promise).await
 }
 
-impl Relay {
+impl RelayClient {
     pub fn new(base: &str) -> Self {
-        Relay {
+        RelayClient {
             base: base.trim_end_matches('/').to_string(),
         }
     }
@@ -123,14 +118,19 @@ impl Relay {
         }
     }
 
-    pub async fn request_code(&self, email: String) -> Result<ChallengeInfo, Failure> {
+    pub async fn request_code(
+        &self,
+        request: CreateChallengeRequest,
+    ) -> Result<ChallengeInfo, Failure> {
+        let CreateChallengeRequest { email } = request;
         let body = self
             .post("/api/v1/challenges", &[("email", &email)])
             .await?;
         challenge_info(&body).ok_or(Failure::Unreachable)
     }
 
-    pub async fn resend(&self, challenge: String, email: String) -> Result<ChallengeInfo, Failure> {
+    pub async fn resend(&self, request: ResendRequest) -> Result<ChallengeInfo, Failure> {
+        let ResendRequest { challenge, email } = request;
         let body = self
             .post(
                 "/api/v1/challenges/resend",
@@ -140,12 +140,12 @@ impl Relay {
         challenge_info(&body).ok_or(Failure::Unreachable)
     }
 
-    pub async fn verify(
-        &self,
-        challenge: String,
-        email: String,
-        code: String,
-    ) -> Result<VerifiedProof, Failure> {
+    pub async fn verify(&self, request: VerifyRequest) -> Result<VerifiedProof, Failure> {
+        let VerifyRequest {
+            challenge,
+            email,
+            code,
+        } = request;
         let body = self
             .post(
                 "/api/v1/challenges/verify",
@@ -161,7 +161,7 @@ impl Relay {
 
     /// What the relay says about this page: allowed to call it, development outbox. `None` when
     /// the relay cannot be asked (it is down, or older than this endpoint).
-    pub async fn status(&self) -> Option<RelayStatus> {
+    pub async fn status(&self) -> Option<WidgetStatus> {
         let window = web_sys::window()?;
         let response: Response =
             await_promise(window.fetch_with_str(&self.url("/widget/v1/status")))
@@ -173,7 +173,8 @@ impl Relay {
             return None;
         }
         let body = await_promise(response.json().ok()?).await.ok()?;
-        Some(RelayStatus {
+        Some(WidgetStatus {
+            origin: text(&body, "origin"),
             allowed: field(&body, "allowed").as_bool()?,
             message: text(&body, "message"),
             dev_outbox: field(&body, "dev_outbox").as_bool().unwrap_or(false),

@@ -532,10 +532,7 @@ impl Flow {
                     self.focus = Some(Focus::CodeField);
                 }
             }
-            ErrorCode::TooManyAttempts
-            | ErrorCode::Expired
-            | ErrorCode::AlreadyUsed
-            | ErrorCode::InvalidChallenge => {
+            code if code.needs_new_code() => {
                 self.code_dead = true;
                 self.code_input.clear();
                 if let Some(seconds) = retry_after {

@@ -215,6 +215,10 @@ impl Config {
             return Err("OTP_RELAY_PROOF_TTL must be above zero".into());
         }
 
+        // The sender is checked even while the outbox stands in for SMTP: a wrong one should
+        // show on the first start, not on the first real send.
+        crate::mail::smtp::parse_from(&args.smtp.from)?;
+
         let public_url_is_default = args.public_url.is_none();
         let public_url = args
             .public_url

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 const TIMEOUT: &str = "2s";
 
-async fn issue_fails_in_time(relay: &Relay, email: &str) {
+async fn issue_fails_in_time(relay: &RelayProcess, email: &str) {
     let started = Instant::now();
     let reply = relay.issue(email).await;
     let took = started.elapsed();
@@ -49,7 +49,7 @@ async fn an_unreachable_server_fails_cleanly_and_recovers_when_it_is_back() {
         "OTP_RELAY_SENDS_PER_ADDRESS".to_string(),
         "2/15m".to_string(),
     ));
-    let relay = Relay::start(&env);
+    let relay = RelayProcess::start(&env);
     // More failures than the address's send limit: failed sends are not counted against it.
     for _ in 0..3 {
         issue_fails_in_time(&relay, "down@example.com").await;
@@ -87,7 +87,7 @@ async fn a_refused_login_fails_cleanly_with_a_hint() {
         ),
         ("OTP_RELAY_SMTP_TIMEOUT".to_string(), TIMEOUT.to_string()),
     ];
-    let relay = Relay::start(&env);
+    let relay = RelayProcess::start(&env);
     issue_fails_in_time(&relay, "login@example.com").await;
     assert!(
         relay.logs().contains("refused the login"),
@@ -116,7 +116,7 @@ async fn a_hanging_server_times_out_and_sending_works_once_it_is_back() {
     });
     let certs = Arc::new(Certs::new());
     let env = smtp_on_port(port, &certs);
-    let relay = Relay::start(&env);
+    let relay = RelayProcess::start(&env);
     issue_fails_in_time(&relay, "hang@example.com").await;
     issue_fails_in_time(&relay, "hang@example.com").await;
     assert!(

@@ -92,10 +92,53 @@ async fn the_proof_verifies_with_independent_libraries_and_only_for_its_audience
         backend_verify(&proof, &PROOF_KEY, SITE, "https://evil.example").is_err(),
         "another issuer"
     );
+}
 
-    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
-    let expired = backend_verify(&proof, &PROOF_KEY, SITE, iss).unwrap_err();
+/// A proof minted by a relay whose clock stands eleven minutes back (so its ten-minute proof is
+/// a minute past `exp` by the backend's clock) is refused; the same relay at the real time is
+/// accepted. No waiting: the relay is given its clock.
+#[tokio::test]
+async fn a_backend_refuses_a_proof_past_its_exp() {
+    use otp_relay::core::{Clock, ManualClock, SystemClock, UnixTime};
+    use otp_relay::http::testing::InProcessRelay;
+    let iss = "https://verify.example.net";
+    let proof_at = |clock: ManualClock| async move {
+        let secret = proof_secret();
+        let relay = InProcessRelay::with_clock(
+            &[
+                "--proof-secret",
+                &secret,
+                "--public-url",
+                iss,
+                "--allowed-origins",
+                SITE,
+            ],
+            clock,
+        )
+        .unwrap();
+        let issued = relay
+            .post_from(
+                Some(SITE),
+                "/api/v1/challenges",
+                &json!({"email": "late@example.com"}),
+            )
+            .await;
+        let code = relay.last_code("late@example.com").unwrap();
+        let verified = relay
+            .post_from(
+                Some(SITE),
+                "/api/v1/challenges/verify",
+                &json!({"challenge": issued.challenge(), "email": "late@example.com", "code": code}),
+            )
+            .await;
+        verified.json["proof"].as_str().unwrap().to_string()
+    };
+    let now = SystemClock.now().secs();
+    let late = proof_at(ManualClock::at(UnixTime::from_secs(now - 11 * 60))).await;
+    let expired = backend_verify(&late, &PROOF_KEY, SITE, iss).unwrap_err();
     assert!(expired.contains("Expired"), "{expired}");
+    let fresh = proof_at(ManualClock::at(UnixTime::from_secs(now))).await;
+    assert!(backend_verify(&fresh, &PROOF_KEY, SITE, iss).is_ok());
 }
 
 #[tokio::test]

@@ -118,7 +118,7 @@ fn using_up_the_attempts_ends_with_its_exit_code() {
 fn sending_failing_says_so_and_exits_with_its_code() {
     let certs = Certs::new();
     let port = free_port();
-    let relay = Relay::start(&[
+    let relay = RelayProcess::start(&[
         (
             "OTP_RELAY_SMTP_URL".into(),
             format!("smtp://u:p@127.0.0.1:{port}?tls=required"),
@@ -140,14 +140,41 @@ fn an_unreachable_relay_says_so_and_exits_with_its_code() {
     assert_eq!(exit_code(&mut session), 6);
 }
 
+/// A relay in this process on a manual clock that starts at the real time (the client compares
+/// the relay's times with its own clock), served on a loopback port for the real client binary.
+struct ClockedRelay {
+    relay: otp_relay::http::testing::InProcessRelay,
+    url: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl ClockedRelay {
+    fn start() -> ClockedRelay {
+        use otp_relay::core::{Clock, ManualClock, SystemClock};
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let clock = ManualClock::at(SystemClock.now());
+        let relay = otp_relay::http::testing::InProcessRelay::with_clock(&[], clock).unwrap();
+        let (address, _) = runtime.block_on(relay.serve_on_loopback()).unwrap();
+        ClockedRelay {
+            relay,
+            url: format!("http://{address}"),
+            _runtime: runtime,
+        }
+    }
+
+    fn code_to(&self, to: &str) -> String {
+        self.relay.last_code(to).expect("a message in the outbox")
+    }
+}
+
 #[test]
 fn an_expired_code_ends_with_its_exit_code() {
-    let app = TestApp::spawn_with(&[("OTP_RELAY_TTL", "2s")]);
-    let mut session = terminal(&app.relay.url, &["--email", "hal@example.com"]);
-    session.exp_string("It expires in 2 seconds.").unwrap();
+    let relay = ClockedRelay::start();
+    let mut session = terminal(&relay.url, &["--email", "hal@example.com"]);
+    session.exp_string("It expires in 5 minutes.").unwrap();
     session.exp_string("Code: ").unwrap();
-    let code = app.smtp.last_to("hal@example.com").code();
-    std::thread::sleep(Duration::from_millis(2_200));
+    let code = relay.code_to("hal@example.com");
+    relay.relay.clock.advance(Duration::from_secs(300));
     session.send_line(&code).unwrap();
     session
         .exp_string("This code has expired. Request a new code.")
@@ -157,29 +184,29 @@ fn an_expired_code_ends_with_its_exit_code() {
 
 #[test]
 fn r_resends_after_the_cooldown_and_the_code_stays_the_same() {
-    let app = TestApp::spawn_with(&[("OTP_RELAY_RESEND_AFTER", "2s")]);
-    let mut session = terminal(&app.relay.url, &["--email", "ivy@example.com"]);
+    let relay = ClockedRelay::start();
+    let mut session = terminal(&relay.url, &["--email", "ivy@example.com"]);
     session
         .exp_string("or r and Enter to have it sent again")
         .unwrap();
     session.exp_string("Code: ").unwrap();
+    let first = relay.code_to("ivy@example.com");
     session.send_line("r").unwrap();
     session
-        .exp_string("You can ask for the code again in")
+        .exp_string("Wait a little before asking for the code again. Try again in 30 seconds.")
         .unwrap();
-    // resend_at is rounded up to the whole second: at most 3 s after the first send.
-    std::thread::sleep(Duration::from_millis(3_100));
+    session.exp_string("Code: ").unwrap();
+    relay.relay.clock.advance(Duration::from_secs(30));
     session.send_line("r").unwrap();
     session
         .exp_string("We sent the code to ivy@example.com again")
         .unwrap();
-    let messages = app.smtp.wait_for(2);
-    assert_eq!(messages[0].code(), messages[1].code());
-    session.send_line(&messages[0].code()).unwrap();
+    assert_eq!(relay.relay.sent(), 2);
+    assert_eq!(relay.code_to("ivy@example.com"), first);
+    session.send_line(&first).unwrap();
     session.exp_string("Verified: ivy@example.com").unwrap();
     assert_eq!(exit_code(&mut session), 0);
 }
-
 #[test]
 fn a_script_pipes_the_code_in_and_gets_the_proof_alone_on_stdout() {
     let app = TestApp::spawn();

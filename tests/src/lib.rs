@@ -337,8 +337,8 @@ impl Delivered {
     }
 }
 
-/// A running relay process.
-pub struct Relay {
+/// A running `otp-relay serve` child process (the real binary).
+pub struct RelayProcess {
     child: Option<Child>,
     pub url: String,
     env: Vec<(String, String)>,
@@ -361,9 +361,9 @@ impl Reply {
     }
 }
 
-impl Relay {
+impl RelayProcess {
     /// Starts the binary with these settings on top of test defaults.
-    pub fn start(env: &[(String, String)]) -> Relay {
+    pub fn start(env: &[(String, String)]) -> RelayProcess {
         let mut all: Vec<(String, String)> = vec![
             ("OTP_RELAY_LISTEN".into(), "127.0.0.1:0".into()),
             ("OTP_RELAY_SECRET".into(), challenge_secret()),
@@ -382,7 +382,7 @@ impl Relay {
         Self::spawn(all, Arc::new(Mutex::new(Vec::new())))
     }
 
-    fn spawn(env: Vec<(String, String)>, stderr_lines: Arc<Mutex<Vec<String>>>) -> Relay {
+    fn spawn(env: Vec<(String, String)>, stderr_lines: Arc<Mutex<Vec<String>>>) -> RelayProcess {
         let mut command = relay_command();
         command.arg("serve");
         command.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -413,7 +413,7 @@ impl Relay {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client");
-        Relay {
+        RelayProcess {
             child: Some(child),
             url: url.to_string(),
             env,
@@ -460,6 +460,23 @@ impl Relay {
     /// Everything the relay logged so far.
     pub fn logs(&self) -> String {
         self.stderr.lock().expect("lock").join("\n")
+    }
+
+    /// Everything logged once a line containing `needle` has arrived (the log is read by another
+    /// thread, so a line written just now may not be here yet); panics after 10 s without it.
+    pub fn logs_once(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let logs = self.logs();
+            if logs.contains(needle) {
+                return logs;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {needle:?}:\n{logs}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
@@ -539,7 +556,7 @@ impl Relay {
     }
 }
 
-impl Drop for Relay {
+impl Drop for RelayProcess {
     fn drop(&mut self) {
         self.kill();
     }
@@ -547,7 +564,7 @@ impl Drop for Relay {
 
 /// A relay and an SMTP server (STARTTLS + AUTH) wired together.
 pub struct TestApp {
-    pub relay: Relay,
+    pub relay: RelayProcess,
     pub smtp: SmtpServer,
 }
 
@@ -561,7 +578,7 @@ impl TestApp {
         let mut env = smtp.relay_env();
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         TestApp {
-            relay: Relay::start(&env),
+            relay: RelayProcess::start(&env),
             smtp,
         }
     }

@@ -1,11 +1,12 @@
 //! The view: one component that renders the flow's state and turns the person's input into flow
 //! actions, and the flow's effects into requests to the relay.
 
-use crate::api::{Relay, RelayStatus};
+use crate::api::RelayClient;
 use crate::flow::{
     Action, Busy, Effect, Flow, Focus, Notice, Recovery, Step, Tone, VerifiedProof, clock,
 };
 use gloo_timers::callback::Interval;
+use otp_relay_shared::api::{CreateChallengeRequest, ResendRequest, VerifyRequest, WidgetStatus};
 use web_sys::{HtmlElement, HtmlInputElement};
 use yew::prelude::*;
 
@@ -33,13 +34,13 @@ pub struct VerifyFlowProps {
 pub enum Msg {
     Flow(Action),
     Tick,
-    Status(Option<RelayStatus>),
+    Status(Option<WidgetStatus>),
 }
 
 /// The verification flow.
 pub struct VerifyFlow {
     flow: Flow,
-    relay: Relay,
+    relay: RelayClient,
     now_ms: f64,
     id: String,
     dev_outbox: bool,
@@ -68,23 +69,32 @@ impl VerifyFlow {
         let link = ctx.link();
         match effect {
             Effect::RequestCode { email } => link.send_future(async move {
-                Msg::Flow(match relay.request_code(email).await {
-                    Ok(challenge) => Action::Issued(challenge),
-                    Err(failure) => Action::Failed(failure),
-                })
+                Msg::Flow(
+                    match relay.request_code(CreateChallengeRequest { email }).await {
+                        Ok(challenge) => Action::Issued(challenge),
+                        Err(failure) => Action::Failed(failure),
+                    },
+                )
             }),
             Effect::Resend { challenge, email } => link.send_future(async move {
-                Msg::Flow(match relay.resend(challenge, email).await {
-                    Ok(challenge) => Action::Resent(challenge),
-                    Err(failure) => Action::Failed(failure),
-                })
+                Msg::Flow(
+                    match relay.resend(ResendRequest { challenge, email }).await {
+                        Ok(challenge) => Action::Resent(challenge),
+                        Err(failure) => Action::Failed(failure),
+                    },
+                )
             }),
             Effect::Verify {
                 challenge,
                 email,
                 code,
             } => link.send_future(async move {
-                Msg::Flow(match relay.verify(challenge, email, code).await {
+                let request = VerifyRequest {
+                    challenge,
+                    email,
+                    code,
+                };
+                Msg::Flow(match relay.verify(request).await {
                     Ok(proof) => Action::Verified(proof),
                     Err(failure) => Action::Failed(failure),
                 })
@@ -256,7 +266,7 @@ impl Component for VerifyFlow {
 
     fn create(ctx: &Context<Self>) -> Self {
         let tick = ctx.link().callback(|()| Msg::Tick);
-        let relay = Relay::new(&ctx.props().relay);
+        let relay = RelayClient::new(&ctx.props().relay);
         let probe = relay.clone();
         ctx.link()
             .send_future(async move { Msg::Status(probe.status().await) });
@@ -306,7 +316,7 @@ impl Component for VerifyFlow {
             self.flow.update(Action::SubmissionHeld, now_ms());
         }
         if ctx.props().relay != old.relay {
-            self.relay = Relay::new(&ctx.props().relay);
+            self.relay = RelayClient::new(&ctx.props().relay);
         }
         if ctx.props().email != old.email && self.flow.step == Step::Email {
             self.flow.email_input = ctx.props().email.to_string();

@@ -237,7 +237,6 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
     let token = challenge.challenge.clone();
     let code_length = challenge.code_length;
     let expires_at = parse_time(&challenge.expires_at);
-    let mut resend_at = parse_time(&challenge.resend_at);
     let mut attempts_left = u64::from(challenge.attempts_left);
     let lifetime = seconds_until(expires_at).max(0) as u64;
     let lifetime = if lifetime >= 60 {
@@ -259,14 +258,8 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
         };
         let trimmed = line.trim();
         if trimmed.eq_ignore_ascii_case("r") {
-            let wait = seconds_until(resend_at);
-            if wait > 0 {
-                say(&format!(
-                    "You can ask for the code again in {}.",
-                    plural(wait as u64, "second", "seconds")
-                ));
-                continue;
-            }
+            // The relay decides when a resend is due (its clock, not this machine's, counts) and
+            // says how long to wait when it is too early.
             let request = ResendRequest {
                 challenge: token.clone(),
                 email: email.to_string(),
@@ -276,7 +269,6 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
                 .await
             {
                 Reply::Ok(body) => {
-                    resend_at = parse_time(&body.resend_at);
                     let left = u64::from(body.sends_left);
                     say(&format!(
                         "We sent the code to {email} again (the first email's code works too; {} left).",
