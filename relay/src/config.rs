@@ -148,7 +148,7 @@ pub struct Config {
     pub store_capacity: usize,
 }
 
-/// Longest lifetime allowed (SECURITY.md 2).
+/// Longest lifetime allowed (docs/security.md, requirement 2).
 pub const MAX_TTL: Duration = Duration::from_secs(600);
 /// Highest failure budget allowed (NIST 800-63B 5.2.2).
 pub const MAX_FAILURES: u64 = 100;

@@ -1,4 +1,4 @@
-//! The attack table of SECURITY.md, one test (or more) per row that concerns the relay.
+//! The attack table of docs/security.md, one test (or more) per row that concerns the relay.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -5,7 +5,7 @@
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 
-/// The claims of API.md.
+/// The claims of docs/api.md.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProofClaims {
     pub iss: String,

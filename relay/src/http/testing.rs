@@ -199,7 +199,16 @@ impl InProcessRelay {
     pub async fn serve_on_loopback(
         &self,
     ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        self.serve_on(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// [`Self::serve_on_loopback`] at a chosen address (a page served from it calls the API
+    /// from that origin, which must then be on the allow-list).
+    pub async fn serve_on(
+        &self,
+        address: SocketAddr,
+    ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+        let listener = tokio::net::TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
         let app = self
             .router

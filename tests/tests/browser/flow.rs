@@ -19,7 +19,11 @@ fn app(extra: &[(&str, &str)]) -> TestApp {
 
 /// Opens the page and records the events it receives.
 async fn open(client: &Client, app: &TestApp) {
-    client.goto(&format!("{}/", app.relay.url)).await.unwrap();
+    open_url(client, &app.relay.url).await;
+}
+
+async fn open_url(client: &Client, url: &str) {
+    client.goto(&format!("{url}/")).await.unwrap();
     wait_for(client, "input[type=email]").await;
     client
         .execute(
@@ -194,15 +198,58 @@ async fn after_the_allowed_attempts_a_new_code_is_needed_and_works() {
     .await;
 }
 
+/// The built page served by a relay in this process whose clock the test moves; the page's own
+/// clock (`Date.now`) is moved by the same amount, so expiry and cooldowns are reached without
+/// waiting.
+struct ClockedSite {
+    relay: otp_relay::http::testing::InProcessRelay,
+    url: String,
+}
+
+impl ClockedSite {
+    async fn start() -> ClockedSite {
+        use otp_relay::core::{Clock, ManualClock, SystemClock, UnixTime};
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let dist = dist_dir().display().to_string();
+        let relay = otp_relay::http::testing::InProcessRelay::with_clock(
+            &["--static-dir", &dist, "--allowed-origins", &url],
+            ManualClock::at(UnixTime::from_secs(SystemClock.now().secs())),
+        )
+        .unwrap();
+        relay.serve_on(([127, 0, 0, 1], port).into()).await.unwrap();
+        ClockedSite { relay, url }
+    }
+
+    /// Moves the relay's clock and the page's by `seconds`.
+    async fn advance(&self, client: &Client, seconds: u64) {
+        self.relay.clock.advance(Duration::from_secs(seconds));
+        client
+            .execute(
+                "const by = arguments[0] * 1000;
+                 const real = Date.now.bind(Date);
+                 Date.now = () => real() + by;",
+                vec![json!(seconds)],
+            )
+            .await
+            .unwrap();
+    }
+
+    fn code_to(&self, to: &str) -> String {
+        self.relay.last_code(to).expect("a message in the outbox")
+    }
+}
+
 #[tokio::test]
 async fn an_expired_code_offers_a_new_one() {
-    let app = Arc::new(app(&[("OTP_RELAY_TTL", "3s")]));
-    let shared = Arc::clone(&app);
+    let site = Arc::new(ClockedSite::start().await);
+    let shared = Arc::clone(&site);
     with_browser("expiry", |client| async move {
-        let app = shared;
-        open(&client, &app).await;
+        let site = shared;
+        open_url(&client, &site.url).await;
         request_code(&client, "dee@example.com").await;
-        wait_for_text(&client, ".otp-countdown", "Code expires in 0:0").await;
+        wait_for_text(&client, ".otp-countdown", "Code expires in 4:").await;
+        site.advance(&client, 300).await;
         wait_for_text(&client, ".otp-error", "This code has expired").await;
         let field = wait_for(&client, "input[autocomplete=one-time-code]").await;
         assert_eq!(
@@ -214,9 +261,9 @@ async fn an_expired_code_offers_a_new_one() {
             .click()
             .await
             .unwrap();
-        app.smtp.wait_for(2);
         wait_for_text(&client, ".otp-info", "Check your inbox").await;
-        let fresh = app.smtp.last_to("dee@example.com").code();
+        assert_eq!(site.relay.sent(), 2);
+        let fresh = site.code_to("dee@example.com");
         type_code(&client, &fresh).await;
         wait_for_text(&client, ".otp-success", "Address verified").await;
     })
@@ -225,14 +272,15 @@ async fn an_expired_code_offers_a_new_one() {
 
 #[tokio::test]
 async fn resend_counts_down_then_sends_the_same_code_and_the_first_still_works() {
-    let app = Arc::new(app(&[("OTP_RELAY_RESEND_AFTER", "3s")]));
-    let shared = Arc::clone(&app);
+    let site = Arc::new(ClockedSite::start().await);
+    let shared = Arc::clone(&site);
     with_browser("resend", |client| async move {
-        let app = shared;
-        open(&client, &app).await;
+        let site = shared;
+        open_url(&client, &site.url).await;
         request_code(&client, "eve@example.com").await;
-        let first = app.smtp.last_to("eve@example.com").code();
-        let label = wait_for_text(&client, ".otp-actions button", "Resend code in 0:0").await;
+        wait_for_text(&client, ".otp-info", "Check your inbox").await;
+        let first = site.code_to("eve@example.com");
+        let label = wait_for_text(&client, ".otp-actions button", "Resend code in 0:").await;
         assert!(label.starts_with("Resend code in"), "{label}");
         let button = client
             .find(Locator::Css(".otp-actions button"))
@@ -242,6 +290,7 @@ async fn resend_counts_down_then_sends_the_same_code_and_the_first_still_works()
             button.attr("disabled").await.unwrap().as_deref(),
             Some("true")
         );
+        site.advance(&client, 30).await;
         wait_for_text(&client, ".otp-actions button", "Resend code (2 left)").await;
         client
             .find(Locator::Css(".otp-actions button"))
@@ -251,8 +300,8 @@ async fn resend_counts_down_then_sends_the_same_code_and_the_first_still_works()
             .await
             .unwrap();
         wait_for_text(&client, ".otp-info", "again").await;
-        let messages = app.smtp.wait_for(2);
-        assert_eq!(messages[1].code(), first);
+        assert_eq!(site.relay.sent(), 2);
+        assert_eq!(site.code_to("eve@example.com"), first);
         wait_for_text(&client, ".otp-actions button", "Resend code in").await;
         type_code(&client, &first).await;
         wait_for_text(&client, ".otp-success", "Address verified").await;
