@@ -3,9 +3,9 @@
 //! token without any table of codes, and answers a signed proof (JWT) on success.
 //!
 //! The folders follow a code's way: [`http`] takes the request (the only module, with
-//! [`server`], that knows axum) → [`core`] issues the challenge, derives the code, verifies and
-//! signs the proof (no HTTP, no SMTP, no wall clock) → [`mail`] delivers the email (the only
-//! module that knows lettre). [`config`] checks the operator's settings, [`server`] wires it
+//! [`server`], that knows the HTTP framework) → [`core`] issues the challenge, derives the code,
+//! verifies and signs the proof (no HTTP, no SMTP, no wall clock) → [`mail`] delivers the email
+//! (the only module that knows the mail library). [`config`] checks the operator's settings, [`server`] wires it
 //! together, and [`cli`] holds the commands, among them the terminal client.
 
 pub mod cli;

@@ -8,6 +8,7 @@ mod bad_requests;
 mod cli;
 mod faults;
 mod flow;
+mod layout;
 mod proofs;
 mod terminal;
 mod widget;
