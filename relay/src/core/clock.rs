@@ -14,8 +14,6 @@ use time::format_description::well_known::Rfc3339;
 pub struct UnixTime(Duration);
 
 impl UnixTime {
-    pub const EPOCH: UnixTime = UnixTime(Duration::ZERO);
-
     pub fn from_secs(seconds: u64) -> Self {
         UnixTime(Duration::from_secs(seconds))
     }

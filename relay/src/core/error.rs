@@ -141,11 +141,11 @@ impl From<crate::core::store::StoreError> for ApiError {
 
 impl ApiError {
     /// The JSON body of API version 1.
-    pub fn body(&self) -> ErrorResponse {
+    pub fn into_body(self) -> ErrorResponse {
         ErrorResponse {
             error: ErrorDetail {
                 code: self.code,
-                message: self.message.clone(),
+                message: self.message,
                 attempts_left: self.attempts_left,
                 retry_after: self.retry_after,
             },

@@ -97,14 +97,6 @@ impl VerificationService {
         }
     }
 
-    pub fn settings(&self) -> &ServiceSettings {
-        &self.settings
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
     /// The store's pseudonym for an address: a keyed hash, so the store never holds addresses.
     fn address_id(&self, email: &EmailAddress) -> AddressId {
         let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(

@@ -3,9 +3,9 @@
 //! for a real client. Codes are read out of the messages in the outbox, never out of the relay's
 //! internals. Expiry and windows are reached by advancing the clock, never by sleeping.
 
-use super::{SharedApp, router};
+use super::router;
 use crate::config::Config;
-use crate::core::{CodeEmail, Delivery, DeliveryError, ManualClock, MemoryStore};
+use crate::core::{CodeEmail, Delivery, DeliveryError, ManualClock};
 use crate::mail::{Mailer, Outbox};
 use crate::server::{Assembled, assemble_with};
 use async_trait::async_trait;
@@ -73,8 +73,6 @@ impl Delivery for SwitchableOutbox {
 
 /// A relay with a manual clock and the development outbox, in this process.
 pub struct InProcessRelay {
-    pub app: SharedApp,
-    pub store: Arc<MemoryStore>,
     pub clock: ManualClock,
     pub outbox: Arc<Outbox>,
     pub delivery: Arc<SwitchableOutbox>,
@@ -101,16 +99,14 @@ impl InProcessRelay {
             mailer,
             failing: AtomicBool::new(false),
         });
-        let Assembled { app, store } = assemble_with(
+        let Assembled { app, .. } = assemble_with(
             config,
             Arc::clone(&delivery) as Arc<dyn Delivery>,
             Some(Arc::clone(&outbox)),
             Arc::new(clock.clone()),
         );
         Ok(InProcessRelay {
-            router: router(Arc::clone(&app)),
-            app,
-            store,
+            router: router(app),
             clock,
             outbox,
             delivery,
