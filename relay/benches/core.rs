@@ -7,7 +7,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use otp_relay::core::code::derive_code;
 use otp_relay::core::keys::{KeyRing, random_secret};
-use otp_relay::core::token::{Challenge, address_tag};
+use otp_relay::core::token::{Challenge, address_tag, site_tag};
 use otp_relay::core::{MemoryStore, Store, StoreKey, SystemClock};
 use otp_relay_shared::EmailAddress;
 use std::hint::black_box;
@@ -25,6 +25,7 @@ fn tokens_and_codes(c: &mut Criterion) {
         expires_at: 1_800_000_300,
         nonce: [7; 16],
         address_tag: address_tag(ring.signing(), &email),
+        site_tag: site_tag(ring.signing(), None),
     };
     let token = challenge.encode(ring.signing());
 
@@ -35,7 +36,7 @@ fn tokens_and_codes(c: &mut Criterion) {
         b.iter(|| black_box(&challenge).encode(ring.signing()))
     });
     c.bench_function("token decode and bind", |b| {
-        b.iter(|| Challenge::decode_for(black_box(&token), &email, &ring))
+        b.iter(|| Challenge::decode_for(black_box(&token), &email, None, &ring))
     });
     c.bench_function("code derive", |b| {
         b.iter(|| derive_code(ring.signing(), black_box(&challenge.nonce), 6))

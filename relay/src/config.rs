@@ -8,7 +8,8 @@ use crate::core::secret::{SecretBytes, SecretString};
 use crate::core::{Policy, Rate, ServiceSettings};
 use crate::mail::SmtpSettings;
 use clap::{Args, Parser};
-use std::net::SocketAddr;
+use ipnet::IpNet;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,8 +17,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Args)]
 pub struct SmtpArgs {
     /// SMTP server: smtps://user:pass@host:465 (implicit TLS),
-    /// smtp://user:pass@host:587?tls=required (STARTTLS), smtp://host:25 (plain, local relay
-    /// only). Unset: the development outbox, which sends nothing.
+    /// smtp://user:pass@host:587?tls=required (STARTTLS), smtp://host:25 (plain; with a login
+    /// only to this machine). Required unless in development mode.
     #[arg(long, env = "OTP_RELAY_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<SecretString>,
     /// PEM file of extra CA certificates to trust for the SMTP server.
@@ -38,6 +39,11 @@ pub struct SmtpArgs {
 /// Everything `serve` accepts.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
+    /// Development mode: codes go to the outbox at /dev/outbox instead of SMTP, and the relay
+    /// listens on loopback only. Never in production.
+    #[arg(long, env = "OTP_RELAY_DEV", default_value_t = false, value_parser = parse_bool,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub dev: bool,
     /// Address to listen on; port 0 picks a free port (the bound address is printed).
     #[arg(long, env = "OTP_RELAY_LISTEN", default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
@@ -86,9 +92,20 @@ pub struct ServeArgs {
     /// Origins allowed to call from a browser, comma separated (e.g. https://shop.example).
     #[arg(long, env = "OTP_RELAY_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
-    /// Take the client IP from the last X-Forwarded-For entry, as set by a proxy in front.
-    #[arg(long, env = "OTP_RELAY_TRUST_PROXY", default_value_t = false, value_parser = parse_bool)]
-    pub trust_proxy: bool,
+    /// The proxies in front, as addresses or CIDR ranges, comma separated (e.g. 10.0.0.0/8).
+    /// From them, the client is the right-most X-Forwarded-For entry that is not one of them.
+    #[arg(long, env = "OTP_RELAY_TRUST_PROXY", value_delimiter = ',')]
+    pub trust_proxy: Vec<String>,
+    /// Most connections served at once; more wait until one closes.
+    #[arg(long, env = "OTP_RELAY_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers (also how long an idle
+    /// connection stays open), at most 30s.
+    #[arg(long, env = "OTP_RELAY_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+    /// How long one request may take, from its headers to the answer.
+    #[arg(long, env = "OTP_RELAY_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
     /// A built frontend (trunk's dist/) to serve at /.
     #[arg(long, env = "OTP_RELAY_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
@@ -143,9 +160,61 @@ pub struct Config {
     pub policy: Policy,
     /// Canonical `scheme://host[:port]` strings.
     pub allowed_origins: Vec<String>,
-    pub trust_proxy: bool,
+    /// Development mode: the outbox instead of SMTP, loopback only.
+    pub dev: bool,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    pub connections: ConnectionLimits,
     pub static_dir: Option<PathBuf>,
     pub store_capacity: usize,
+}
+
+/// How connections are kept from piling up (docs/security.md, A21).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+/// Longest time a client may take over its headers: a stalled connection is closed by then.
+pub const MAX_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What `serve` says when there is neither a mail server nor development mode.
+pub const NO_MAIL_SERVER: &str = "no mail server is configured, so no code could be sent. \
+Set OTP_RELAY_SMTP_URL (e.g. smtps://user:pass@smtp.example.com:465) to send codes by email, or \
+start with --dev (OTP_RELAY_DEV=1) to try the relay on this machine with a development outbox \
+that shows the codes instead of sending them.";
+
+/// Parses the trusted proxies: addresses (`10.0.0.1`, `::1`) or CIDR ranges (`10.0.0.0/8`).
+fn parse_trusted_proxies(items: &[String]) -> Result<Vec<IpNet>, String> {
+    let mut proxies = Vec::new();
+    for item in items.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        if matches!(
+            item.to_ascii_lowercase().as_str(),
+            "true" | "yes" | "on" | "1"
+        ) {
+            return Err(format!(
+                "OTP_RELAY_TRUST_PROXY: {item:?} would trust anyone; list the proxies' addresses or CIDR ranges, e.g. 10.0.0.5 or 10.0.0.0/8"
+            ));
+        }
+        if matches!(
+            item.to_ascii_lowercase().as_str(),
+            "false" | "no" | "off" | "0"
+        ) {
+            continue;
+        }
+        let net = item
+            .parse::<IpNet>()
+            .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+            .map_err(|_| {
+                format!(
+                    "OTP_RELAY_TRUST_PROXY: {item:?} is not an IP address or a CIDR range such as 10.0.0.0/8"
+                )
+            })?;
+        proxies.push(net.trunc());
+    }
+    Ok(proxies)
 }
 
 /// Longest lifetime allowed (docs/security.md, requirement 2).
@@ -219,6 +288,51 @@ impl Config {
         // show on the first start, not on the first real send.
         crate::mail::smtp::parse_from(&args.smtp.from)?;
 
+        // The outbox shows every code to whoever asks, so it is never what a blank setting
+        // gives (A13): it takes an explicit switch, and then only this machine can reach it.
+        match (args.dev, args.smtp.smtp_settings().is_some()) {
+            (false, false) => return Err(NO_MAIL_SERVER.into()),
+            (true, true) => {
+                return Err(
+                    "both OTP_RELAY_DEV and OTP_RELAY_SMTP_URL are set. Development mode \
+                     shows codes in an outbox and sends no mail: unset OTP_RELAY_DEV to send \
+                     with SMTP, or unset OTP_RELAY_SMTP_URL to use the outbox."
+                        .into(),
+                );
+            }
+            (true, false) if !args.listen.ip().is_loopback() => {
+                return Err(format!(
+                    "development mode shows every code at /dev/outbox, so it listens on loopback \
+                     only, not on {}. Use OTP_RELAY_LISTEN=127.0.0.1:{}, or configure \
+                     OTP_RELAY_SMTP_URL and drop OTP_RELAY_DEV.",
+                    args.listen,
+                    args.listen.port()
+                ));
+            }
+            _ => {}
+        }
+
+        let connections = ConnectionLimits {
+            max_connections: args.max_connections,
+            header_timeout: args.header_timeout,
+            request_timeout: args.request_timeout,
+        };
+        if connections.max_connections == 0 {
+            return Err("OTP_RELAY_MAX_CONNECTIONS must be at least 1".into());
+        }
+        if connections.header_timeout.is_zero() || connections.header_timeout > MAX_HEADER_TIMEOUT {
+            return Err("OTP_RELAY_HEADER_TIMEOUT must be between 1s and 30s".into());
+        }
+        if connections.request_timeout <= args.smtp.smtp_timeout {
+            return Err(format!(
+                "OTP_RELAY_REQUEST_TIMEOUT ({}) must be longer than OTP_RELAY_SMTP_TIMEOUT ({}), \
+                 or a slow but successful send would be answered as a failure",
+                humantime::format_duration(connections.request_timeout),
+                humantime::format_duration(args.smtp.smtp_timeout)
+            ));
+        }
+        let trusted_proxies = parse_trusted_proxies(&args.trust_proxy)?;
+
         let public_url_is_default = args.public_url.is_none();
         let public_url = args
             .public_url
@@ -285,7 +399,9 @@ impl Config {
             smtp: args.smtp,
             policy,
             allowed_origins,
-            trust_proxy: args.trust_proxy,
+            dev: args.dev,
+            trusted_proxies,
+            connections,
             static_dir: args.static_dir,
             store_capacity: args.store_capacity,
         })
@@ -316,11 +432,6 @@ impl Config {
         }
     }
 
-    /// The defaults, as `otp-relay serve` with no flags and no environment.
-    pub fn defaults() -> Result<Config, String> {
-        Self::from_flags(&[])
-    }
-
     /// The configuration of `otp-relay serve FLAGS...` (the `OTP_RELAY_*` environment applies
     /// too, as it does to the command).
     pub fn from_flags(flags: &[&str]) -> Result<Config, String> {
@@ -337,9 +448,21 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// `otp-relay serve --dev ARGS...`.
     fn serve(args: &[&str]) -> Result<Config, String> {
+        let mut argv = vec!["otp-relay", "serve", "--dev"];
+        argv.extend_from_slice(args);
+        parse(argv)
+    }
+
+    /// `otp-relay serve ARGS...`, nothing added.
+    fn serve_plain(args: &[&str]) -> Result<Config, String> {
         let mut argv = vec!["otp-relay", "serve"];
         argv.extend_from_slice(args);
+        parse(argv)
+    }
+
+    fn parse(argv: Vec<&str>) -> Result<Config, String> {
         match Cli::try_parse_from(argv)
             .map_err(|e| e.to_string())?
             .command
@@ -409,9 +532,76 @@ mod tests {
     }
 
     #[test]
+    fn without_smtp_the_outbox_takes_an_explicit_switch() {
+        for blank in [&[][..], &["--smtp-url", ""][..], &["--smtp-url", "  "][..]] {
+            let error = serve_plain(blank).unwrap_err();
+            assert!(
+                error.contains("OTP_RELAY_SMTP_URL") && error.contains("OTP_RELAY_DEV"),
+                "names both ways forward: {error}"
+            );
+        }
+        assert!(serve_plain(&["--smtp-url", "smtps://u:p@smtp.example.com"]).is_ok());
+        let dev = serve(&[]).unwrap();
+        assert!(dev.dev);
+        let both = serve(&["--smtp-url", "smtps://u:p@smtp.example.com"]).unwrap_err();
+        assert!(both.contains("both"), "{both}");
+    }
+
+    #[test]
+    fn development_mode_listens_on_loopback_only() {
+        for listen in ["0.0.0.0:8787", "192.0.2.1:8787", "[::]:8787"] {
+            let error = serve(&["--listen", listen]).unwrap_err();
+            assert!(error.contains("loopback"), "{error}");
+        }
+        assert!(serve(&["--listen", "[::1]:0"]).is_ok());
+        assert!(
+            serve_plain(&[
+                "--listen",
+                "0.0.0.0:8787",
+                "--smtp-url",
+                "smtp://localhost:25"
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let config = serve(&["--trust-proxy", "10.0.0.0/8, 192.0.2.7,::1,fd00::/8"]).unwrap();
+        let shown: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32", "::1/128", "fd00::/8"]);
+        assert!(serve(&[]).unwrap().trusted_proxies.is_empty());
+        assert!(
+            serve(&["--trust-proxy", "false"])
+                .unwrap()
+                .trusted_proxies
+                .is_empty()
+        );
+        for bad in ["true", "1", "proxy.internal", "10.0.0.0/33"] {
+            let error = serve(&["--trust-proxy", bad]).unwrap_err();
+            assert!(error.contains("OTP_RELAY_TRUST_PROXY"), "{error}");
+        }
+    }
+
+    #[test]
+    fn connection_limits_are_checked() {
+        let limits = serve(&[]).unwrap().connections;
+        assert_eq!(limits.header_timeout, Duration::from_secs(10));
+        assert_eq!(limits.request_timeout, Duration::from_secs(30));
+        assert!(serve(&["--header-timeout", "31s"]).is_err());
+        assert!(serve(&["--max-connections", "0"]).is_err());
+        let error = serve(&["--request-timeout", "5s"]).unwrap_err();
+        assert!(error.contains("OTP_RELAY_SMTP_TIMEOUT"), "{error}");
+    }
+
+    #[test]
     fn secrets_never_show_in_debug_output() {
         let secret = crate::core::keys::random_secret();
-        let config = serve(&[
+        let config = serve_plain(&[
             "--secret",
             &format!("k:{secret}"),
             "--proof-secret",

@@ -1,14 +1,26 @@
 //! Wiring for `otp-relay serve`: build the store, the delivery, the verification service and the
 //! router from a checked configuration; announce what the relay runs with (loudly when that is
 //! not fit for production); listen; sweep the store; shut down gracefully on Ctrl-C or SIGTERM.
+//!
+//! Connections are served here rather than by `axum::serve`, because a relay on the internet
+//! must close the ones that stall (docs/security.md, A21): each connection gets HTTP/1.1 with a
+//! header-read timeout (which also ends idle keep-alive connections), and at most
+//! `max_connections` are served at once; more wait in the listen backlog until one closes.
 
-use crate::config::Config;
+use crate::config::{Config, ConnectionLimits};
 use crate::core::{Clock, Delivery, MemoryStore, Store, VerificationService};
 use crate::http::{App, SharedApp};
 use crate::mail::{Mailer, Outbox};
-use std::net::SocketAddr;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 /// A relay assembled but not yet listening: what the router serves, and the store to sweep.
 pub struct Assembled {
@@ -58,6 +70,7 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
     config.bound_to(bound);
+    let limits = config.connections;
     let Assembled { app, store } = assemble(config, mailer.clone(), clock);
     announce(&app.config, &mailer, store.as_ref());
     let router = crate::http::router(app);
@@ -74,24 +87,86 @@ pub async fn serve(
     // Tests and scripts read this line to find a port chosen by the system.
     println!("otp-relay listening on http://{bound}");
     tracing::info!("listening on http://{bound}");
-    let result = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| format!("server error: {e}"));
+    serve_connections(listener, router, limits, shutdown_signal()).await;
     sweeper.abort();
     tracing::info!("stopped");
-    result
+    Ok(())
+}
+
+/// Serves `router` on `listener` within `limits` until `shutdown` completes, then lets the
+/// requests in flight finish (for at most the request deadline).
+pub async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    limits: ConnectionLimits,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot,
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slot else { break };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors, or a connection reset before it was accepted: wait a
+                // moment rather than spin.
+                tracing::warn!(%error, "could not accept a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let service = router
+            .clone()
+            .map_request(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            });
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %peer, "connection ended");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.request_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open at shutdown and were closed");
+    }
 }
 
 fn announce(config: &Config, mailer: &Mailer, store: &dyn Store) {
-    if mailer.as_outbox().is_some() {
+    if config.dev {
+        let outbox = format!("{}/dev/outbox", config.public_url.trim_end_matches('/'));
+        // On stderr as well as in the log, where a log filter cannot hide it.
+        eprintln!(
+            "\n  ==================== DEVELOPMENT MODE ====================\n  \
+             No email is sent: every code is shown at {outbox}\n  \
+             to anyone who can reach it. Listening on loopback only.\n  \
+             Never run like this in production: set OTP_RELAY_SMTP_URL\n  \
+             and drop OTP_RELAY_DEV.\n  \
+             ==========================================================\n"
+        );
         tracing::warn!(
-            "DEVELOPMENT OUTBOX: no SMTP server is configured (OTP_RELAY_SMTP_URL), so no email is sent. \
-             Codes are shown at {}/dev/outbox. Never run like this in production.",
-            config.public_url.trim_end_matches('/')
+            "DEVELOPMENT MODE: no email is sent; codes are shown at {outbox}. Never run like this in production."
         );
     }
     if config.keys_are_ephemeral {

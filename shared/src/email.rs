@@ -27,6 +27,8 @@ pub enum EmailError {
     EmptyLocalPart,
     LocalPartTooLong,
     LocalPartCharacter(char),
+    /// `%` or `!`: old source-routing syntax that some mail servers still follow to another host.
+    RoutingCharacter(char),
     LocalPartDots,
     InvalidDomain,
     NonAsciiDomain,
@@ -53,6 +55,9 @@ impl fmt::Display for EmailError {
             EmailError::LocalPartCharacter(c) => {
                 format!("The character {c:?} is not allowed before the @.")
             }
+            EmailError::RoutingCharacter(c) => format!(
+                "The character {c:?} is not allowed before the @: mail servers read it as a route to another server."
+            ),
             EmailError::LocalPartDots => {
                 "The part before the @ cannot start or end with a dot or have two dots in a row.".to_string()
             }
@@ -111,6 +116,22 @@ impl EmailAddress {
         self.0.rsplit('@').next().unwrap_or_default()
     }
 
+    /// The mailbox this address delivers to, as far as can be told without asking its server:
+    /// case-folded, a `+tag` removed, and at Gmail (gmail.com, googlemail.com) dots ignored and
+    /// the two domains taken as one. Limits are keyed on it, so `ada+1@` … `ada+6@` share one
+    /// budget; the address itself is what the code is sent to and what the proof names.
+    pub fn mailbox(&self) -> String {
+        let (local, domain) = self.0.split_once('@').unwrap_or((self.0.as_str(), ""));
+        let local = match local.split_once('+') {
+            Some((base, _tag)) if !base.is_empty() => base,
+            _ => local,
+        };
+        match domain {
+            "gmail.com" | "googlemail.com" => format!("{}@gmail.com", local.replace('.', "")),
+            _ => format!("{local}@{domain}"),
+        }
+    }
+
     /// The address with most of the local part hidden, for log lines: `a***@example.com`.
     pub fn masked(&self) -> String {
         let (local, domain) = self.0.split_once('@').unwrap_or((self.0.as_str(), ""));
@@ -150,6 +171,9 @@ fn check_local_part(local: &str) -> Result<(), EmailError> {
         .find(|&c| !(c.is_ascii_alphanumeric() || c == '.' || "!#$%&'*+-/=?^_`{|}~".contains(c)))
     {
         return Err(EmailError::LocalPartCharacter(bad));
+    }
+    if let Some(route) = local.chars().find(|&c| c == '%' || c == '!') {
+        return Err(EmailError::RoutingCharacter(route));
     }
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
         return Err(EmailError::LocalPartDots);
@@ -237,6 +261,8 @@ mod tests {
             ("a@1.2.3.4", EmailError::InvalidDomain),
             ("a@[127.0.0.1]", EmailError::InvalidDomain),
             ("a@bücher.example", EmailError::NonAsciiDomain),
+            ("a%b@x.io", EmailError::RoutingCharacter('%')),
+            ("host!a@x.io", EmailError::RoutingCharacter('!')),
         ];
         for (input, expected) in cases {
             assert_eq!(EmailAddress::parse(input), Err(expected), "{input:?}");
@@ -248,6 +274,24 @@ mod tests {
         let message = EmailError::ControlCharacter.to_string();
         assert!(message.ends_with('.'));
         assert!(message.len() > 20);
+    }
+
+    #[test]
+    fn subaddresses_and_gmail_dots_share_one_mailbox() {
+        let mailbox = |input: &str| EmailAddress::parse(input).unwrap().mailbox();
+        assert_eq!(mailbox("Ada+1@Example.com"), "ada@example.com");
+        assert_eq!(mailbox("ada+news+x@example.com"), "ada@example.com");
+        assert_eq!(mailbox("ada@example.com"), "ada@example.com");
+        assert_eq!(mailbox("A.da.L+x@googlemail.com"), "adal@gmail.com");
+        assert_eq!(mailbox("adal@gmail.com"), "adal@gmail.com");
+        // Dots matter everywhere else; a leading `+` is not a tag.
+        assert_eq!(mailbox("a.da@example.com"), "a.da@example.com");
+        assert_eq!(mailbox("+ada@example.com"), "+ada@example.com");
+        // The address itself keeps what was typed (less case).
+        assert_eq!(
+            EmailAddress::parse("Ada+1@Example.com").unwrap().as_str(),
+            "ada+1@example.com"
+        );
     }
 
     #[test]

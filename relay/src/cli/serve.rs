@@ -6,14 +6,18 @@ use crate::core::clock;
 use crate::mail::Mailer;
 use std::process::ExitCode;
 
-/// The mailer the configuration asks for: SMTP when a URL is set, else the development outbox.
+/// The mailer the configuration asks for: the development outbox in development mode, else SMTP
+/// (the configuration has checked that one of them is set).
 pub fn mailer_for(
     config: &Config,
     clock: std::sync::Arc<dyn crate::core::Clock>,
 ) -> Result<Mailer, String> {
+    if config.dev {
+        return Ok(Mailer::outbox(clock));
+    }
     match config.smtp.smtp_settings() {
         Some(settings) => Mailer::smtp(&settings),
-        None => Ok(Mailer::outbox(clock)),
+        None => Err(crate::config::NO_MAIL_SERVER.into()),
     }
 }
 

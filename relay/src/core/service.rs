@@ -2,7 +2,12 @@
 //! checks run in the order docs/security.md demands: code format, token integrity and address
 //! binding, already used, expired, attempts counted atomically before the constant-time
 //! comparison, then the proof. No code is ever stored: it is re-derived from the token's nonce.
-//! Time comes from the [`Clock`] the service is given, never from the system.
+//! Time comes from the [`Clock`] the service is given, never from the system, and everything the
+//! store keeps about a challenge lives until the challenge's own expiry on that clock (plus a
+//! margin), so no step of the clock can outlive a used mark or an attempt count.
+//!
+//! Send limits and the failure budget are kept per mailbox (`EmailAddress::mailbox`), not per
+//! spelling of an address. A refused request leaves no counter behind.
 
 use crate::core::clock::{Clock, rfc3339};
 use crate::core::code::{codes_match, derive_code};
@@ -14,7 +19,7 @@ use crate::core::policy::{Policy, Rate};
 use crate::core::proof::{ProofClaims, ProofSigner};
 use crate::core::secret::SecretBytes;
 use crate::core::store::{AddressId, Store, StoreKey};
-use crate::core::token::{Challenge, TokenError, address_tag};
+use crate::core::token::{Challenge, TokenError, address_tag, site_tag};
 use hmac::{KeyInit, Mac};
 use otp_relay_shared::api::{ChallengeResponse, VerifyResponse};
 use otp_relay_shared::{Code, CodeError, EmailAddress, ErrorCode};
@@ -97,13 +102,14 @@ impl VerificationService {
         }
     }
 
-    /// The store's pseudonym for an address: a keyed hash, so the store never holds addresses.
-    fn address_id(&self, email: &EmailAddress) -> AddressId {
+    /// The store's pseudonym for the mailbox an address reaches: a keyed hash, so the store never
+    /// holds addresses, of the canonical mailbox, so `ada+1@` and `Ada@` share one budget.
+    fn mailbox_id(&self, email: &EmailAddress) -> AddressId {
         let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(
             self.settings.keys.store_key().expose(),
         )
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        mac.update(email.as_str().as_bytes());
+        mac.update(email.mailbox().as_bytes());
         let mut id = [0u8; 16];
         id.copy_from_slice(&mac.finalize().into_bytes()[..16]);
         id
@@ -134,8 +140,17 @@ impl VerificationService {
         Ok(())
     }
 
-    /// Takes back sends that were counted for a message that could not be delivered, so that a
-    /// mail server outage does not use up a person's sends.
+    /// How long the store must keep what it knows about `challenge`: until the challenge expires
+    /// on this clock, and a margin for relays whose clocks differ a little. Anchored to the
+    /// token's expiry rather than to the first use, so a clock stepped back between issue and
+    /// verify cannot make an attempt count vanish while the token is still good.
+    fn challenge_lifetime(&self, challenge: &Challenge) -> Duration {
+        Duration::from_secs(challenge.expires_at.saturating_sub(self.clock.now().secs()))
+            + STORE_MARGIN
+    }
+
+    /// Takes back counts for a request that turned out not to count (a refusal, a message that
+    /// could not be delivered); a counter back at zero disappears.
     async fn uncount(&self, keys: &[&StoreKey]) {
         for key in keys {
             if let Err(error) = self.store.decrement(key).await {
@@ -144,9 +159,22 @@ impl VerificationService {
         }
     }
 
-    /// Checks the per-client and per-address send limits, in that order.
-    async fn count_sends(&self, ip_key: &StoreKey, address_key: &StoreKey) -> Result<(), ApiError> {
+    /// Checks, in this order, the mailbox's failure budget (a mailbox that has used it gets no
+    /// more codes until it recovers), the per-client and the per-mailbox send limits. A refusal
+    /// leaves the counts as they were.
+    async fn count_sends(&self, ip_key: &StoreKey, mailbox: AddressId) -> Result<(), ApiError> {
         let policy = &self.settings.policy;
+        let failures = self
+            .store
+            .count(&StoreKey::AddressFailures(mailbox))
+            .await?;
+        if failures.value >= policy.failures_per_address.count {
+            return Err(ApiError::rate_limited(
+                failures.resets_in.as_secs().max(1),
+                "Too many wrong codes were entered for this address. Wait before asking for a new code.",
+            ));
+        }
+        let address_key = StoreKey::AddressSends(mailbox);
         self.count_send(
             ip_key,
             policy.sends_per_ip,
@@ -155,13 +183,13 @@ impl VerificationService {
         .await?;
         if let Err(error) = self
             .count_send(
-                address_key,
+                &address_key,
                 policy.sends_per_address,
                 "Too many codes were sent to this address.",
             )
             .await
         {
-            self.uncount(&[ip_key]).await;
+            self.uncount(&[ip_key, &address_key]).await;
             return Err(error);
         }
         Ok(())
@@ -240,8 +268,9 @@ impl VerificationService {
         let email = parse_email(raw_email)?;
         let policy = &self.settings.policy;
         let ip_key = Self::client_sends_key(requester);
-        let address_key = StoreKey::AddressSends(self.address_id(&email));
-        self.count_sends(&ip_key, &address_key).await?;
+        let mailbox = self.mailbox_id(&email);
+        let address_key = StoreKey::AddressSends(mailbox);
+        self.count_sends(&ip_key, mailbox).await?;
 
         let now = self.clock.now();
         let keys = self.settings.keys.signing();
@@ -252,13 +281,15 @@ impl VerificationService {
             expires_at: now.secs() + policy.ttl.as_secs(),
             nonce: crate::core::random::bytes::<16>(),
             address_tag: address_tag(keys, &email),
+            site_tag: site_tag(keys, requester.origin.as_deref()),
         };
         let id = challenge.id();
         let sends_key = StoreKey::ChallengeSends(id);
         let cooldown_key = StoreKey::ResendCooldown(id);
-        let lifetime = policy.ttl + STORE_MARGIN;
         let store_ready = async {
-            self.store.increment(&sends_key, lifetime).await?;
+            self.store
+                .increment(&sends_key, self.challenge_lifetime(&challenge))
+                .await?;
             self.store.claim(&cooldown_key, policy.resend_after).await
         };
         if let Err(error) = store_ready.await {
@@ -266,7 +297,10 @@ impl VerificationService {
             return Err(error.into());
         }
         if let Err(error) = self.deliver(&email, &challenge, requester).await {
-            self.uncount(&[&ip_key, &address_key]).await;
+            // Refunded to the person, so an outage does not lock them out; still counted against
+            // the client, so that nobody drives unlimited SMTP transactions (A19).
+            self.uncount(&[&address_key, &sends_key]).await;
+            let _ = self.store.release(&cooldown_key).await;
             return Err(error);
         }
         let token = challenge.encode(keys);
@@ -280,10 +314,20 @@ impl VerificationService {
         ))
     }
 
-    /// Decodes a token for this address and refuses used and expired ones.
-    async fn open(&self, token: &str, email: &EmailAddress) -> Result<Challenge, ApiError> {
-        let challenge =
-            Challenge::decode_for(token, email, &self.settings.keys).map_err(token_error)?;
+    /// Decodes a token for this address and this site, and refuses used and expired ones.
+    async fn open(
+        &self,
+        token: &str,
+        email: &EmailAddress,
+        requester: &Requester,
+    ) -> Result<Challenge, ApiError> {
+        let challenge = Challenge::decode_for(
+            token,
+            email,
+            requester.origin.as_deref(),
+            &self.settings.keys,
+        )
+        .map_err(token_error)?;
         if self
             .store
             .is_claimed(&StoreKey::Used(challenge.id()))
@@ -308,17 +352,17 @@ impl VerificationService {
         requester: &Requester,
     ) -> Result<ChallengeResponse, ApiError> {
         let email = parse_email(raw_email)?;
-        let challenge = self.open(token, &email).await?;
+        let challenge = self.open(token, &email, requester).await?;
         let policy = &self.settings.policy;
         let id = challenge.id();
-        let attempts_used = self.store.count(&StoreKey::Attempts(id)).await?;
+        let attempts_used = self.store.count(&StoreKey::Attempts(id)).await?.value;
         if attempts_used >= u64::from(policy.max_attempts) {
             return Err(ApiError::too_many_attempts());
         }
         let now = self.clock.now();
         let until_expiry = challenge.expires_at.saturating_sub(now.secs());
         let sends_key = StoreKey::ChallengeSends(id);
-        if self.store.count(&sends_key).await? >= u64::from(policy.sends_per_challenge) {
+        if self.store.count(&sends_key).await?.value >= u64::from(policy.sends_per_challenge) {
             return Err(ApiError::rate_limited(
                 until_expiry,
                 "No more resends are left for this code. Request a new code, or use the one already sent.",
@@ -333,7 +377,7 @@ impl VerificationService {
         }
         let sends = self
             .store
-            .increment(&sends_key, policy.ttl + STORE_MARGIN)
+            .increment(&sends_key, self.challenge_lifetime(&challenge))
             .await?;
         if sends.value > u64::from(policy.sends_per_challenge) {
             // A parallel resend took the last one.
@@ -343,8 +387,8 @@ impl VerificationService {
             ));
         }
         let ip_key = Self::client_sends_key(requester);
-        let address_key = StoreKey::AddressSends(self.address_id(&email));
-        let counted = self.count_sends(&ip_key, &address_key).await;
+        let mailbox = self.mailbox_id(&email);
+        let counted = self.count_sends(&ip_key, mailbox).await;
         let sends_counted = counted.is_ok();
         let delivered = match counted {
             Ok(()) => self.deliver(&email, &challenge, requester).await,
@@ -352,7 +396,8 @@ impl VerificationService {
         };
         if let Err(error) = delivered {
             if sends_counted {
-                self.uncount(&[&ip_key, &address_key]).await;
+                // As in `issue`: refunded to the person, still counted against the client.
+                self.uncount(&[&StoreKey::AddressSends(mailbox)]).await;
             }
             self.uncount(&[&sends_key]).await;
             let _ = self.store.release(&cooldown_key).await;
@@ -380,18 +425,18 @@ impl VerificationService {
         let submitted = Code::parse(raw_code, policy.code_length)
             .map_err(|e: CodeError| ApiError::new(ErrorCode::InvalidCodeFormat, e.to_string()))?;
         let email = parse_email(raw_email)?;
-        let challenge = self.open(token, &email).await?;
+        let challenge = self.open(token, &email, requester).await?;
         let id = challenge.id();
 
         // Counted before comparing, so parallel guesses cannot exceed either budget.
         let attempts = self
             .store
-            .increment(&StoreKey::Attempts(id), policy.ttl + STORE_MARGIN)
+            .increment(&StoreKey::Attempts(id), self.challenge_lifetime(&challenge))
             .await?;
         if attempts.value > u64::from(policy.max_attempts) {
             return Err(ApiError::too_many_attempts());
         }
-        let failures_key = StoreKey::AddressFailures(self.address_id(&email));
+        let failures_key = StoreKey::AddressFailures(self.mailbox_id(&email));
         let failures = self
             .store
             .increment(&failures_key, policy.failures_per_address.window)
@@ -415,17 +460,16 @@ impl VerificationService {
         }
         // Right code: it was not a failure after all.
         self.uncount(&[&failures_key]).await;
-        let now = self.clock.now().secs();
-        let used_ttl = Duration::from_secs(challenge.expires_at.saturating_sub(now)) + STORE_MARGIN;
         if self
             .store
-            .claim(&StoreKey::Used(id), used_ttl)
+            .claim(&StoreKey::Used(id), self.challenge_lifetime(&challenge))
             .await?
             .is_some()
         {
             return Err(ApiError::already_used());
         }
 
+        let now = self.clock.now().secs();
         let proof_expires_at = now + policy.proof_ttl.as_secs();
         let claims = ProofClaims {
             iss: self.settings.public_url.clone(),

@@ -1,12 +1,13 @@
 //! The challenge token: everything the relay needs to check a code later, signed so that the
-//! relay keeps no table of codes. It carries no code and no address, only a keyed tag of the
-//! address, and its MAC is checked before any field in it is believed.
+//! relay keeps no table of codes. It carries no code and no address, only keyed tags of the
+//! address and of the site (the request's `Origin`, or none) it was issued for, and its MAC is
+//! checked before any field in it is believed.
 //!
-//! Layout (version 1), base64url without padding:
+//! Layout (version 2), base64url without padding:
 //!
 //! ```text
 //! version:u8 | kid_len:u8 | kid | epoch:u64 | issued_at:u64 | expires_at:u64 | nonce:[u8;16]
-//!   | address_tag:[u8;16] | mac:[u8;32]
+//!   | address_tag:[u8;16] | site_tag:[u8;16] | mac:[u8;32]
 //! ```
 //!
 //! The MAC is HMAC-SHA256 under the key's token key over a purpose label and every byte before it.
@@ -22,12 +23,13 @@ use subtle::ConstantTimeEq;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
 
-const VERSION: u8 = 1;
+/// Version 1 tokens had no site tag; they are refused (they lived five minutes at most).
+const VERSION: u8 = 2;
 const PURPOSE: &[u8] = b"otp-relay/v1/email-verification-challenge";
 const NONCE_LEN: usize = 16;
 const TAG_LEN: usize = 16;
 const MAC_LEN: usize = 32;
-const FIXED_LEN: usize = 8 * 3 + NONCE_LEN + TAG_LEN;
+const FIXED_LEN: usize = 8 * 3 + NONCE_LEN + 2 * TAG_LEN;
 /// Upper bound on an encoded token; longer input is refused before decoding.
 pub const MAX_ENCODED_LEN: usize = (2 + MAX_KID_LEN + FIXED_LEN + MAC_LEN) * 4 / 3 + 4;
 
@@ -48,6 +50,9 @@ pub struct Challenge {
     pub expires_at: u64,
     pub nonce: Nonce,
     pub address_tag: [u8; TAG_LEN],
+    /// Binds the challenge to the site that asked for it, so that a code phished on one site
+    /// cannot be turned into a proof for another (docs/security.md, A15).
+    pub site_tag: [u8; TAG_LEN],
 }
 
 /// Why a token was refused. Every variant is `invalid_challenge` to clients; the detail is for
@@ -66,6 +71,8 @@ pub enum TokenError {
     Mac,
     #[error("issued for another address")]
     Address,
+    #[error("issued for another site")]
+    Site,
 }
 
 /// Keyed tag binding a challenge to the normalised address without revealing it.
@@ -73,6 +80,26 @@ pub fn address_tag(keys: &ChallengeKeys, email: &EmailAddress) -> [u8; TAG_LEN] 
     let mut mac = <HmacSha256 as KeyInit>::new_from_slice(keys.address_binding.expose())
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     mac.update(email.as_str().as_bytes());
+    let full = mac.finalize().into_bytes();
+    let mut tag = [0u8; TAG_LEN];
+    tag.copy_from_slice(&full[..TAG_LEN]);
+    tag
+}
+
+/// Keyed tag of the site a challenge is issued for: its allowed `Origin`, or none (the terminal
+/// client, a server). The NUL after the label cannot occur in an address, so this tag never
+/// equals an address tag.
+pub fn site_tag(keys: &ChallengeKeys, origin: Option<&str>) -> [u8; TAG_LEN] {
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(keys.address_binding.expose())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(b"site\0");
+    match origin {
+        Some(origin) => {
+            mac.update(b"origin:");
+            mac.update(origin.as_bytes());
+        }
+        None => mac.update(b"none"),
+    }
     let full = mac.finalize().into_bytes();
     let mut tag = [0u8; TAG_LEN];
     tag.copy_from_slice(&full[..TAG_LEN]);
@@ -100,6 +127,7 @@ impl Challenge {
         out.extend_from_slice(&self.expires_at.to_be_bytes());
         out.extend_from_slice(&self.nonce);
         out.extend_from_slice(&self.address_tag);
+        out.extend_from_slice(&self.site_tag);
         let mut mac = token_mac(keys);
         mac.update(&out);
         out.extend_from_slice(&mac.finalize().into_bytes());
@@ -140,8 +168,11 @@ impl Challenge {
         };
         let mut nonce = [0u8; NONCE_LEN];
         nonce.copy_from_slice(&fields[24..24 + NONCE_LEN]);
+        let tags = &fields[24 + NONCE_LEN..];
         let mut address_tag = [0u8; TAG_LEN];
-        address_tag.copy_from_slice(&fields[24 + NONCE_LEN..]);
+        address_tag.copy_from_slice(&tags[..TAG_LEN]);
+        let mut site_tag = [0u8; TAG_LEN];
+        site_tag.copy_from_slice(&tags[TAG_LEN..]);
         Ok(Challenge {
             kid: kid.to_string(),
             epoch: u64_at(0),
@@ -149,23 +180,26 @@ impl Challenge {
             expires_at: u64_at(16),
             nonce,
             address_tag,
+            site_tag,
         })
     }
 
-    /// Decodes and checks that the token was issued for `email`.
+    /// Decodes and checks that the token was issued for `email`, from the site `origin`.
     pub fn decode_for(
         token: &str,
         email: &EmailAddress,
+        origin: Option<&str>,
         ring: &KeyRing,
     ) -> Result<Challenge, TokenError> {
         let challenge = Self::decode(token, ring)?;
         let keys = ring.by_kid(&challenge.kid).ok_or(TokenError::UnknownKey)?;
-        let expected = address_tag(keys, email);
-        if bool::from(expected.ct_eq(&challenge.address_tag)) {
-            Ok(challenge)
-        } else {
-            Err(TokenError::Address)
+        if !bool::from(address_tag(keys, email).ct_eq(&challenge.address_tag)) {
+            return Err(TokenError::Address);
         }
+        if !bool::from(site_tag(keys, origin).ct_eq(&challenge.site_tag)) {
+            return Err(TokenError::Site);
+        }
+        Ok(challenge)
     }
 
     /// The id of this challenge in store keys: its nonce.
@@ -180,6 +214,8 @@ mod tests {
     use crate::core::keys::random_secret;
     use proptest::prelude::*;
 
+    const SITE: &str = "https://shop.example";
+
     fn ring() -> KeyRing {
         KeyRing::parse(&format!("a:{},b:{}", random_secret(), random_secret())).unwrap()
     }
@@ -192,6 +228,7 @@ mod tests {
             expires_at: 1_300,
             nonce: [9; 16],
             address_tag: address_tag(ring.signing(), email),
+            site_tag: site_tag(ring.signing(), Some(SITE)),
         }
     }
 
@@ -202,12 +239,41 @@ mod tests {
         let bob = EmailAddress::parse("bob@example.com").unwrap();
         let challenge = sample(&ring, &ada);
         let token = challenge.encode(ring.signing());
-        assert_eq!(Challenge::decode_for(&token, &ada, &ring), Ok(challenge));
         assert_eq!(
-            Challenge::decode_for(&token, &bob, &ring),
+            Challenge::decode_for(&token, &ada, Some(SITE), &ring),
+            Ok(challenge)
+        );
+        assert_eq!(
+            Challenge::decode_for(&token, &bob, Some(SITE), &ring),
             Err(TokenError::Address)
         );
         assert!(!token.contains("ada"));
+    }
+
+    #[test]
+    fn binds_the_site() {
+        let ring = ring();
+        let ada = EmailAddress::parse("ada@example.com").unwrap();
+        let token = sample(&ring, &ada).encode(ring.signing());
+        for other in [
+            Some("https://evil.example"),
+            Some("http://shop.example"),
+            None,
+        ] {
+            assert_eq!(
+                Challenge::decode_for(&token, &ada, other, &ring),
+                Err(TokenError::Site),
+                "{other:?}"
+            );
+        }
+        let mut without = sample(&ring, &ada);
+        without.site_tag = site_tag(ring.signing(), None);
+        let token = without.encode(ring.signing());
+        assert!(Challenge::decode_for(&token, &ada, None, &ring).is_ok());
+        assert_eq!(
+            Challenge::decode_for(&token, &ada, Some(SITE), &ring),
+            Err(TokenError::Site)
+        );
     }
 
     #[test]
@@ -269,7 +335,7 @@ mod tests {
             let position = position % bytes.len();
             bytes[position] ^= flip;
             let altered = URL_SAFE_NO_PAD.encode(&bytes);
-            prop_assert!(Challenge::decode_for(&altered, &ada, &ring).is_err());
+            prop_assert!(Challenge::decode_for(&altered, &ada, Some(SITE), &ring).is_err());
         }
 
         #[test]
@@ -295,7 +361,7 @@ mod tests {
             let mut altered = token.clone();
             altered.replace_range(position..position + 1, &replacement);
             prop_assume!(altered != token);
-            prop_assert!(Challenge::decode_for(&altered, &ada, &ring).is_err());
+            prop_assert!(Challenge::decode_for(&altered, &ada, Some(SITE), &ring).is_err());
         }
     }
 }

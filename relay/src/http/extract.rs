@@ -1,6 +1,7 @@
 //! Request bodies: JSON only, at most 16 KiB, one object, parsed into the shared request types of
 //! `otp_relay_shared::api` with a precise message for each missing or mistyped field. Also who
-//! is asking: the client IP (socket, or a trusted proxy's header) and the allowed origin.
+//! is asking: the client IP (the socket's peer, or from a trusted proxy its `X-Forwarded-For`)
+//! and the allowed origin.
 
 use super::SharedApp;
 use super::cors::AllowedOrigin;
@@ -8,6 +9,7 @@ use crate::core::{ApiError, Requester};
 use axum::extract::{ConnectInfo, FromRequest, Request};
 use axum::http::header;
 use futures_util::StreamExt;
+use ipnet::IpNet;
 use otp_relay_shared::ErrorCode;
 use otp_relay_shared::api::{CreateChallengeRequest, ResendRequest, VerifyRequest};
 use serde_json::{Map, Value};
@@ -93,7 +95,7 @@ impl<T: FromFields> FromRequest<SharedApp> for ApiRequest<T> {
                 "Send the request as JSON, with the header Content-Type: application/json.",
             ));
         }
-        let requester = requester(&request, app.config.trust_proxy);
+        let requester = requester(&request, &app.config.trusted_proxies)?;
         let bytes = read_body(request).await?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::invalid_request(format!("The request body is not valid JSON ({e})."))
@@ -163,29 +165,139 @@ async fn read_body(request: Request) -> Result<Vec<u8>, ApiError> {
     Ok(body)
 }
 
-/// The client IP (socket, or the last `X-Forwarded-For` entry when a proxy is trusted) and the
-/// allowed origin.
-fn requester(request: &Request, trust_proxy: bool) -> Requester {
-    let socket_ip = request
+/// The client IP and the allowed origin. The IP is the socket's peer, unless that peer is a
+/// trusted proxy: then it is read from `X-Forwarded-For` ([`client_ip`]).
+fn requester(request: &Request, trusted_proxies: &[IpNet]) -> Result<Requester, ApiError> {
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |info| info.0.ip());
-    let ip = if trust_proxy {
-        request
-            .headers()
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .last()
-            .and_then(|last| last.trim().parse::<IpAddr>().ok())
-            .unwrap_or(socket_ip)
-    } else {
-        socket_ip
-    };
+    let forwarded = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    let ip = client_ip(peer, forwarded, trusted_proxies).map_err(|entry| {
+        tracing::warn!(
+            entry = %entry.chars().take(64).collect::<String>(),
+            "a trusted proxy sent an X-Forwarded-For entry that is not an IP address"
+        );
+        ApiError::invalid_request(
+            "The proxy in front of this relay did not say which address the request came from \
+             (its X-Forwarded-For entry is not an IP address). The site's operator needs to fix \
+             the proxy or OTP_RELAY_TRUST_PROXY.",
+        )
+    })?;
     let origin = request
         .extensions()
         .get::<AllowedOrigin>()
         .map(|o| o.0.clone());
-    Requester { ip, origin }
+    Ok(Requester { ip, origin })
+}
+
+/// Who the client is (docs/security.md, A22). A peer that is not a trusted proxy is the client,
+/// whatever its headers say. From a trusted proxy, the `X-Forwarded-For` entries (all headers, in
+/// order) are read from the right, skipping trusted proxies; the first other entry is the client.
+/// Entries may carry a port (`192.0.2.1:4711`, `[2001:db8::1]:4711`). When every entry is a
+/// trusted proxy, the left-most is the client; with no entry, the peer.
+///
+/// An entry where the client should be that is not an address (`unknown`, garbage) is an error,
+/// with the entry: the request is refused rather than counted in a bucket that every such client
+/// would share.
+pub fn client_ip<'a>(
+    peer: IpAddr,
+    forwarded: impl Iterator<Item = &'a str>,
+    trusted_proxies: &[IpNet],
+) -> Result<IpAddr, String> {
+    let peer = peer.to_canonical();
+    let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
+    if !trusted(&peer) {
+        return Ok(peer);
+    }
+    let entries: Vec<&str> = forwarded
+        .flat_map(|header| header.split(','))
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .collect();
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        let ip = parse_forwarded_entry(entry).ok_or_else(|| (*entry).to_string())?;
+        client = ip;
+        if !trusted(&ip) {
+            break;
+        }
+    }
+    Ok(client)
+}
+
+/// `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1`, `[2001:db8::1]`, `[2001:db8::1]:4711`.
+fn parse_forwarded_entry(entry: &str) -> Option<IpAddr> {
+    let ip = entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|socket| socket.ip()))
+        .or_else(|| {
+            entry
+                .strip_prefix('[')
+                .and_then(|rest| rest.strip_suffix(']'))
+                .and_then(|inner| inner.parse::<IpAddr>().ok())
+        })?;
+    Some(ip.to_canonical())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn nets(items: &[&str]) -> Vec<IpNet> {
+        items.iter().map(|item| item.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn an_untrusted_peer_is_the_client_whatever_it_says() {
+        let proxies = nets(&["10.0.0.0/8"]);
+        for headers in [&[][..], &["198.51.100.9"][..], &["unknown"][..]] {
+            assert_eq!(
+                client_ip(ip("203.0.113.5"), headers.iter().copied(), &proxies),
+                Ok(ip("203.0.113.5"))
+            );
+        }
+        assert_eq!(
+            client_ip(ip("203.0.113.5"), ["198.51.100.9"].into_iter(), &[]),
+            Ok(ip("203.0.113.5")),
+            "nothing trusted by default"
+        );
+    }
+
+    #[test]
+    fn from_a_trusted_proxy_the_rightmost_untrusted_entry_is_the_client() {
+        let proxies = nets(&["10.0.0.0/8", "192.0.2.7/32"]);
+        let peer = ip("10.0.0.1");
+        let client = |headers: &[&str]| client_ip(peer, headers.iter().copied(), &proxies);
+        // A client's own spoofed entry on the left changes nothing.
+        assert_eq!(client(&["6.6.6.6, 198.51.100.9"]), Ok(ip("198.51.100.9")));
+        assert_eq!(
+            client(&["6.6.6.6", "198.51.100.9, 192.0.2.7"]),
+            Ok(ip("198.51.100.9"))
+        );
+        // Ports and brackets parse.
+        assert_eq!(client(&["198.51.100.9:4711"]), Ok(ip("198.51.100.9")));
+        assert_eq!(client(&["[2001:db8::1]:4711"]), Ok(ip("2001:db8::1")));
+        assert_eq!(client(&["[2001:db8::1]"]), Ok(ip("2001:db8::1")));
+        assert_eq!(client(&["::ffff:198.51.100.9"]), Ok(ip("198.51.100.9")));
+        // Every entry a proxy: the left-most; no entry: the proxy itself.
+        assert_eq!(client(&["10.1.1.1, 10.2.2.2"]), Ok(ip("10.1.1.1")));
+        assert_eq!(client(&[]), Ok(peer));
+        // Where the client should be, something that is not an address: refused, named.
+        assert_eq!(
+            client(&["198.51.100.9, unknown"]),
+            Err("unknown".to_string())
+        );
+        // Left of the client, anything goes: it is never read.
+        assert_eq!(client(&["garbage, 198.51.100.9"]), Ok(ip("198.51.100.9")));
+    }
 }

@@ -78,7 +78,36 @@ pub fn router(app: SharedApp) -> Router {
         }
         None => router.fallback(not_found),
     };
-    router.with_state(app)
+    let deadline = app.config.connections.request_timeout;
+    router
+        .layer(middleware::from_fn(move |request, next| {
+            within_deadline(deadline, request, next)
+        }))
+        .with_state(app)
+}
+
+/// Answers 503 when a request takes longer than the deadline (a client trickling its body, a
+/// mail server that hangs), so no request holds a connection open for ever (A21).
+async fn within_deadline(
+    deadline: std::time::Duration,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                deadline_secs = deadline.as_secs(),
+                "a request passed its deadline"
+            );
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "The relay could not finish this request in time. Try again in a moment.",
+            )
+            .into_response()
+        }
+    }
 }
 
 async fn health() -> Json<Health> {

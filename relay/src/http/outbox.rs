@@ -1,5 +1,6 @@
 //! `GET /dev/outbox`: the development outbox, for a person (HTML) or a program (JSON). It exists
-//! only while no SMTP server is configured, and answers 404 otherwise.
+//! only in development mode (`--dev`, which also keeps the relay on loopback), and answers 404
+//! otherwise (docs/security.md, A13).
 
 use super::SharedApp;
 use crate::core::ApiError;
@@ -13,7 +14,7 @@ pub(super) async fn page(State(app): State<SharedApp>, headers: HeaderMap) -> Re
     let Some(outbox) = app.outbox.as_ref() else {
         return ApiError::new(
             ErrorCode::NotFound,
-            "The development outbox is off because real email delivery is configured.",
+            "There is no development outbox: this relay sends real email. It exists only in development mode (OTP_RELAY_DEV).",
         )
         .into_response();
     };
@@ -35,9 +36,9 @@ pub(super) async fn page(State(app): State<SharedApp>, headers: HeaderMap) -> Re
          pre{white-space:pre-wrap;background:#f5f5f5;padding:.75rem;border-radius:6px}\
          .note{background:#fff4d6;padding:.75rem;border-radius:6px}</style></head><body>\
          <h1>Development outbox</h1>\
-         <p class=\"note\">No SMTP server is configured, so no email leaves this machine: \
+         <p class=\"note\">Development mode: no email leaves this machine, \
          the messages the relay would have sent are shown here, newest first. \
-         Set OTP_RELAY_SMTP_URL to send real email.</p>",
+         To send real email, set OTP_RELAY_SMTP_URL and drop OTP_RELAY_DEV.</p>",
     );
     if entries.is_empty() {
         body.push_str("<p>No messages yet. Request a code and reload this page.</p>");

@@ -1,19 +1,21 @@
-//! The relay in process, for tests: the whole router on a [`ManualClock`] with the development
-//! outbox, driven without a socket (`tower::ServiceExt::oneshot`), or served on a loopback port
-//! for a real client. Codes are read out of the messages in the outbox, never out of the relay's
+//! The relay in process, for tests: the whole router on a [`ManualClock`] in development mode
+//! (the outbox), driven without a socket (`tower::ServiceExt::oneshot`), or served on a loopback
+//! port for a real client. Codes are read out of the messages in the outbox, never out of the relay's
 //! internals. Expiry and windows are reached by advancing the clock, never by sleeping.
 
 use super::router;
 use crate::config::Config;
+use crate::config::ConnectionLimits;
 use crate::core::{CodeEmail, Delivery, DeliveryError, ManualClock};
 use crate::mail::{Mailer, Outbox};
-use crate::server::{Assembled, assemble_with};
+use crate::server::{Assembled, assemble_with, serve_connections};
 use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tower::ServiceExt;
@@ -41,10 +43,12 @@ impl Answer {
     }
 }
 
-/// The development outbox, with a switch that makes the mail server "refuse" every message.
+/// The development outbox, with switches that make the mail server "refuse" every message, or
+/// never answer.
 pub struct SwitchableOutbox {
     mailer: Mailer,
     failing: AtomicBool,
+    hanging: AtomicBool,
 }
 
 impl SwitchableOutbox {
@@ -52,11 +56,19 @@ impl SwitchableOutbox {
     pub fn fail(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
     }
+
+    /// While set, every delivery waits for ever, as with a mail server that stopped answering.
+    pub fn hang(&self, hanging: bool) {
+        self.hanging.store(hanging, Ordering::SeqCst);
+    }
 }
 
 #[async_trait]
 impl Delivery for SwitchableOutbox {
     async fn deliver(&self, email: CodeEmail) -> Result<(), DeliveryError> {
+        if self.hanging.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
         if self.failing.load(Ordering::SeqCst) {
             return Err(DeliveryError::new(
                 "the test mail server is switched off",
@@ -77,11 +89,50 @@ pub struct InProcessRelay {
     pub outbox: Arc<Outbox>,
     pub delivery: Arc<SwitchableOutbox>,
     router: Router,
+    limits: ConnectionLimits,
+}
+
+/// Where an in-process request comes from: the socket's peer, and the headers a browser or a
+/// proxy adds.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub peer: IpAddr,
+    pub origin: Option<String>,
+    pub forwarded_for: Option<String>,
+}
+
+impl Caller {
+    /// A client at `peer`, with no `Origin` (a server, the terminal client).
+    pub fn at(peer: &str) -> Caller {
+        Caller {
+            peer: peer.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            origin: None,
+            forwarded_for: None,
+        }
+    }
+
+    /// This caller, from a page on `origin`.
+    pub fn from_site(mut self, origin: &str) -> Caller {
+        self.origin = Some(origin.to_string());
+        self
+    }
+
+    /// This caller, with an `X-Forwarded-For` header.
+    pub fn forwarding(mut self, forwarded_for: &str) -> Caller {
+        self.forwarded_for = Some(forwarded_for.to_string());
+        self
+    }
+}
+
+impl Default for Caller {
+    fn default() -> Self {
+        Caller::at("127.0.0.1")
+    }
 }
 
 impl InProcessRelay {
-    /// The relay `otp-relay serve FLAGS...` would be, with the outbox and a manual clock that
-    /// stands at a fixed round time.
+    /// The relay `otp-relay serve --dev FLAGS...` would be, with a manual clock that stands at a
+    /// fixed round time.
     pub fn new(flags: &[&str]) -> Result<InProcessRelay, String> {
         Self::with_clock(flags, ManualClock::new())
     }
@@ -89,7 +140,8 @@ impl InProcessRelay {
     /// The same, on a clock the caller chose (for instance one that starts at the real time, for
     /// clients that compare the relay's times with their own clock).
     pub fn with_clock(flags: &[&str], clock: ManualClock) -> Result<InProcessRelay, String> {
-        let config = Config::from_flags(flags)?;
+        let flags: Vec<&str> = ["--dev"].iter().chain(flags).copied().collect();
+        let config = Config::from_flags(&flags)?;
         let mailer = Mailer::outbox(Arc::new(clock.clone()));
         let outbox = mailer
             .as_outbox()
@@ -98,7 +150,9 @@ impl InProcessRelay {
         let delivery = Arc::new(SwitchableOutbox {
             mailer,
             failing: AtomicBool::new(false),
+            hanging: AtomicBool::new(false),
         });
+        let limits = config.connections;
         let Assembled { app, .. } = assemble_with(
             config,
             Arc::clone(&delivery) as Arc<dyn Delivery>,
@@ -107,6 +161,7 @@ impl InProcessRelay {
         );
         Ok(InProcessRelay {
             router: router(app),
+            limits,
             clock,
             outbox,
             delivery,
@@ -132,16 +187,51 @@ impl InProcessRelay {
         }
     }
 
-    /// A JSON POST, from `origin` when given.
-    pub async fn post_from(&self, origin: Option<&str>, path: &str, body: &Value) -> Answer {
+    /// A JSON POST from `caller`.
+    pub async fn post_as(&self, caller: &Caller, path: &str, body: &Value) -> Answer {
         let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
-        if let Some(origin) = origin {
+        if let Some(origin) = &caller.origin {
             request = request.header(header::ORIGIN, origin);
         }
-        let request = request
+        if let Some(forwarded) = &caller.forwarded_for {
+            request = request.header("x-forwarded-for", forwarded);
+        }
+        let mut request = request
             .body(Body::from(body.to_string()))
             .unwrap_or_else(|_| Request::new(Body::empty()));
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(caller.peer, 40_000)));
         self.request(request).await
+    }
+
+    /// A JSON POST, from `origin` when given.
+    pub async fn post_from(&self, origin: Option<&str>, path: &str, body: &Value) -> Answer {
+        let mut caller = Caller::default();
+        caller.origin = origin.map(str::to_string);
+        self.post_as(&caller, path, body).await
+    }
+
+    /// `POST /api/v1/challenges` from `caller`.
+    pub async fn issue_as(&self, caller: &Caller, email: &str) -> Answer {
+        self.post_as(caller, "/api/v1/challenges", &json!({ "email": email }))
+            .await
+    }
+
+    /// `POST /api/v1/challenges/verify` from `caller`.
+    pub async fn verify_as(
+        &self,
+        caller: &Caller,
+        challenge: &str,
+        email: &str,
+        code: &str,
+    ) -> Answer {
+        self.post_as(
+            caller,
+            "/api/v1/challenges/verify",
+            &json!({ "challenge": challenge, "email": email, "code": code }),
+        )
+        .await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Answer {
@@ -206,13 +296,12 @@ impl InProcessRelay {
     ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
         let listener = tokio::net::TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
-        let app = self
-            .router
-            .clone()
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let task = tokio::spawn(serve_connections(
+            listener,
+            self.router.clone(),
+            self.limits,
+            std::future::pending(),
+        ));
         Ok((address, task))
     }
 }

@@ -25,6 +25,14 @@ pub enum TlsMode {
     Plain,
 }
 
+/// Whether `host` names this machine, so that a plain connection to it never leaves it.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl SmtpTarget {
     /// Parses `smtps://user:pass@host:465`, `smtp://user:pass@host:587?tls=required`,
     /// `smtp://host:25`.
@@ -69,6 +77,15 @@ impl SmtpTarget {
             .map(decode)
             .transpose()?
             .map(SecretString::new);
+        // A login over a plain connection crosses the network in the clear (A14).
+        if mode == TlsMode::Plain && (user.is_some() || password.is_some()) && !is_loopback(&host) {
+            return Err(format!(
+                "OTP_RELAY_SMTP_URL would send the SMTP login to {host} without TLS. Use TLS: \
+                 smtps://user:pass@{host}:465 (implicit TLS) or \
+                 smtp://user:pass@{host}:587?tls=required (STARTTLS). A plain smtp:// URL takes \
+                 a login only for a relay on this machine (localhost, 127.0.0.1, ::1)."
+            ));
+        }
         Ok(SmtpTarget {
             host,
             port: url.port().unwrap_or(default_port),
@@ -99,6 +116,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_login_never_goes_to_a_remote_host_in_the_clear() {
+        for url in [
+            "smtp://user:hunter2@smtp.example.com:587",
+            "smtp://user@smtp.example.com",
+            "smtp://user:hunter2@192.0.2.10:25?tls=none",
+        ] {
+            let error = SmtpTarget::parse(url).unwrap_err();
+            assert!(error.contains("without TLS"), "{error}");
+            assert!(
+                error.contains("smtps://") && error.contains("tls=required"),
+                "{error}"
+            );
+            assert!(
+                !error.contains("hunter2"),
+                "no password in the message: {error}"
+            );
+        }
+        // Without a login, a plain connection to another host is allowed (a relay on the LAN).
+        assert!(SmtpTarget::parse("smtp://mail.internal:25").is_ok());
+    }
+
+    #[test]
     fn smtp_urls_parse_into_modes() {
         let t = SmtpTarget::parse("smtps://me%40x.io:p%3Ass@smtp.example.com").unwrap();
         assert_eq!(
@@ -109,6 +148,9 @@ mod tests {
         assert_eq!(t.password.as_ref().map(SecretString::expose), Some("p:ss"));
         let t = SmtpTarget::parse("smtp://u:p@smtp.example.com:2587?tls=required").unwrap();
         assert_eq!((t.port, t.mode), (2587, TlsMode::StartTls));
+        let t = SmtpTarget::parse("smtp://u:p@localhost:2525").unwrap();
+        assert_eq!((t.mode, t.user.as_deref()), (TlsMode::Plain, Some("u")));
+        assert!(SmtpTarget::parse("smtp://u:p@[::1]:2525").is_ok());
         let t = SmtpTarget::parse("smtp://127.0.0.1:2525").unwrap();
         assert_eq!(
             (t.port, t.mode, t.user.as_deref()),

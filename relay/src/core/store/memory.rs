@@ -1,16 +1,19 @@
-//! The in-memory store: one process, lost on restart (the epoch changes with it). Bounded: when
-//! full it first sweeps expired entries, and if still full it refuses new entries rather than
-//! evicting live ones, because evicting an attempt counter or a used-challenge mark would reopen
-//! brute force and replay.
+//! The in-memory store: one process, lost on restart (the epoch changes with it). Bounded, in two
+//! halves. Guards (attempts, failures, used marks) are never evicted, because evicting one would
+//! reopen brute force or replay: when their half is full of live entries, new ones are refused
+//! and the relay fails closed. Send limits live in the other half, which never refuses: when it is
+//! full, the eighth of its entries that expire soonest make room, so that nobody's traffic can
+//! fill the store and turn away a fresh person (docs/security.md, A20).
 
 use super::{Count, Store, StoreError, StoreKey};
 use crate::core::clock::{Clock, UnixTime};
 use async_trait::async_trait;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-/// Default bound on live entries: about 100 bytes each, so tens of megabytes at most.
+/// Default bound on live entries, both halves together: about 100 bytes each, so tens of
+/// megabytes at most.
 pub const DEFAULT_CAPACITY: usize = 200_000;
 
 #[derive(Debug, Clone, Copy)]
@@ -19,20 +22,77 @@ struct Entry {
     expires: UnixTime,
 }
 
+type Entries = HashMap<StoreKey, Entry>;
+
+/// One half of the store.
+struct Partition {
+    entries: Mutex<Entries>,
+    capacity: usize,
+    /// Full of live entries: evict the soonest to expire (send limits), or refuse (guards).
+    evicts: bool,
+}
+
+impl Partition {
+    fn new(capacity: usize, evicts: bool) -> Self {
+        Partition {
+            entries: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+            evicts,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Entries> {
+        // A panic while holding the lock cannot leave an entry half-written (every update is a
+        // single insert), so a poisoned map is still consistent.
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Makes room for one more entry, or says why not.
+    fn ensure_room(&self, entries: &mut Entries, now: UnixTime) -> Result<(), StoreError> {
+        if entries.len() < self.capacity {
+            return Ok(());
+        }
+        entries.retain(|_, entry| entry.expires > now);
+        if entries.len() < self.capacity {
+            return Ok(());
+        }
+        if !self.evicts {
+            return Err(StoreError(format!(
+                "in-memory store is full ({} live guard entries); raise OTP_RELAY_STORE_CAPACITY or use a shared store",
+                self.capacity
+            )));
+        }
+        // Evict in batches, so that a store under pressure scans its entries once per eighth of
+        // its capacity rather than once per request.
+        let mut expiries: Vec<UnixTime> = entries.values().map(|entry| entry.expires).collect();
+        let batch = (expiries.len() / 8).max(1);
+        let (_, &mut threshold, _) = expiries.select_nth_unstable(batch - 1);
+        entries.retain(|_, entry| entry.expires > threshold);
+        tracing::warn!(
+            evicted = self.capacity - entries.len(),
+            "in-memory store: send limits full; the oldest were dropped to make room"
+        );
+        Ok(())
+    }
+}
+
 /// A bounded map of counters and claims with expiry.
 pub struct MemoryStore {
-    entries: Mutex<HashMap<StoreKey, Entry>>,
-    capacity: usize,
+    guards: Partition,
+    limits: Partition,
     epoch: u64,
     clock: Arc<dyn Clock>,
 }
 
 impl MemoryStore {
-    /// An empty store with a fresh random epoch, telling time by `clock`.
+    /// An empty store of at most `capacity` live entries (half for guards, half for send
+    /// limits), with a fresh random epoch, telling time by `clock`.
     pub fn new(capacity: usize, clock: Arc<dyn Clock>) -> Self {
         MemoryStore {
-            entries: Mutex::new(HashMap::new()),
-            capacity,
+            guards: Partition::new(capacity / 2, false),
+            limits: Partition::new(capacity - capacity / 2, true),
             epoch: crate::core::random::u64(),
             clock,
         }
@@ -41,14 +101,19 @@ impl MemoryStore {
     /// Drops every expired entry; returns how many are left.
     pub fn sweep(&self) -> usize {
         let now = self.clock.now();
-        let mut entries = self.lock();
-        entries.retain(|_, entry| entry.expires > now);
-        entries.len()
+        [&self.guards, &self.limits]
+            .iter()
+            .map(|partition| {
+                let mut entries = partition.lock();
+                entries.retain(|_, entry| entry.expires > now);
+                entries.len()
+            })
+            .sum()
     }
 
     /// Live and not yet swept entries.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.guards.lock().len() + self.limits.lock().len()
     }
 
     /// Whether there are no entries.
@@ -56,35 +121,15 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<StoreKey, Entry>> {
-        // A panic while holding the lock cannot leave an entry half-written (every update is a
-        // single insert), so a poisoned map is still consistent.
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Makes room for one more entry or says why not.
-    fn ensure_room(
-        &self,
-        entries: &mut HashMap<StoreKey, Entry>,
-        now: UnixTime,
-    ) -> Result<(), StoreError> {
-        if entries.len() < self.capacity {
-            return Ok(());
-        }
-        entries.retain(|_, entry| entry.expires > now);
-        if entries.len() < self.capacity {
-            Ok(())
+    fn partition(&self, key: &StoreKey) -> &Partition {
+        if key.is_guard() {
+            &self.guards
         } else {
-            Err(StoreError(format!(
-                "in-memory store is full ({} live entries); raise its capacity or use a shared store",
-                self.capacity
-            )))
+            &self.limits
         }
     }
 
-    fn live(entries: &HashMap<StoreKey, Entry>, key: &StoreKey, now: UnixTime) -> Option<Entry> {
+    fn live(entries: &Entries, key: &StoreKey, now: UnixTime) -> Option<Entry> {
         entries
             .get(key)
             .copied()
@@ -96,7 +141,8 @@ impl MemoryStore {
 impl Store for MemoryStore {
     async fn increment(&self, key: &StoreKey, window: Duration) -> Result<Count, StoreError> {
         let now = self.clock.now();
-        let mut entries = self.lock();
+        let partition = self.partition(key);
+        let mut entries = partition.lock();
         let entry = match Self::live(&entries, key, now) {
             Some(entry) => Entry {
                 value: entry.value + 1,
@@ -104,7 +150,7 @@ impl Store for MemoryStore {
             },
             None => {
                 if !entries.contains_key(key) {
-                    self.ensure_room(&mut entries, now)?;
+                    partition.ensure_room(&mut entries, now)?;
                 }
                 Entry {
                     value: 1,
@@ -121,31 +167,46 @@ impl Store for MemoryStore {
 
     async fn decrement(&self, key: &StoreKey) -> Result<(), StoreError> {
         let now = self.clock.now();
-        let mut entries = self.lock();
-        if let Some(entry) = Self::live(&entries, key, now) {
-            entries.insert(
-                key.clone(),
-                Entry {
-                    value: entry.value.saturating_sub(1),
-                    ..entry
-                },
-            );
+        let mut entries = self.partition(key).lock();
+        match Self::live(&entries, key, now) {
+            Some(entry) if entry.value > 1 => {
+                entries.insert(
+                    key.clone(),
+                    Entry {
+                        value: entry.value - 1,
+                        ..entry
+                    },
+                );
+            }
+            _ => {
+                entries.remove(key);
+            }
         }
         Ok(())
     }
 
-    async fn count(&self, key: &StoreKey) -> Result<u64, StoreError> {
-        Ok(Self::live(&self.lock(), key, self.clock.now()).map_or(0, |entry| entry.value))
+    async fn count(&self, key: &StoreKey) -> Result<Count, StoreError> {
+        let now = self.clock.now();
+        Ok(
+            Self::live(&self.partition(key).lock(), key, now).map_or_else(
+                Count::default,
+                |entry| Count {
+                    value: entry.value,
+                    resets_in: entry.expires.since(now),
+                },
+            ),
+        )
     }
 
     async fn claim(&self, key: &StoreKey, ttl: Duration) -> Result<Option<Duration>, StoreError> {
         let now = self.clock.now();
-        let mut entries = self.lock();
+        let partition = self.partition(key);
+        let mut entries = partition.lock();
         if let Some(entry) = Self::live(&entries, key, now) {
             return Ok(Some(entry.expires.since(now)));
         }
         if !entries.contains_key(key) {
-            self.ensure_room(&mut entries, now)?;
+            partition.ensure_room(&mut entries, now)?;
         }
         entries.insert(
             key.clone(),
@@ -158,11 +219,12 @@ impl Store for MemoryStore {
     }
 
     async fn is_claimed(&self, key: &StoreKey) -> Result<bool, StoreError> {
-        Ok(Self::live(&self.lock(), key, self.clock.now()).is_some())
+        let now = self.clock.now();
+        Ok(Self::live(&self.partition(key).lock(), key, now).is_some())
     }
 
     async fn release(&self, key: &StoreKey) -> Result<(), StoreError> {
-        self.lock().remove(key);
+        self.partition(key).lock().remove(key);
         Ok(())
     }
 
@@ -173,7 +235,7 @@ impl Store for MemoryStore {
     fn describe(&self) -> String {
         format!(
             "in-memory store (capacity {} entries, lost on restart)",
-            self.capacity
+            self.guards.capacity + self.limits.capacity
         )
     }
 }
@@ -185,9 +247,14 @@ mod tests {
 
     const MINUTE: Duration = Duration::from_secs(60);
 
-    /// Test keys: distinct challenge ids by a small number.
+    /// Test keys (guards): distinct challenge ids by a small number.
     fn key(n: u8) -> StoreKey {
         StoreKey::Attempts([n; 16])
+    }
+
+    /// Test keys (send limits).
+    fn limit(n: u8) -> StoreKey {
+        StoreKey::AddressSends([n; 16])
     }
 
     fn store(capacity: usize) -> (MemoryStore, ManualClock) {
@@ -203,8 +270,15 @@ mod tests {
         let second = store.increment(&key(1), MINUTE).await.unwrap();
         assert_eq!(second.value, 2);
         assert_eq!(second.resets_in, Duration::from_secs(30));
+        assert_eq!(
+            store.count(&key(1)).await.unwrap(),
+            Count {
+                value: 2,
+                resets_in: Duration::from_secs(30)
+            }
+        );
         clock.advance(Duration::from_secs(31));
-        assert_eq!(store.count(&key(1)).await.unwrap(), 0);
+        assert_eq!(store.count(&key(1)).await.unwrap().value, 0);
         assert_eq!(store.increment(&key(1), MINUTE).await.unwrap().value, 1);
     }
 
@@ -223,19 +297,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn decrement_never_goes_below_zero() {
+    async fn a_counter_taken_back_to_zero_is_gone() {
         let (store, _) = store(10);
         store.increment(&key(1), MINUTE).await.unwrap();
+        store.increment(&key(1), MINUTE).await.unwrap();
         store.decrement(&key(1)).await.unwrap();
+        assert_eq!(store.count(&key(1)).await.unwrap().value, 1);
         store.decrement(&key(1)).await.unwrap();
-        assert_eq!(store.count(&key(1)).await.unwrap(), 0);
+        assert_eq!(store.len(), 0, "nothing left behind");
+        store.decrement(&key(1)).await.unwrap();
         store.decrement(&key(2)).await.unwrap();
-        assert_eq!(store.count(&key(2)).await.unwrap(), 0);
+        assert_eq!(store.count(&key(2)).await.unwrap().value, 0);
+        assert_eq!(store.len(), 0);
     }
 
     #[tokio::test]
-    async fn stays_bounded_sweeps_then_refuses() {
-        let (store, clock) = store(3);
+    async fn guards_stay_bounded_sweep_then_refuse() {
+        // Capacity 6: three guards, three send limits.
+        let (store, clock) = store(6);
         for n in 1..=3 {
             store.increment(&key(n), MINUTE).await.unwrap();
         }
@@ -260,6 +339,35 @@ mod tests {
         assert_eq!(store.sweep(), 0);
     }
 
+    #[tokio::test]
+    async fn full_send_limits_drop_the_oldest_and_never_refuse() {
+        let (store, clock) = store(32);
+        for n in 0..16 {
+            store.increment(&limit(n), MINUTE).await.unwrap();
+            clock.advance(Duration::from_secs(1));
+        }
+        // Guards are not touched by the pressure on send limits, and the reverse.
+        store
+            .claim(&StoreKey::Used([99; 16]), MINUTE)
+            .await
+            .unwrap();
+        for n in 16..100 {
+            assert_eq!(store.increment(&limit(n), MINUTE).await.unwrap().value, 1);
+            assert!(store.len() <= 32);
+        }
+        assert_eq!(
+            store.count(&limit(0)).await.unwrap().value,
+            0,
+            "oldest went first"
+        );
+        assert_eq!(
+            store.count(&limit(99)).await.unwrap().value,
+            1,
+            "newest stays"
+        );
+        assert!(store.is_claimed(&StoreKey::Used([99; 16])).await.unwrap());
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn parallel_increments_are_all_counted() {
         let (store, _) = store(10);
@@ -276,6 +384,24 @@ mod tests {
         }
         values.sort_unstable();
         assert_eq!(values, (1..=64).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn claims_count_like_entries() {
+        let (store, _) = store(2);
+        store.claim(&StoreKey::Used([1; 16]), MINUTE).await.unwrap();
+        assert!(store.claim(&StoreKey::Used([2; 16]), MINUTE).await.is_err());
+        store
+            .claim(&StoreKey::ResendCooldown([1; 16]), MINUTE)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .claim(&StoreKey::ResendCooldown([2; 16]), MINUTE)
+                .await
+                .unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //! Every operation is atomic on its own: `increment` returns the count *after* adding, so callers
 //! that compare it with a limit cannot be raced past the limit by parallel requests, and `claim`
 //! succeeds for exactly one caller.
+//!
+//! Entries are of two kinds ([`StoreKey::is_guard`]). Guards (attempts, failures, used marks) keep
+//! codes from being guessed or replayed: a store never drops a live one, and refuses new ones
+//! when it cannot keep them (the relay then fails closed). Send limits only slow down sending: a
+//! store under pressure may drop the oldest of them rather than refuse a person a code.
 
 use async_trait::async_trait;
 use std::fmt;
@@ -17,7 +22,7 @@ pub use memory::MemoryStore;
 /// The random identity of one challenge (its nonce), for keys about that challenge.
 pub type ChallengeId = [u8; 16];
 
-/// A keyed pseudonym of an address, so the store never holds addresses.
+/// A keyed pseudonym of a mailbox (`EmailAddress::mailbox`), so the store never holds addresses.
 pub type AddressId = [u8; 16];
 
 /// Everything the relay stores, one variant per kind of entry.
@@ -25,9 +30,9 @@ pub type AddressId = [u8; 16];
 pub enum StoreKey {
     /// Sends requested from one client network (an IPv4 address or an IPv6 /64).
     ClientSends(String),
-    /// Sends to one address in the current window.
+    /// Sends to one mailbox in the current window.
     AddressSends(AddressId),
-    /// Wrong codes for one address in the current window, across challenges.
+    /// Wrong codes for one mailbox in the current window, across challenges.
     AddressFailures(AddressId),
     /// Sends of one challenge, the first included.
     ChallengeSends(ChallengeId),
@@ -37,6 +42,17 @@ pub enum StoreKey {
     Attempts(ChallengeId),
     /// Set once a challenge verified.
     Used(ChallengeId),
+}
+
+impl StoreKey {
+    /// Whether losing this entry would let a code be guessed or replayed (attempts, failures, a
+    /// used mark), rather than only let more messages be sent.
+    pub fn is_guard(&self) -> bool {
+        matches!(
+            self,
+            StoreKey::AddressFailures(_) | StoreKey::Attempts(_) | StoreKey::Used(_)
+        )
+    }
 }
 
 impl fmt::Display for StoreKey {
@@ -55,10 +71,10 @@ impl fmt::Display for StoreKey {
     }
 }
 
-/// A counter after an increment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A counter after an increment, or as it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Count {
-    /// The value after this increment.
+    /// The value after this increment (0 for a counter that is not there).
     pub value: u64,
     /// Until the window ends and the counter disappears.
     pub resets_in: Duration,
@@ -76,12 +92,13 @@ pub trait Store: Send + Sync + 'static {
     /// a live one keeps its window (fixed windows).
     async fn increment(&self, key: &StoreKey, window: Duration) -> Result<Count, StoreError>;
 
-    /// Takes one back from a live counter (never below zero), for an attempt that turned out not
-    /// to count, such as a send that could not be delivered.
+    /// Takes one back from a live counter, for an attempt that turned out not to count, such as
+    /// a send that could not be delivered. A counter taken back to zero is removed, so that a
+    /// refused request leaves nothing behind.
     async fn decrement(&self, key: &StoreKey) -> Result<(), StoreError>;
 
-    /// The current value of a counter, 0 if absent.
-    async fn count(&self, key: &StoreKey) -> Result<u64, StoreError>;
+    /// A counter as it stands, without changing it; a value of 0 if absent.
+    async fn count(&self, key: &StoreKey) -> Result<Count, StoreError>;
 
     /// Sets `key` for `ttl` if it is not set. `Ok(None)`: this caller set it. `Ok(Some(left))`:
     /// it was already set and lives for `left` more.
@@ -127,5 +144,17 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), texts.len());
+    }
+
+    #[test]
+    fn guards_are_what_stops_guessing_and_replay() {
+        let id = [1; 16];
+        assert!(StoreKey::Attempts(id).is_guard());
+        assert!(StoreKey::Used(id).is_guard());
+        assert!(StoreKey::AddressFailures(id).is_guard());
+        assert!(!StoreKey::ClientSends("192.0.2.1".into()).is_guard());
+        assert!(!StoreKey::AddressSends(id).is_guard());
+        assert!(!StoreKey::ChallengeSends(id).is_guard());
+        assert!(!StoreKey::ResendCooldown(id).is_guard());
     }
 }

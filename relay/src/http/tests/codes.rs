@@ -146,12 +146,14 @@ async fn every_error_code_is_reachable_with_its_status() {
         ErrorCode::NotFound,
     );
 
-    // A store that cannot take more entries: fail closed.
+    // A store that cannot keep more guards (attempt counts here): fail closed.
     let full = relay_with(&["--store-capacity", "4"]);
     let mut unavailable = None;
     for n in 0..4 {
-        let answer = full.issue(&format!("e{n}@example.com")).await;
-        if answer.status != StatusCode::CREATED {
+        let email = format!("e{n}@example.com");
+        let (challenge, code) = full.challenge_and_code(&email).await.unwrap();
+        let answer = full.verify(&challenge, &email, &wrong(&code)).await;
+        if answer.status != StatusCode::UNPROCESSABLE_ENTITY {
             unavailable = Some(answer);
             break;
         }

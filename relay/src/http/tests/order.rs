@@ -144,6 +144,8 @@ async fn the_address_budget_spans_challenges_and_a_right_code_is_not_a_failure()
         relay.verify(&challenge, ADA, &code).await.status,
         StatusCode::OK
     );
+    // A challenge issued while the budget still had room.
+    let (held, held_code) = relay.challenge_and_code(ADA).await.unwrap();
     // 9 more wrong codes over three challenges spend the budget of 10.
     for _ in 0..3 {
         let (challenge, code) = relay.challenge_and_code(ADA).await.unwrap();
@@ -157,15 +159,21 @@ async fn the_address_budget_spans_challenges_and_a_right_code_is_not_a_failure()
             );
         }
     }
-    let (challenge, code) = relay.challenge_and_code(ADA).await.unwrap();
-    let answer = relay.verify(&challenge, ADA, &code).await;
+    // New codes are refused (A17), and the right code of the one issued before is refused too.
+    let sent = relay.sent();
+    let refused = relay.issue(ADA).await;
+    assert_refused(&refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert_eq!(relay.sent(), sent, "no message");
+    let answer = relay.verify(&held, ADA, &held_code).await;
     assert_refused(&answer, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
-    let retry_after = answer.json["error"]["retry_after"].as_u64().unwrap();
-    assert!((3000..=3600).contains(&retry_after), "{retry_after}");
-    assert_eq!(
-        answer.headers["retry-after"].to_str().unwrap(),
-        retry_after.to_string()
-    );
+    for answer in [&refused, &answer] {
+        let retry_after = answer.json["error"]["retry_after"].as_u64().unwrap();
+        assert!((3000..=3600).contains(&retry_after), "{retry_after}");
+        assert_eq!(
+            answer.headers["retry-after"].to_str().unwrap(),
+            retry_after.to_string()
+        );
+    }
     // Another address is not affected.
     let (other, other_code) = relay.challenge_and_code("bob@example.com").await.unwrap();
     assert_eq!(

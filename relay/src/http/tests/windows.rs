@@ -152,14 +152,17 @@ async fn sends_per_client_are_limited_per_window() {
 #[tokio::test]
 async fn the_failure_budget_reopens_when_its_window_ends() {
     let relay = relay_with(&["--failures-per-address", "2/1h"]);
+    let (held, held_code) = relay.challenge_and_code(ADA).await.unwrap();
     let (challenge, code) = relay.challenge_and_code(ADA).await.unwrap();
     for _ in 0..2 {
         relay.verify(&challenge, ADA, &super::wrong(&code)).await;
     }
-    let (challenge, code) = relay.challenge_and_code(ADA).await.unwrap();
-    let locked = relay.verify(&challenge, ADA, &code).await;
+    let locked = relay.verify(&held, ADA, &held_code).await;
     assert_eq!(locked.error_code(), "too_many_attempts");
     assert_eq!(locked.json["error"]["retry_after"], 3600);
+    let refused = relay.issue(ADA).await;
+    assert_eq!(refused.error_code(), "rate_limited");
+    assert_eq!(refused.json["error"]["retry_after"], 3600);
     relay.clock.advance(secs(3600));
     let (challenge, code) = relay.challenge_and_code(ADA).await.unwrap();
     assert_eq!(
