@@ -94,6 +94,12 @@ impl ManualClock {
         let by = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
         self.millis.fetch_add(by, Ordering::SeqCst);
     }
+
+    /// Steps the clock back, as an operating system's clock does when it is corrected.
+    pub fn rewind(&self, by: Duration) {
+        let by = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.millis.fetch_sub(by, Ordering::SeqCst);
+    }
 }
 
 impl Default for ManualClock {

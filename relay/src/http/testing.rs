@@ -6,7 +6,7 @@
 use super::router;
 use crate::config::Config;
 use crate::config::ConnectionLimits;
-use crate::core::{CodeEmail, Delivery, DeliveryError, ManualClock};
+use crate::core::{CodeEmail, Delivery, DeliveryError, ManualClock, MemoryStore};
 use crate::mail::{Mailer, Outbox};
 use crate::server::{Assembled, assemble_with, serve_connections};
 use async_trait::async_trait;
@@ -88,6 +88,8 @@ pub struct InProcessRelay {
     pub clock: ManualClock,
     pub outbox: Arc<Outbox>,
     pub delivery: Arc<SwitchableOutbox>,
+    /// The relay's store, to see what requests leave behind.
+    pub store: Arc<MemoryStore>,
     router: Router,
     limits: ConnectionLimits,
 }
@@ -153,7 +155,7 @@ impl InProcessRelay {
             hanging: AtomicBool::new(false),
         });
         let limits = config.connections;
-        let Assembled { app, .. } = assemble_with(
+        let Assembled { app, store } = assemble_with(
             config,
             Arc::clone(&delivery) as Arc<dyn Delivery>,
             Some(Arc::clone(&outbox)),
@@ -162,6 +164,7 @@ impl InProcessRelay {
         Ok(InProcessRelay {
             router: router(app),
             limits,
+            store,
             clock,
             outbox,
             delivery,

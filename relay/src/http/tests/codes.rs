@@ -10,7 +10,7 @@ use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-const ADA: &str = "ada@example.com";
+use super::ADA;
 
 fn raw(method: Method, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Request<Body> {
     let mut request = Request::builder().method(method).uri(path);

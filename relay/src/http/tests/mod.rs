@@ -1,17 +1,21 @@
 //! The in-process tier: the whole router without a socket, on a manual clock, with the
 //! development outbox. Every rule of the flow is shown here in milliseconds: the verification
-//! order ([`order`]), every API error code ([`codes`]), and expiry, windows and budgets
-//! ([`windows`]). The black-box tier (`relay/tests/`, `tests/`) keeps what only a real binary, a
+//! order ([`order`]), every API error code ([`codes`]), expiry, windows and budgets
+//! ([`windows`]), and what a security review found ([`review`]). The black-box tier (`relay/tests/`, `tests/`) keeps what only a real binary, a
 //! real mail server or a real browser can show.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod codes;
 mod order;
+mod review;
 mod windows;
 
 use super::testing::{Answer, InProcessRelay};
 use axum::http::StatusCode;
+
+/// The address most tests use.
+const ADA: &str = "ada@example.com";
 
 /// A relay on the test defaults: the documented policy, a fixed key.
 fn relay() -> InProcessRelay {

@@ -7,7 +7,7 @@ use super::{assert_refused, relay, wrong};
 use axum::http::StatusCode;
 use std::time::Duration;
 
-const ADA: &str = "ada@example.com";
+use super::ADA;
 
 #[tokio::test]
 async fn the_code_format_is_checked_before_the_token() {

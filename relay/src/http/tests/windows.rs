@@ -7,7 +7,7 @@ use crate::core::clock::rfc3339;
 use axum::http::StatusCode;
 use std::time::Duration;
 
-const ADA: &str = "ada@example.com";
+use super::ADA;
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)

@@ -1,0 +1,308 @@
+//! What a security review found, each closed and shown here on the in-process relay: challenges
+//! bound to their site (A15), limits per mailbox (A16, A17), no routing characters (A18), failed
+//! deliveries still counted per client (A19), refusals that leave no state and a full store that
+//! turns nobody away (A20), trusted proxies by address (A22), one clock for expiry and the store,
+//! and a deadline on every request (A21). The numbers are those of docs/security.md.
+
+use super::{ADA, assert_refused, relay, relay_with, wrong};
+use crate::http::testing::{Caller, InProcessRelay};
+use axum::http::StatusCode;
+use serde_json::json;
+use std::time::Duration;
+
+const SHOP: &str = "https://shop.example";
+const OTHER: &str = "https://other.example";
+
+fn two_sites() -> InProcessRelay {
+    relay_with(&["--allowed-origins", &format!("{SHOP},{OTHER}")])
+}
+
+/// The claims of a proof (its signature is checked in the black-box tier).
+fn claims(proof: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = proof.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_challenge_verifies_only_from_the_site_it_was_issued_for() {
+    let relay = two_sites();
+    let shop = Caller::default().from_site(SHOP);
+    let issued = relay.issue_as(&shop, ADA).await;
+    assert_eq!(issued.status, StatusCode::CREATED);
+    let (challenge, code) = (issued.challenge(), relay.last_code(ADA).unwrap());
+
+    // The right code, from another site or from no site: refused, and no attempt used.
+    for caller in [Caller::default().from_site(OTHER), Caller::default()] {
+        let answer = relay.verify_as(&caller, &challenge, ADA, &code).await;
+        assert_refused(&answer, StatusCode::BAD_REQUEST, "invalid_challenge");
+        let resend = relay
+            .post_as(
+                &caller,
+                "/api/v1/challenges/resend",
+                &json!({ "challenge": challenge, "email": ADA }),
+            )
+            .await;
+        assert_refused(&resend, StatusCode::BAD_REQUEST, "invalid_challenge");
+    }
+    let wrong_answer = relay.verify_as(&shop, &challenge, ADA, &wrong(&code)).await;
+    assert_eq!(wrong_answer.json["error"]["attempts_left"], 2);
+
+    let verified = relay.verify_as(&shop, &challenge, ADA, &code).await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.json);
+    assert_eq!(
+        claims(verified.json["proof"].as_str().unwrap())["aud"],
+        SHOP
+    );
+
+    // Without an origin at issue, only without one at verify.
+    let (plain, plain_code) = relay.challenge_and_code("bob@example.com").await.unwrap();
+    let answer = relay
+        .verify_as(&shop, &plain, "bob@example.com", &plain_code)
+        .await;
+    assert_refused(&answer, StatusCode::BAD_REQUEST, "invalid_challenge");
+    assert_eq!(
+        relay
+            .verify(&plain, "bob@example.com", &plain_code)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn subaddresses_and_case_share_one_mailbox_send_limit() {
+    let relay = relay();
+    for n in 1..=5 {
+        let answer = relay.issue(&format!("ada+{n}@example.com")).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{n}");
+        assert_eq!(answer.json["email"], format!("ada+{n}@example.com"));
+    }
+    for spelling in ["ada+6@example.com", "ADA@Example.com", "Ada+x@EXAMPLE.COM"] {
+        let answer = relay.issue(spelling).await;
+        assert_refused(&answer, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    }
+    assert_eq!(relay.sent(), 5);
+    // Gmail ignores dots, and googlemail.com is the same mailbox.
+    for n in 1..=5 {
+        let dotted = format!("a.d.a+{n}@gmail.com");
+        assert_eq!(relay.issue(&dotted).await.status, StatusCode::CREATED);
+    }
+    let answer = relay.issue("ada@googlemail.com").await;
+    assert_refused(&answer, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    // The proof names the address as entered.
+    let (challenge, code) = relay
+        .challenge_and_code("bob+shop@example.com")
+        .await
+        .unwrap();
+    let verified = relay
+        .verify(&challenge, "bob+shop@example.com", &code)
+        .await;
+    assert_eq!(verified.json["email"], "bob+shop@example.com");
+    assert_eq!(
+        claims(verified.json["proof"].as_str().unwrap())["email"],
+        "bob+shop@example.com"
+    );
+}
+
+#[tokio::test]
+async fn the_failure_budget_is_per_mailbox_and_stops_sends_and_resends() {
+    let relay = relay_with(&[
+        "--failures-per-address",
+        "3/1h",
+        "--sends-per-address",
+        "50/15m",
+    ]);
+    let (held, _) = relay
+        .challenge_and_code("ada+held@example.com")
+        .await
+        .unwrap();
+    for spelling in ["ada+1@example.com", "ADA@example.com", "ada+2@example.com"] {
+        let challenge = relay.issue(spelling).await.challenge();
+        let code = relay.last_code(&spelling.to_lowercase()).unwrap();
+        let answer = relay.verify(&challenge, spelling, &wrong(&code)).await;
+        assert_eq!(answer.error_code(), "wrong_code");
+    }
+    let sent = relay.sent();
+    let refused = relay.issue("ada+3@example.com").await;
+    assert_refused(&refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert!(refused.json["error"]["retry_after"].as_u64().unwrap() > 3000);
+    relay.clock.advance(Duration::from_secs(30));
+    let resend = relay.resend(&held, "ada+held@example.com").await;
+    assert_refused(&resend, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert_eq!(relay.sent(), sent, "no message for a locked mailbox");
+    assert_eq!(
+        relay.issue("bob@example.com").await.status,
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
+async fn mail_routing_characters_are_not_an_address() {
+    let relay = relay();
+    for address in [
+        "ada%evil.example@example.com",
+        "evil.example!ada@example.com",
+    ] {
+        let answer = relay.issue(address).await;
+        assert_refused(&answer, StatusCode::BAD_REQUEST, "invalid_email");
+    }
+    assert_eq!(relay.sent(), 0);
+    assert!(relay.store.is_empty(), "an invalid address leaves nothing");
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_refunded_to_the_person_but_not_to_the_client() {
+    let relay = relay();
+    relay.delivery.fail(true);
+    let mut statuses = Vec::new();
+    for _ in 0..25 {
+        statuses.push(relay.issue(ADA).await.status);
+    }
+    assert!(
+        statuses[..20].iter().all(|s| *s == StatusCode::BAD_GATEWAY),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[20..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    // Once the mail server is back, the person is not locked out: from another network, all
+    // five sends to the mailbox are still there.
+    relay.delivery.fail(false);
+    let elsewhere = Caller::at("198.51.100.20");
+    for n in 1..=5 {
+        assert_eq!(
+            relay.issue_as(&elsewhere, ADA).await.status,
+            StatusCode::CREATED,
+            "{n}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn refused_sends_leave_no_state_and_a_full_store_turns_nobody_away() {
+    let relay = relay_with(&["--store-capacity", "40"]);
+    for _ in 0..5 {
+        relay.issue(ADA).await;
+    }
+    let before = relay.store.len();
+    for n in 0..80 {
+        let client = Caller::at(&format!("10.0.{}.{}", n / 200, n % 200 + 1));
+        let answer = relay.issue_as(&client, ADA).await;
+        assert_refused(&answer, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    }
+    assert_eq!(relay.store.len(), before, "80 refusals left nothing behind");
+
+    // Accepted sends from many clients fill the send limits to the brim …
+    for n in 0..60 {
+        let client = Caller::at(&format!("10.1.0.{}", n + 1));
+        let answer = relay.issue_as(&client, &format!("p{n}@example.com")).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{n}");
+        assert!(relay.store.len() <= 40);
+    }
+    // … and a fresh person still gets a code and verifies it.
+    let fresh = Caller::at("203.0.113.77");
+    let issued = relay.issue_as(&fresh, "fresh@example.com").await;
+    assert_eq!(issued.status, StatusCode::CREATED);
+    let code = relay.last_code("fresh@example.com").unwrap();
+    let verified = relay
+        .verify_as(&fresh, &issued.challenge(), "fresh@example.com", &code)
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.json);
+}
+
+#[tokio::test]
+async fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    let relay = relay_with(&[
+        "--trust-proxy",
+        "10.0.0.0/8",
+        "--sends-per-address",
+        "99/15m",
+    ]);
+    // An untrusted client that names a new address each time is still one client.
+    for n in 0..21 {
+        let spoofer = Caller::at("203.0.113.9").forwarding(&format!("198.51.100.{n}"));
+        let answer = relay.issue_as(&spoofer, &format!("s{n}@example.com")).await;
+        let expected = if n < 20 {
+            StatusCode::CREATED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(answer.status, expected, "{n}");
+    }
+    // Through the proxy, each client is itself, with or without a port, whatever it prepends.
+    for n in 0..21 {
+        let through_proxy =
+            Caller::at("10.0.0.2").forwarding(&format!("6.6.6.6, 198.51.100.{n}:{}", 4000 + n));
+        let answer = relay
+            .issue_as(&through_proxy, &format!("c{n}@example.com"))
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{n}: {}", answer.json);
+    }
+    // One client through the proxy with ports that change is still one client.
+    let mut last = StatusCode::CREATED;
+    for n in 0..21 {
+        let same = Caller::at("10.0.0.2").forwarding(&format!("192.0.2.50:{}", 5000 + n));
+        last = relay
+            .issue_as(&same, &format!("d{n}@example.com"))
+            .await
+            .status;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    // A proxy that cannot say who the client is: refused, not put in a shared bucket.
+    let unknown = Caller::at("10.0.0.2").forwarding("unknown");
+    let answer = relay.issue_as(&unknown, "u@example.com").await;
+    assert_refused(&answer, StatusCode::BAD_REQUEST, "invalid_request");
+    assert!(
+        answer.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("proxy")
+    );
+}
+
+#[tokio::test]
+async fn a_clock_stepped_back_neither_resets_attempts_nor_reopens_a_used_challenge() {
+    let relay = relay();
+    let (challenge, code) = relay.challenge_and_code(ADA).await.unwrap();
+    // The clock is corrected an hour back: the token is good for an hour longer.
+    relay.clock.rewind(Duration::from_secs(3600));
+    for _ in 0..3 {
+        relay.verify(&challenge, ADA, &wrong(&code)).await;
+    }
+    // Past the code's lifetime counted from the first attempt, the attempts still count.
+    relay.clock.advance(Duration::from_secs(600));
+    let answer = relay.verify(&challenge, ADA, &code).await;
+    assert_refused(&answer, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+
+    let (challenge, code) = relay.challenge_and_code("bob@example.com").await.unwrap();
+    assert_eq!(
+        relay
+            .verify(&challenge, "bob@example.com", &code)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    relay.clock.rewind(Duration::from_secs(3600));
+    relay.clock.advance(Duration::from_secs(600));
+    let replay = relay.verify(&challenge, "bob@example.com", &code).await;
+    assert_refused(&replay, StatusCode::CONFLICT, "already_used");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_that_passes_its_deadline_is_answered() {
+    let relay = relay_with(&["--request-timeout", "20s"]);
+    relay.delivery.hang(true);
+    let started = tokio::time::Instant::now();
+    let answer = relay.issue(ADA).await;
+    assert_refused(&answer, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    assert_eq!(started.elapsed().as_secs(), 20);
+}
