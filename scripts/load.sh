@@ -27,7 +27,7 @@ start_relay() {
 # The outbox keeps the newest 50 messages: with many clients a code can be pushed out before
 # its client reads it, so the whole-flow run uses few clients.
 echo "== whole flow (request, read the code from the outbox, verify), development outbox"
-start_relay env
+start_relay env OTP_RELAY_DEV=1
 "$bin/examples/load" --url "$url" --seconds "${SECONDS_PER_RUN:-10}" --concurrency "${FLOW_CONCURRENCY:-4}"
 
 echo "== issue only, delivery through a local SMTP server (plain, no TLS)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: the relay on its embedded defaults (development outbox, in-memory store) on
+# `make run`: the relay in development mode (the outbox instead of SMTP, in-memory store) on
 # 127.0.0.1:8787; `trunk serve` for the page at http://127.0.0.1:8080 (it proxies /api/ and
 # /dev/ to the relay and builds dist/, from which the relay serves the widget); and a demo site
 # embedding the widget at http://127.0.0.1:8081. Ctrl-C stops all three.
@@ -17,6 +17,7 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+OTP_RELAY_DEV=1 \
 OTP_RELAY_LISTEN=127.0.0.1:8787 \
 OTP_RELAY_ALLOWED_ORIGINS=http://127.0.0.1:8080,http://127.0.0.1:8081 \
 OTP_RELAY_STATIC_DIR="$PWD/dist" \

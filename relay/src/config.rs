@@ -288,30 +288,6 @@ impl Config {
         // show on the first start, not on the first real send.
         crate::mail::smtp::parse_from(&args.smtp.from)?;
 
-        // The outbox shows every code to whoever asks, so it is never what a blank setting
-        // gives (A13): it takes an explicit switch, and then only this machine can reach it.
-        match (args.dev, args.smtp.smtp_settings().is_some()) {
-            (false, false) => return Err(NO_MAIL_SERVER.into()),
-            (true, true) => {
-                return Err(
-                    "both OTP_RELAY_DEV and OTP_RELAY_SMTP_URL are set. Development mode \
-                     shows codes in an outbox and sends no mail: unset OTP_RELAY_DEV to send \
-                     with SMTP, or unset OTP_RELAY_SMTP_URL to use the outbox."
-                        .into(),
-                );
-            }
-            (true, false) if !args.listen.ip().is_loopback() => {
-                return Err(format!(
-                    "development mode shows every code at /dev/outbox, so it listens on loopback \
-                     only, not on {}. Use OTP_RELAY_LISTEN=127.0.0.1:{}, or configure \
-                     OTP_RELAY_SMTP_URL and drop OTP_RELAY_DEV.",
-                    args.listen,
-                    args.listen.port()
-                ));
-            }
-            _ => {}
-        }
-
         let connections = ConnectionLimits {
             max_connections: args.max_connections,
             header_timeout: args.header_timeout,
@@ -385,6 +361,31 @@ impl Config {
             && !allowed_origins.contains(&own)
         {
             allowed_origins.push(own);
+        }
+
+        // Checked last, so that a setting that is wrong is named before one that is missing.
+        // The outbox shows every code to whoever asks, so it is never what a blank setting
+        // gives (A13): it takes an explicit switch, and then only this machine can reach it.
+        match (args.dev, args.smtp.smtp_settings().is_some()) {
+            (false, false) => return Err(NO_MAIL_SERVER.into()),
+            (true, true) => {
+                return Err(
+                    "both OTP_RELAY_DEV and OTP_RELAY_SMTP_URL are set. Development mode \
+                     shows codes in an outbox and sends no mail: unset OTP_RELAY_DEV to send \
+                     with SMTP, or unset OTP_RELAY_SMTP_URL to use the outbox."
+                        .into(),
+                );
+            }
+            (true, false) if !args.listen.ip().is_loopback() => {
+                return Err(format!(
+                    "development mode shows every code at /dev/outbox, so it listens on loopback \
+                     only, not on {}. Use OTP_RELAY_LISTEN=127.0.0.1:{}, or configure \
+                     OTP_RELAY_SMTP_URL and drop OTP_RELAY_DEV.",
+                    args.listen,
+                    args.listen.port()
+                ));
+            }
+            _ => {}
         }
 
         Ok(Config {

@@ -28,15 +28,19 @@ async fn a1_brute_force_is_stopped_per_challenge_and_per_address() {
     assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(right.error_code(), "too_many_attempts");
 
-    // Three failures so far; one more on a new challenge spends the budget of four.
+    // Three failures so far; one more on a new challenge spends the budget of four. A challenge
+    // issued before that cannot be verified after it, even with its right code.
+    let (held, held_code) = app.request_code(email).await;
     let (body, code) = app.request_code(email).await;
     let wrong = app
         .relay
         .verify(&challenge_of(&body), email, &wrong_code(&code))
         .await;
     assert_eq!(wrong.error_code(), "wrong_code");
-    let (body, code) = app.request_code(email).await;
-    let right = app.relay.verify(&challenge_of(&body), email, &code).await;
+    let right = app
+        .relay
+        .verify(&challenge_of(&held), email, &held_code)
+        .await;
     assert_eq!(
         right.status,
         StatusCode::TOO_MANY_REQUESTS,
@@ -343,7 +347,7 @@ async fn a7_header_injection_never_reaches_the_mail_server() {
 /// challenges (the distribution itself is tested on many codes in `code::tests`).
 #[tokio::test]
 async fn a8_delivered_codes_are_six_digits_and_fresh_each_time() {
-    let relay = RelayProcess::start(&[
+    let relay = RelayProcess::dev(&[
         ("OTP_RELAY_SENDS_PER_ADDRESS".into(), "100/15m".into()),
         ("OTP_RELAY_SENDS_PER_IP".into(), "100/15m".into()),
     ]);
@@ -431,8 +435,8 @@ async fn a9_email_bombing_is_limited_per_address_and_per_ip() {
 /// A9 behind a trusted proxy: the limit follows the client address the proxy reports.
 #[tokio::test]
 async fn a9_behind_a_trusted_proxy_each_client_has_its_own_limit() {
-    let relay = RelayProcess::start(&[
-        ("OTP_RELAY_TRUST_PROXY".into(), "true".into()),
+    let relay = RelayProcess::dev(&[
+        ("OTP_RELAY_TRUST_PROXY".into(), "127.0.0.1".into()),
         ("OTP_RELAY_SENDS_PER_IP".into(), "1/15m".into()),
     ]);
     let from = |ip: &str, email: &str| {
@@ -457,7 +461,7 @@ async fn a9_behind_a_trusted_proxy_each_client_has_its_own_limit() {
 /// A10: origins not on the list get 403 and no CORS headers, preflight included.
 #[tokio::test]
 async fn a10_cors_allows_only_listed_origins() {
-    let relay = RelayProcess::start(&[(
+    let relay = RelayProcess::dev(&[(
         "OTP_RELAY_ALLOWED_ORIGINS".into(),
         "https://ok.example".into(),
     )]);
@@ -582,5 +586,397 @@ async fn a11_forged_tokens_are_refused_without_using_an_attempt() {
     assert_eq!(
         wrong.json["error"]["attempts_left"], 2,
         "no forgery used an attempt"
+    );
+}
+
+/// Runs `otp-relay serve` with `env` (on top of a valid key and sender) and expects it to refuse
+/// to start: its exit status and what it said.
+fn refused_start(env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut child = relay_command()
+        .arg("serve")
+        .env("OTP_RELAY_LISTEN", "127.0.0.1:0")
+        .env("OTP_RELAY_SECRET", challenge_secret())
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the relay started with {env:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (output.status.code(), stderr)
+}
+
+/// A13: without SMTP and without development mode the relay refuses to start, naming both ways
+/// forward; development mode refuses a non-loopback address and says loudly what it is. (That
+/// `/dev/outbox` is 404 with SMTP: `flow.rs::the_development_outbox_shows_messages_and_is_off_with_smtp`.)
+#[tokio::test]
+async fn a13_the_outbox_is_never_what_a_blank_setting_gives() {
+    for env in [
+        &[][..],
+        &[("OTP_RELAY_SMTP_URL", "")][..],
+        &[("OTP_RELAY_DEV", "0")][..],
+    ] {
+        let (status, stderr) = refused_start(env);
+        assert_eq!(status, Some(2), "{env:?}: {stderr}");
+        assert!(
+            stderr.contains("OTP_RELAY_SMTP_URL") && stderr.contains("OTP_RELAY_DEV"),
+            "{stderr}"
+        );
+    }
+    let (status, stderr) =
+        refused_start(&[("OTP_RELAY_DEV", "1"), ("OTP_RELAY_LISTEN", "0.0.0.0:0")]);
+    assert_eq!(status, Some(2));
+    assert!(stderr.contains("loopback"), "{stderr}");
+
+    let relay = RelayProcess::dev(&[]);
+    let logs = relay.logs_once("DEVELOPMENT MODE");
+    assert!(
+        logs.contains(&format!("{}/dev/outbox", relay.url)),
+        "{logs}"
+    );
+    let outbox = relay
+        .client
+        .get(format!("{}/dev/outbox", relay.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outbox.status(), StatusCode::OK);
+}
+
+/// A14: an SMTP login to another host over a plain connection refuses to start, naming TLS.
+#[test]
+fn a14_smtp_credentials_never_cross_the_network_in_the_clear() {
+    for url in [
+        "smtp://mailer:hunter2@smtp.example.com:587",
+        "smtp://mailer:hunter2@192.0.2.25:25?tls=none",
+    ] {
+        let (status, stderr) = refused_start(&[("OTP_RELAY_SMTP_URL", url)]);
+        assert_eq!(status, Some(2), "{stderr}");
+        assert!(stderr.contains("TLS"), "{stderr}");
+        assert!(
+            stderr.contains("smtps://") && stderr.contains("tls=required"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+    }
+}
+
+fn jwt_claims(proof: &str) -> serde_json::Value {
+    let payload = proof.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// A15: a code issued on site A and typed on site B is no proof for B; no attempt is used.
+#[tokio::test]
+async fn a15_a_code_from_one_site_never_becomes_a_proof_for_another() {
+    let site_a = "https://a.example";
+    let site_b = "https://b.example";
+    let app = TestApp::spawn_with(&[(
+        "OTP_RELAY_ALLOWED_ORIGINS",
+        "https://a.example,https://b.example",
+    )]);
+    let email = "a15@example.com";
+    let issued = app
+        .relay
+        .post_from(site_a, "/api/v1/challenges", json!({ "email": email }))
+        .await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.text);
+    let code = app.smtp.wait_for(1)[0].code();
+    let challenge = challenge_of(&issued.json);
+    let verify = |origin: &'static str, code: String| {
+        app.relay.post_from(
+            origin,
+            "/api/v1/challenges/verify",
+            json!({ "challenge": challenge, "email": email, "code": code }),
+        )
+    };
+    let from_b = verify(site_b, code.clone()).await;
+    assert_eq!(
+        (from_b.status, from_b.error_code()),
+        (StatusCode::BAD_REQUEST, "invalid_challenge"),
+        "{}",
+        from_b.text
+    );
+    let from_nowhere = app.relay.verify(&challenge, email, &code).await;
+    assert_eq!(from_nowhere.error_code(), "invalid_challenge");
+    let wrong = verify(site_a, wrong_code(&code)).await;
+    assert_eq!(wrong.json["error"]["attempts_left"], 2, "B used no attempt");
+    let from_a = verify(site_a, code.clone()).await;
+    assert_eq!(from_a.status, StatusCode::OK, "{}", from_a.text);
+    assert_eq!(
+        jwt_claims(from_a.json["proof"].as_str().unwrap())["aud"],
+        site_a
+    );
+}
+
+/// A16: `ada+1@` … `ada+6@` are one mailbox: the sixth send in the window is 429, and so is a
+/// case variant; the server received five.
+#[tokio::test]
+async fn a16_subaddresses_share_their_mailbox_send_limit() {
+    let app = TestApp::spawn();
+    for n in 1..=5 {
+        let reply = app.relay.issue(&format!("ada+{n}@example.com")).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    }
+    for spelling in ["ada+6@example.com", "ADA@Example.COM"] {
+        let reply = app.relay.issue(spelling).await;
+        assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{spelling}");
+        assert_eq!(reply.error_code(), "rate_limited");
+    }
+    app.smtp.wait_for(5);
+    assert_eq!(app.smtp.count(), 5);
+}
+
+/// A17: once a mailbox has used its wrong-code budget, sends to it are 429 and no message goes.
+#[tokio::test]
+async fn a17_a_locked_mailbox_gets_no_more_codes() {
+    let app = TestApp::spawn_with(&[("OTP_RELAY_FAILURES_PER_ADDRESS", "2/1h")]);
+    let email = "a17@example.com";
+    let (body, code) = app.request_code(email).await;
+    for _ in 0..2 {
+        let reply = app
+            .relay
+            .verify(&challenge_of(&body), email, &wrong_code(&code))
+            .await;
+        assert_eq!(reply.error_code(), "wrong_code");
+    }
+    let refused = app.relay.issue("A17+again@example.com").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.text
+    );
+    assert_eq!(refused.error_code(), "rate_limited");
+    let retry_after = refused.json["error"]["retry_after"].as_u64().unwrap();
+    assert!(retry_after > 3500 && retry_after <= 3600, "{retry_after}");
+    // A send is answered only once the mail server has taken the message, so none is on its way.
+    assert_eq!(app.smtp.count(), 1, "no message after the lockout");
+}
+
+/// A18: `%` and `!` route mail to other servers: not an address.
+#[tokio::test]
+async fn a18_mail_routing_characters_are_refused() {
+    let app = TestApp::spawn();
+    for address in [
+        "victim%evil.example@example.com",
+        "evil.example!victim@example.com",
+    ] {
+        let reply = app.relay.issue(address).await;
+        assert_eq!(
+            (reply.status, reply.error_code()),
+            (StatusCode::BAD_REQUEST, "invalid_email"),
+            "{address}"
+        );
+    }
+    let good = app.relay.issue("plain@example.com").await;
+    assert_eq!(good.status, StatusCode::CREATED);
+    assert_eq!(
+        app.smtp.wait_for(1).len(),
+        1,
+        "only the plain address got mail"
+    );
+}
+
+/// A19: with the mail server down, one client's sends still count against it: of 25, some are
+/// 429 (each failed one was refunded to the mailbox, so the address was never the limit).
+#[tokio::test]
+async fn a19_failed_deliveries_still_count_against_the_client() {
+    let closed = format!("smtp://127.0.0.1:{}", free_port());
+    let relay = RelayProcess::start(&[("OTP_RELAY_SMTP_URL".into(), closed)]);
+    let mut statuses = Vec::new();
+    for _ in 0..25 {
+        statuses.push(relay.issue("a19@example.com").await.status);
+    }
+    let failed = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::BAD_GATEWAY)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((failed, limited), (20, 5), "{statuses:?}");
+}
+
+/// A20: 80 refused sends from 80 clients leave nothing behind, so a fresh person still gets and
+/// verifies a code from a small store.
+#[tokio::test]
+async fn a20_refusals_cannot_fill_the_store() {
+    let relay = RelayProcess::dev(&[
+        ("OTP_RELAY_TRUST_PROXY".into(), "127.0.0.1".into()),
+        ("OTP_RELAY_STORE_CAPACITY".into(), "40".into()),
+    ]);
+    let from = |client: String, email: &str| {
+        relay
+            .client
+            .post(format!("{}/api/v1/challenges", relay.url))
+            .header("X-Forwarded-For", client)
+            .json(&json!({ "email": email }))
+    };
+    for _ in 0..5 {
+        let reply = relay
+            .send(from("192.0.2.1".into(), "victim@example.com"))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+    }
+    for n in 0..80 {
+        let client = format!("198.51.{}.{}", n / 200, n % 200 + 1);
+        let reply = relay.send(from(client, "victim@example.com")).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{n}: {}",
+            reply.text
+        );
+    }
+    let fresh = relay
+        .send(from("203.0.113.200".into(), "fresh@example.com"))
+        .await;
+    assert_eq!(fresh.status, StatusCode::CREATED, "{}", fresh.text);
+    let entry = relay
+        .outbox()
+        .await
+        .into_iter()
+        .find(|entry| entry["to"] == "fresh@example.com")
+        .unwrap();
+    let verified = relay
+        .verify(
+            &challenge_of(&fresh.json),
+            "fresh@example.com",
+            &outbox_code(&entry),
+        )
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.text);
+}
+
+/// A21: 40 connections that stall mid-request (half in their headers, half in their body) are
+/// closed within 45 s, while normal requests are served all along.
+#[tokio::test]
+async fn a21_stalled_connections_are_closed_while_others_are_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let relay = RelayProcess::dev(&[]);
+    let address = relay.url.trim_start_matches("http://").to_string();
+    let started = std::time::Instant::now();
+    let mut stalled = Vec::new();
+    for n in 0..40 {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let partial = if n % 2 == 0 {
+            "POST /api/v1/challenges HTTP/1.1\r\nHost: relay\r\nContent-Type: appl".to_string()
+        } else {
+            "POST /api/v1/challenges HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"email\":".to_string()
+        };
+        stream.write_all(partial.as_bytes()).await.unwrap();
+        stalled.push(stream);
+    }
+    let healthy = std::time::Instant::now();
+    assert!(relay.healthy().await);
+    assert!(healthy.elapsed() < std::time::Duration::from_secs(2));
+    let watchers: Vec<_> = stalled
+        .into_iter()
+        .map(|mut stream| {
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                // Whatever the relay answers (an error for a half body), it then closes.
+                let _ = stream.read_to_end(&mut buffer).await;
+                started.elapsed()
+            })
+        })
+        .collect();
+    let mut latest = std::time::Duration::ZERO;
+    let during = tokio::spawn({
+        let client = relay.client.clone();
+        let url = relay.url.clone();
+        async move {
+            for _ in 0..10 {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                let answer = client.get(format!("{url}/healthz")).send().await.unwrap();
+                assert_eq!(answer.status(), StatusCode::OK);
+            }
+        }
+    });
+    for watcher in watchers {
+        let closed_after = tokio::time::timeout(std::time::Duration::from_secs(45), watcher)
+            .await
+            .expect("a stalled connection stayed open past 45 s")
+            .unwrap();
+        latest = latest.max(closed_after);
+    }
+    during.await.unwrap();
+    assert!(latest <= std::time::Duration::from_secs(45), "{latest:?}");
+    eprintln!("40 stalled connections closed after at most {latest:?}");
+}
+
+/// A22: `X-Forwarded-For` from a peer that is not a trusted proxy is ignored; from a trusted one,
+/// entries with ports parse and name their client.
+#[tokio::test]
+async fn a22_forwarded_for_is_believed_only_from_trusted_proxies() {
+    async fn send_as(relay: &RelayProcess, forwarded: &str, email: &str) -> Reply {
+        relay
+            .send(
+                relay
+                    .client
+                    .post(format!("{}/api/v1/challenges", relay.url))
+                    .header("X-Forwarded-For", forwarded)
+                    .json(&json!({ "email": email })),
+            )
+            .await
+    }
+    let limit = ("OTP_RELAY_SENDS_PER_IP".to_string(), "1/15m".to_string());
+    let elsewhere = RelayProcess::dev(&[
+        ("OTP_RELAY_TRUST_PROXY".into(), "10.0.0.0/8".into()),
+        limit.clone(),
+    ]);
+    assert_eq!(
+        send_as(&elsewhere, "192.0.2.1", "p1@example.com")
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let spoofed = send_as(&elsewhere, "192.0.2.2", "p2@example.com").await;
+    assert_eq!(
+        spoofed.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        spoofed.text
+    );
+
+    let behind = RelayProcess::dev(&[("OTP_RELAY_TRUST_PROXY".into(), "127.0.0.1".into()), limit]);
+    assert_eq!(
+        send_as(&behind, "192.0.2.1:5555", "q1@example.com")
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let same_client = send_as(&behind, "192.0.2.1:6666", "q2@example.com").await;
+    assert_eq!(
+        same_client.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        same_client.text
+    );
+    let other_client = send_as(&behind, "[2001:db8::7]:5555", "q3@example.com").await;
+    assert_eq!(
+        other_client.status,
+        StatusCode::CREATED,
+        "{}",
+        other_client.text
+    );
+    let unknown = send_as(&behind, "unknown", "q4@example.com").await;
+    assert_eq!(
+        (unknown.status, unknown.error_code()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{}",
+        unknown.text
     );
 }

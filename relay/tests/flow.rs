@@ -148,8 +148,8 @@ async fn wrong_then_right_code_reports_attempts_left() {
 
 #[tokio::test]
 async fn the_development_outbox_shows_messages_and_is_off_with_smtp() {
-    let relay = RelayProcess::start(&[]);
-    relay.logs_once("DEVELOPMENT OUTBOX");
+    let relay = RelayProcess::dev(&[]);
+    relay.logs_once("DEVELOPMENT MODE");
     let reply = relay.issue("hal@example.com").await;
     assert_eq!(reply.status, StatusCode::CREATED);
     let outbox = relay.outbox().await;
@@ -184,7 +184,7 @@ async fn the_development_outbox_shows_messages_and_is_off_with_smtp() {
 
 #[tokio::test]
 async fn health_and_unknown_paths_answer_json() {
-    let relay = RelayProcess::start(&[]);
+    let relay = RelayProcess::dev(&[]);
     let health: Value = relay
         .client
         .get(format!("{}/healthz", relay.url))
@@ -211,7 +211,7 @@ async fn health_and_unknown_paths_answer_json() {
 async fn a_static_directory_is_served_at_the_root() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("index.html"), "<h1>otp page</h1>").unwrap();
-    let relay = RelayProcess::start(&[(
+    let relay = RelayProcess::dev(&[(
         "OTP_RELAY_STATIC_DIR".into(),
         dir.path().display().to_string(),
     )]);
@@ -228,7 +228,7 @@ async fn a_static_directory_is_served_at_the_root() {
 
 #[tokio::test]
 async fn sigterm_shuts_down_gracefully() {
-    let mut relay = RelayProcess::start(&[]);
+    let mut relay = RelayProcess::dev(&[]);
     assert!(relay.healthy().await);
     let status = relay.terminate();
     assert!(status.success(), "{status:?}");

@@ -41,7 +41,7 @@ async fn get(
 #[tokio::test]
 async fn the_loader_names_the_hashed_files_and_is_always_revalidated() {
     let dir = build_dir();
-    let relay = RelayProcess::start(&[(
+    let relay = RelayProcess::dev(&[(
         "OTP_RELAY_STATIC_DIR".into(),
         dir.path().display().to_string(),
     )]);
@@ -100,7 +100,7 @@ async fn the_loader_names_the_hashed_files_and_is_always_revalidated() {
 #[tokio::test]
 async fn hashed_files_are_immutable_typed_compressed_and_open_to_any_page() {
     let dir = build_dir();
-    let relay = RelayProcess::start(&[(
+    let relay = RelayProcess::dev(&[(
         "OTP_RELAY_STATIC_DIR".into(),
         dir.path().display().to_string(),
     )]);
@@ -154,7 +154,7 @@ async fn hashed_files_are_immutable_typed_compressed_and_open_to_any_page() {
 
 #[tokio::test]
 async fn without_a_build_the_widget_paths_say_what_is_missing() {
-    let relay = RelayProcess::start(&[]);
+    let relay = RelayProcess::dev(&[]);
     let reply = relay
         .send(
             relay
@@ -173,7 +173,7 @@ async fn without_a_build_the_widget_paths_say_what_is_missing() {
 
 #[tokio::test]
 async fn the_status_tells_a_page_whether_its_origin_is_allowed() {
-    let relay = RelayProcess::start(&[(
+    let relay = RelayProcess::dev(&[(
         "OTP_RELAY_ALLOWED_ORIGINS".into(),
         "https://ok.example".into(),
     )]);

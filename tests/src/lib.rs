@@ -362,7 +362,16 @@ impl Reply {
 }
 
 impl RelayProcess {
-    /// Starts the binary with these settings on top of test defaults.
+    /// Starts the binary in development mode (`OTP_RELAY_DEV`: the outbox instead of SMTP) with
+    /// these settings on top of test defaults.
+    pub fn dev(env: &[(String, String)]) -> RelayProcess {
+        let mut all = vec![("OTP_RELAY_DEV".to_string(), "1".to_string())];
+        all.extend_from_slice(env);
+        Self::start(&all)
+    }
+
+    /// Starts the binary with these settings on top of test defaults (which name no mail server
+    /// and no development mode: one of them must be in `env`).
     pub fn start(env: &[(String, String)]) -> RelayProcess {
         let mut all: Vec<(String, String)> = vec![
             ("OTP_RELAY_LISTEN".into(), "127.0.0.1:0".into()),

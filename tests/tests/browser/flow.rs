@@ -457,10 +457,7 @@ async fn the_page_is_usable_at_phone_width_and_by_keyboard() {
 #[tokio::test]
 async fn in_development_the_page_links_to_the_outbox() {
     let dist = dist_dir().display().to_string();
-    let relay = Arc::new(RelayProcess::start(&[(
-        "OTP_RELAY_STATIC_DIR".into(),
-        dist,
-    )]));
+    let relay = Arc::new(RelayProcess::dev(&[("OTP_RELAY_STATIC_DIR".into(), dist)]));
     let shared = Arc::clone(&relay);
     with_browser("dev_outbox", |client| async move {
         let relay = shared;
