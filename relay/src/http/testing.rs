@@ -210,8 +210,10 @@ impl InProcessRelay {
 
     /// A JSON POST, from `origin` when given.
     pub async fn post_from(&self, origin: Option<&str>, path: &str, body: &Value) -> Answer {
-        let mut caller = Caller::default();
-        caller.origin = origin.map(str::to_string);
+        let caller = Caller {
+            origin: origin.map(str::to_string),
+            ..Caller::default()
+        };
         self.post_as(&caller, path, body).await
     }
 

@@ -306,3 +306,37 @@ async fn a_request_that_passes_its_deadline_is_answered() {
     assert_refused(&answer, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
     assert_eq!(started.elapsed().as_secs(), 20);
 }
+
+#[tokio::test]
+async fn connections_past_the_bound_wait_for_a_stalled_one_to_be_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let relay = relay_with(&["--max-connections", "2", "--header-timeout", "1s"]);
+    let (address, _server) = relay.serve_on_loopback().await.unwrap();
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHo")
+            .await
+            .unwrap();
+        stalled.push(stream);
+    }
+    let started = std::time::Instant::now();
+    let mut third = tokio::net::TcpStream::connect(address).await.unwrap();
+    third
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    third.read_to_string(&mut answer).await.unwrap();
+    let waited = started.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "served once a stalled connection was closed after its 1 s header timeout, not before: {waited:?}"
+    );
+    for mut stream in stalled {
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest).await;
+    }
+}
