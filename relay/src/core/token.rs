@@ -75,35 +75,32 @@ pub enum TokenError {
     Site,
 }
 
-/// Keyed tag binding a challenge to the normalised address without revealing it.
-pub fn address_tag(keys: &ChallengeKeys, email: &EmailAddress) -> [u8; TAG_LEN] {
+/// The first [`TAG_LEN`] bytes of HMAC-SHA256 over `parts` under the address-binding key.
+fn binding_tag(keys: &ChallengeKeys, parts: &[&[u8]]) -> [u8; TAG_LEN] {
     let mut mac = <HmacSha256 as KeyInit>::new_from_slice(keys.address_binding.expose())
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(email.as_str().as_bytes());
+    for part in parts {
+        mac.update(part);
+    }
     let full = mac.finalize().into_bytes();
     let mut tag = [0u8; TAG_LEN];
     tag.copy_from_slice(&full[..TAG_LEN]);
     tag
 }
 
+/// Keyed tag binding a challenge to the normalised address without revealing it.
+pub fn address_tag(keys: &ChallengeKeys, email: &EmailAddress) -> [u8; TAG_LEN] {
+    binding_tag(keys, &[email.as_str().as_bytes()])
+}
+
 /// Keyed tag of the site a challenge is issued for: its allowed `Origin`, or none (the terminal
 /// client, a server). The NUL after the label cannot occur in an address, so this tag never
 /// equals an address tag.
 pub fn site_tag(keys: &ChallengeKeys, origin: Option<&str>) -> [u8; TAG_LEN] {
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(keys.address_binding.expose())
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(b"site\0");
     match origin {
-        Some(origin) => {
-            mac.update(b"origin:");
-            mac.update(origin.as_bytes());
-        }
-        None => mac.update(b"none"),
+        Some(origin) => binding_tag(keys, &[b"site\0origin:", origin.as_bytes()]),
+        None => binding_tag(keys, &[b"site\0none"]),
     }
-    let full = mac.finalize().into_bytes();
-    let mut tag = [0u8; TAG_LEN];
-    tag.copy_from_slice(&full[..TAG_LEN]);
-    tag
 }
 
 fn token_mac(keys: &ChallengeKeys) -> HmacSha256 {
