@@ -7,8 +7,9 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use otp_relay::core::code::derive_code;
 use otp_relay::core::keys::{KeyRing, random_secret};
+use otp_relay::core::store::memory::MemorySettings;
 use otp_relay::core::token::{Challenge, address_tag, site_tag};
-use otp_relay::core::{MemoryStore, Store, StoreKey, SystemClock};
+use otp_relay::core::{MemoryStore, Policy, Store, StoreKey, SystemClock};
 use otp_relay_shared::EmailAddress;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -48,12 +49,27 @@ fn store(c: &mut Criterion) {
         .enable_time()
         .build()
         .expect("runtime");
-    let store = MemoryStore::new(1_000_000, Arc::new(SystemClock));
+    let store = MemoryStore::new(
+        MemorySettings {
+            capacity: 1_000_000,
+            ..MemorySettings::for_policy(&Policy::default())
+        },
+        Arc::new(SystemClock),
+    );
     let window = Duration::from_secs(300);
     let attempts = StoreKey::Attempts([0x01; 16]);
     c.bench_function("memory store increment", |b| {
         b.to_async(&runtime)
             .iter(|| async { store.increment(black_box(&attempts), window).await })
+    });
+    let mut client = 0u64;
+    c.bench_function("memory store send limit (new client, sketch)", |b| {
+        b.to_async(&runtime).iter(|| {
+            client += 1;
+            let key = StoreKey::ClientSends(client.to_string());
+            let store = &store;
+            async move { store.increment(&key, window).await }
+        })
     });
     let mut n = 0u128;
     c.bench_function("memory store claim (new key)", |b| {

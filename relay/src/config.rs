@@ -109,9 +109,14 @@ pub struct ServeArgs {
     /// A built frontend (trunk's dist/) to serve at /.
     #[arg(long, env = "OTP_RELAY_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
-    /// Most live entries the in-memory store holds before refusing new ones.
+    /// Most exact per-challenge entries (attempts, used marks, resends) the in-memory store
+    /// holds; past it they are counted in a sketch, which can only refuse early.
     #[arg(long, env = "OTP_RELAY_STORE_CAPACITY", default_value_t = crate::core::store::memory::DEFAULT_CAPACITY)]
     pub store_capacity: usize,
+    /// Cells per row of the in-memory store's limit sketches (a power of two): memory is
+    /// fixed at 4 rows x 5 slots x 2 bytes x this, per limit; more cells, fewer early refusals.
+    #[arg(long, env = "OTP_RELAY_LIMIT_SKETCH_WIDTH", default_value_t = crate::core::store::sketch::DEFAULT_WIDTH)]
+    pub limit_sketch_width: usize,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -167,6 +172,7 @@ pub struct Config {
     pub connections: ConnectionLimits,
     pub static_dir: Option<PathBuf>,
     pub store_capacity: usize,
+    pub limit_sketch_width: usize,
 }
 
 /// How connections are kept from piling up (docs/security.md, A21).
@@ -308,6 +314,25 @@ impl Config {
             ));
         }
         let trusted_proxies = parse_trusted_proxies(&args.trust_proxy)?;
+        if !(64..=1 << 24).contains(&args.limit_sketch_width)
+            || !args.limit_sketch_width.is_power_of_two()
+        {
+            return Err(
+                "OTP_RELAY_LIMIT_SKETCH_WIDTH must be a power of two from 64 to 16777216".into(),
+            );
+        }
+        if [
+            policy.sends_per_ip,
+            policy.sends_per_address,
+            policy.failures_per_address,
+        ]
+        .iter()
+        .any(|rate| rate.count >= u64::from(u16::MAX))
+        {
+            return Err(
+                "OTP_RELAY_SENDS_PER_IP, OTP_RELAY_SENDS_PER_ADDRESS and OTP_RELAY_FAILURES_PER_ADDRESS allow at most 65534 per window; use a shorter window for more".into(),
+            );
+        }
 
         let public_url_is_default = args.public_url.is_none();
         let public_url = args
@@ -405,6 +430,7 @@ impl Config {
             connections,
             static_dir: args.static_dir,
             store_capacity: args.store_capacity,
+            limit_sketch_width: args.limit_sketch_width,
         })
     }
 

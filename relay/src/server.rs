@@ -8,6 +8,7 @@
 //! `max_connections` are served at once; more wait in the listen backlog until one closes.
 
 use crate::config::{Config, ConnectionLimits};
+use crate::core::store::memory::MemorySettings;
 use crate::core::{Clock, Delivery, MemoryStore, Store, VerificationService};
 use crate::http::{App, SharedApp};
 use crate::mail::{Mailer, Outbox};
@@ -42,7 +43,14 @@ pub fn assemble_with(
     outbox: Option<Arc<Outbox>>,
     clock: Arc<dyn Clock>,
 ) -> Assembled {
-    let store = Arc::new(MemoryStore::new(config.store_capacity, Arc::clone(&clock)));
+    let store = Arc::new(MemoryStore::new(
+        MemorySettings {
+            capacity: config.store_capacity,
+            sketch_width: config.limit_sketch_width,
+            ..MemorySettings::for_policy(&config.policy)
+        },
+        Arc::clone(&clock),
+    ));
     let service = VerificationService::new(
         config.service_settings(),
         Arc::clone(&store) as Arc<dyn Store>,

@@ -388,7 +388,8 @@ async fn a9_email_bombing_is_limited_per_address_and_per_ip() {
     assert_eq!(fourth.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(fourth.error_code(), "rate_limited");
     let retry_after = fourth.json["error"]["retry_after"].as_u64().unwrap();
-    assert!(retry_after > 800 && retry_after <= 900, "{retry_after}");
+    // A send counts for the whole window (15 min) and at most a quarter of it more.
+    assert!((899..=1125).contains(&retry_after), "{retry_after}");
     assert_eq!(
         fourth.headers["retry-after"].to_str().unwrap(),
         retry_after.to_string()
@@ -759,7 +760,8 @@ async fn a17_a_locked_mailbox_gets_no_more_codes() {
     );
     assert_eq!(refused.error_code(), "rate_limited");
     let retry_after = refused.json["error"]["retry_after"].as_u64().unwrap();
-    assert!(retry_after > 3500 && retry_after <= 3600, "{retry_after}");
+    // A failure counts for the whole window (1 h) and at most a quarter of it more.
+    assert!((3599..=4500).contains(&retry_after), "{retry_after}");
     // A send is answered only once the mail server has taken the message, so none is on its way.
     assert_eq!(app.smtp.count(), 1, "no message after the lockout");
 }

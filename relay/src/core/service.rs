@@ -9,7 +9,7 @@
 //! Send limits and the failure budget are kept per mailbox (`EmailAddress::mailbox`), not per
 //! spelling of an address. A refused request leaves no counter behind.
 
-use crate::core::clock::{Clock, rfc3339};
+use crate::core::clock::{Clock, UnixTime, rfc3339};
 use crate::core::code::{codes_match, derive_code};
 use crate::core::delivery::{CodeEmail, Delivery};
 use crate::core::error::ApiError;
@@ -18,7 +18,7 @@ use crate::core::keys::KeyRing;
 use crate::core::policy::{Policy, Rate};
 use crate::core::proof::{ProofClaims, ProofSigner};
 use crate::core::secret::SecretBytes;
-use crate::core::store::{AddressId, Store, StoreKey};
+use crate::core::store::{AddressId, Count, Store, StoreKey};
 use crate::core::token::{Challenge, TokenError, address_tag, site_tag};
 use hmac::{KeyInit, Mac};
 use otp_relay_shared::api::{ChallengeResponse, VerifyResponse};
@@ -60,7 +60,7 @@ pub struct VerificationService {
 
 /// Kept in the store a little past expiry so that clock skew between relays never reopens a
 /// used challenge.
-const STORE_MARGIN: Duration = Duration::from_secs(60);
+pub(crate) const STORE_MARGIN: Duration = Duration::from_secs(60);
 
 fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
     EmailAddress::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidEmail, e.to_string()))
@@ -128,16 +128,18 @@ impl VerificationService {
             .unwrap_or_else(|| self.settings.public_host.clone())
     }
 
-    /// Counts one send against a limit; over the limit, a `rate_limited` error.
-    async fn count_send(&self, key: &StoreKey, rate: Rate, what: &str) -> Result<(), ApiError> {
+    /// Counts one send against a limit; over the limit, the count is taken back and the answer
+    /// is a `rate_limited` error.
+    async fn count_send(&self, key: &StoreKey, rate: Rate, what: &str) -> Result<Count, ApiError> {
         let count = self.store.increment(key, rate.window).await?;
         if count.value > rate.count {
+            self.uncount(&[(key, &count)]).await;
             return Err(ApiError::rate_limited(
                 count.resets_in.as_secs().max(1),
                 what,
             ));
         }
-        Ok(())
+        Ok(count)
     }
 
     /// How long the store must keep what it knows about `challenge`: until the challenge expires
@@ -150,19 +152,23 @@ impl VerificationService {
     }
 
     /// Takes back counts for a request that turned out not to count (a refusal, a message that
-    /// could not be delivered); a counter back at zero disappears.
-    async fn uncount(&self, keys: &[&StoreKey]) {
-        for key in keys {
-            if let Err(error) = self.store.decrement(key).await {
-                tracing::warn!(%error, "could not take back a send count");
+    /// could not be delivered), each with the answer of the increment that made it.
+    async fn uncount(&self, counted: &[(&StoreKey, &Count)]) {
+        for (key, count) in counted {
+            if let Err(error) = self.store.decrement(key, count).await {
+                tracing::warn!(%error, "could not take back a count");
             }
         }
     }
 
     /// Checks, in this order, the mailbox's failure budget (a mailbox that has used it gets no
     /// more codes until it recovers), the per-client and the per-mailbox send limits. A refusal
-    /// leaves the counts as they were.
-    async fn count_sends(&self, ip_key: &StoreKey, mailbox: AddressId) -> Result<(), ApiError> {
+    /// leaves the counts as they were; otherwise the client's and the mailbox's counts.
+    async fn count_sends(
+        &self,
+        ip_key: &StoreKey,
+        mailbox: AddressId,
+    ) -> Result<(Count, Count), ApiError> {
         let policy = &self.settings.policy;
         let failures = self
             .store
@@ -174,25 +180,27 @@ impl VerificationService {
                 "Too many wrong codes were entered for this address. Wait before asking for a new code.",
             ));
         }
-        let address_key = StoreKey::AddressSends(mailbox);
-        self.count_send(
-            ip_key,
-            policy.sends_per_ip,
-            "Too many codes were requested from your network.",
-        )
-        .await?;
-        if let Err(error) = self
+        let ip_count = self
             .count_send(
-                &address_key,
+                ip_key,
+                policy.sends_per_ip,
+                "Too many codes were requested from your network.",
+            )
+            .await?;
+        match self
+            .count_send(
+                &StoreKey::AddressSends(mailbox),
                 policy.sends_per_address,
                 "Too many codes were sent to this address.",
             )
             .await
         {
-            self.uncount(&[ip_key, &address_key]).await;
-            return Err(error);
+            Ok(address_count) => Ok((ip_count, address_count)),
+            Err(error) => {
+                self.uncount(&[(ip_key, &ip_count)]).await;
+                Err(error)
+            }
         }
-        Ok(())
     }
 
     async fn deliver(
@@ -269,9 +277,10 @@ impl VerificationService {
         let policy = &self.settings.policy;
         let ip_key = Self::client_sends_key(requester);
         let mailbox = self.mailbox_id(&email);
-        let address_key = StoreKey::AddressSends(mailbox);
-        self.count_sends(&ip_key, mailbox).await?;
+        let (_, address_count) = self.count_sends(&ip_key, mailbox).await?;
 
+        // Nothing about the challenge itself is stored: its first resend waits from the issue
+        // time the token carries.
         let now = self.clock.now();
         let keys = self.settings.keys.signing();
         let challenge = Challenge {
@@ -283,24 +292,11 @@ impl VerificationService {
             address_tag: address_tag(keys, &email),
             site_tag: site_tag(keys, requester.origin.as_deref()),
         };
-        let id = challenge.id();
-        let sends_key = StoreKey::ChallengeSends(id);
-        let cooldown_key = StoreKey::ResendCooldown(id);
-        let store_ready = async {
-            self.store
-                .increment(&sends_key, self.challenge_lifetime(&challenge))
-                .await?;
-            self.store.claim(&cooldown_key, policy.resend_after).await
-        };
-        if let Err(error) = store_ready.await {
-            self.uncount(&[&ip_key, &address_key]).await;
-            return Err(error.into());
-        }
         if let Err(error) = self.deliver(&email, &challenge, requester).await {
             // Refunded to the person, so an outage does not lock them out; still counted against
             // the client, so that nobody drives unlimited SMTP transactions (A19).
-            self.uncount(&[&address_key, &sends_key]).await;
-            let _ = self.store.release(&cooldown_key).await;
+            self.uncount(&[(&StoreKey::AddressSends(mailbox), &address_count)])
+                .await;
             return Err(error);
         }
         let token = challenge.encode(keys);
@@ -308,7 +304,7 @@ impl VerificationService {
             token,
             &email,
             &challenge,
-            (now + policy.resend_after).secs_ceil(),
+            (UnixTime::from_secs(challenge.issued_at) + policy.resend_after).secs(),
             0,
             1,
         ))
@@ -361,11 +357,24 @@ impl VerificationService {
         }
         let now = self.clock.now();
         let until_expiry = challenge.expires_at.saturating_sub(now.secs());
-        let sends_key = StoreKey::ChallengeSends(id);
-        if self.store.count(&sends_key).await?.value >= u64::from(policy.sends_per_challenge) {
-            return Err(ApiError::rate_limited(
+        let no_resends_left = || {
+            ApiError::rate_limited(
                 until_expiry,
                 "No more resends are left for this code. Request a new code, or use the one already sent.",
+            )
+        };
+        // The issue is the first send; only resends are counted, from the first resend on.
+        let sends_key = StoreKey::ChallengeSends(id);
+        let resends_allowed = u64::from(policy.sends_per_challenge).saturating_sub(1);
+        if self.store.count(&sends_key).await?.value >= resends_allowed {
+            return Err(no_resends_left());
+        }
+        // The first wait runs from the issue time in the token; later ones from each resend.
+        let first_allowed = UnixTime::from_secs(challenge.issued_at) + policy.resend_after;
+        if now < first_allowed {
+            return Err(ApiError::rate_limited(
+                first_allowed.since(now).as_secs_f64().ceil() as u64,
+                "Wait a little before asking for the code again.",
             ));
         }
         let cooldown_key = StoreKey::ResendCooldown(id);
@@ -375,31 +384,32 @@ impl VerificationService {
                 "Wait a little before asking for the code again.",
             ));
         }
-        let sends = self
+        let resends = self
             .store
             .increment(&sends_key, self.challenge_lifetime(&challenge))
             .await?;
-        if sends.value > u64::from(policy.sends_per_challenge) {
+        if resends.value > resends_allowed {
             // A parallel resend took the last one.
-            return Err(ApiError::rate_limited(
-                until_expiry,
-                "No more resends are left for this code. Request a new code, or use the one already sent.",
-            ));
+            self.uncount(&[(&sends_key, &resends)]).await;
+            let _ = self.store.release(&cooldown_key).await;
+            return Err(no_resends_left());
         }
         let ip_key = Self::client_sends_key(requester);
         let mailbox = self.mailbox_id(&email);
-        let counted = self.count_sends(&ip_key, mailbox).await;
-        let sends_counted = counted.is_ok();
-        let delivered = match counted {
-            Ok(()) => self.deliver(&email, &challenge, requester).await,
+        let delivered = match self.count_sends(&ip_key, mailbox).await {
+            Ok((_, address_count)) => match self.deliver(&email, &challenge, requester).await {
+                Ok(()) => Ok(()),
+                Err(error) => {
+                    // As in `issue`: refunded to the person, still counted against the client.
+                    self.uncount(&[(&StoreKey::AddressSends(mailbox), &address_count)])
+                        .await;
+                    Err(error)
+                }
+            },
             Err(error) => Err(error),
         };
         if let Err(error) = delivered {
-            if sends_counted {
-                // As in `issue`: refunded to the person, still counted against the client.
-                self.uncount(&[&StoreKey::AddressSends(mailbox)]).await;
-            }
-            self.uncount(&[&sends_key]).await;
+            self.uncount(&[(&sends_key, &resends)]).await;
             let _ = self.store.release(&cooldown_key).await;
             return Err(error);
         }
@@ -409,7 +419,7 @@ impl VerificationService {
             &challenge,
             (now + policy.resend_after).secs_ceil(),
             attempts_used,
-            sends.value,
+            resends.value + 1,
         ))
     }
 
@@ -442,6 +452,7 @@ impl VerificationService {
             .increment(&failures_key, policy.failures_per_address.window)
             .await?;
         if failures.value > policy.failures_per_address.count {
+            self.uncount(&[(&failures_key, &failures)]).await;
             return Err(ApiError::address_locked(
                 failures.resets_in.as_secs().max(1),
             ));
@@ -459,7 +470,7 @@ impl VerificationService {
             return Err(ApiError::wrong_code(u32::try_from(left).unwrap_or(0)));
         }
         // Right code: it was not a failure after all.
-        self.uncount(&[&failures_key]).await;
+        self.uncount(&[(&failures_key, &failures)]).await;
         if self
             .store
             .claim(&StoreKey::Used(id), self.challenge_lifetime(&challenge))

@@ -1,20 +1,51 @@
-//! The in-memory store: one process, lost on restart (the epoch changes with it). Bounded, in two
-//! halves. Guards (attempts, failures, used marks) are never evicted, because evicting one would
-//! reopen brute force or replay: when their half is full of live entries, new ones are refused
-//! and the relay fails closed. Send limits live in the other half, which never refuses: when it is
-//! full, the eighth of its entries that expire soonest make room, so that nobody's traffic can
-//! fill the store and turn away a fresh person (docs/security.md, A20).
+//! The in-memory store: one process, lost on restart (the epoch changes with it), in memory that
+//! does not grow with the number of addresses or clients.
+//!
+//! Send limits and failure budgets (per client, per mailbox) live in fixed-size
+//! [`WindowedSketch`]es: one estimate per key that is never below the true count, so a limit holds
+//! exactly for one key and can only refuse a little early. What is kept about one challenge
+//! (attempts, the used mark, resends and their wait) is exact, in a map of at most `capacity`
+//! live entries; it only exists for challenges someone resent or tried to verify. When the map is
+//! full, new entries go to one more sketch instead, which again can only over-count (a few
+//! people may be told "already used" or "no attempts left" early): the store never answers 503
+//! because others filled it, and never forgets a guard while it lives.
 
+use super::sketch::{self, WindowedSketch};
 use super::{Count, Store, StoreError, StoreKey};
 use crate::core::clock::{Clock, UnixTime};
+use crate::core::policy::Policy;
 use async_trait::async_trait;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-/// Default bound on live entries, both halves together: about 100 bytes each, so tens of
-/// megabytes at most.
+/// Default bound on exact entries (per-challenge state): about 100 bytes each.
 pub const DEFAULT_CAPACITY: usize = 200_000;
+
+/// How the in-memory store is sized, and the windows and limits its sketches serve.
+#[derive(Debug, Clone)]
+pub struct MemorySettings {
+    /// Most exact entries held before new ones spill into a sketch.
+    pub capacity: usize,
+    /// Cells per sketch row (rounded up to a power of two).
+    pub sketch_width: usize,
+    pub policy: Policy,
+    /// Longest anything about one challenge is kept.
+    pub challenge_lifetime: Duration,
+}
+
+impl MemorySettings {
+    /// The settings for `policy` with the default sizes.
+    pub fn for_policy(policy: &Policy) -> Self {
+        MemorySettings {
+            capacity: DEFAULT_CAPACITY,
+            sketch_width: sketch::DEFAULT_WIDTH,
+            policy: policy.clone(),
+            challenge_lifetime: policy.ttl + crate::core::service::STORE_MARGIN,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -24,109 +55,99 @@ struct Entry {
 
 type Entries = HashMap<StoreKey, Entry>;
 
-/// One half of the store.
-struct Partition {
-    entries: Mutex<Entries>,
-    capacity: usize,
-    /// Full of live entries: evict the soonest to expire (send limits), or refuse (guards).
-    evicts: bool,
-}
-
-impl Partition {
-    fn new(capacity: usize, evicts: bool) -> Self {
-        Partition {
-            entries: Mutex::new(HashMap::new()),
-            capacity: capacity.max(1),
-            evicts,
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Entries> {
-        // A panic while holding the lock cannot leave an entry half-written (every update is a
-        // single insert), so a poisoned map is still consistent.
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Makes room for one more entry, or says why not.
-    fn ensure_room(&self, entries: &mut Entries, now: UnixTime) -> Result<(), StoreError> {
-        if entries.len() < self.capacity {
-            return Ok(());
-        }
-        entries.retain(|_, entry| entry.expires > now);
-        if entries.len() < self.capacity {
-            return Ok(());
-        }
-        if !self.evicts {
-            return Err(StoreError(format!(
-                "in-memory store is full ({} live guard entries); raise OTP_RELAY_STORE_CAPACITY or use a shared store",
-                self.capacity
-            )));
-        }
-        // Evict in batches, so that a store under pressure scans its entries once per eighth of
-        // its capacity rather than once per request.
-        let mut expiries: Vec<UnixTime> = entries.values().map(|entry| entry.expires).collect();
-        let batch = (expiries.len() / 8).max(1);
-        let (_, &mut threshold, _) = expiries.select_nth_unstable(batch - 1);
-        entries.retain(|_, entry| entry.expires > threshold);
-        tracing::warn!(
-            evicted = self.capacity - entries.len(),
-            "in-memory store: send limits full; the oldest were dropped to make room"
-        );
-        Ok(())
-    }
-}
-
-/// A bounded map of counters and claims with expiry.
+/// Fixed-size limits, exact per-challenge state, and the sketch it spills into.
 pub struct MemoryStore {
-    guards: Partition,
-    limits: Partition,
+    client_sends: WindowedSketch,
+    mailbox_sends: WindowedSketch,
+    mailbox_failures: WindowedSketch,
+    exact: Mutex<Entries>,
+    capacity: usize,
+    /// Per-challenge entries that found the exact map full.
+    spill: WindowedSketch,
+    /// Whether anything ever spilled: until then, reads need not look at the spill sketch.
+    spilled_once: AtomicBool,
     epoch: u64,
     clock: Arc<dyn Clock>,
 }
 
+/// Where a key is kept.
+enum Place<'a> {
+    Sketch(&'a WindowedSketch, &'a [u8]),
+    Exact,
+}
+
 impl MemoryStore {
-    /// An empty store of at most `capacity` live entries (half for guards, half for send
-    /// limits), with a fresh random epoch, telling time by `clock`.
-    pub fn new(capacity: usize, clock: Arc<dyn Clock>) -> Self {
+    /// An empty store with a fresh random epoch, telling time by `clock`. All of its sketch
+    /// memory is allocated here.
+    pub fn new(settings: MemorySettings, clock: Arc<dyn Clock>) -> Self {
+        let policy = &settings.policy;
+        let width = settings.sketch_width;
+        let rate_sketch =
+            |rate: crate::core::Rate| WindowedSketch::new(rate.window, width, rate.count);
         MemoryStore {
-            guards: Partition::new(capacity / 2, false),
-            limits: Partition::new(capacity - capacity / 2, true),
+            client_sends: rate_sketch(policy.sends_per_ip),
+            mailbox_sends: rate_sketch(policy.sends_per_address),
+            mailbox_failures: rate_sketch(policy.failures_per_address),
+            exact: Mutex::new(HashMap::new()),
+            capacity: settings.capacity.max(1),
+            spill: WindowedSketch::new(settings.challenge_lifetime, width, 1),
+            spilled_once: AtomicBool::new(false),
             epoch: crate::core::random::u64(),
             clock,
         }
     }
 
-    /// Drops every expired entry; returns how many are left.
+    /// Drops every expired exact entry; returns how many are left.
     pub fn sweep(&self) -> usize {
         let now = self.clock.now();
-        [&self.guards, &self.limits]
-            .iter()
-            .map(|partition| {
-                let mut entries = partition.lock();
-                entries.retain(|_, entry| entry.expires > now);
-                entries.len()
-            })
-            .sum()
+        let mut entries = self.lock();
+        entries.retain(|_, entry| entry.expires > now);
+        entries.len()
     }
 
-    /// Live and not yet swept entries.
+    /// Exact entries held (live, or expired and not yet swept).
     pub fn len(&self) -> usize {
-        self.guards.lock().len() + self.limits.lock().len()
+        self.lock().len()
     }
 
-    /// Whether there are no entries.
+    /// Whether no exact entry is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn partition(&self, key: &StoreKey) -> &Partition {
-        if key.is_guard() {
-            &self.guards
-        } else {
-            &self.limits
+    /// Bytes held by the sketches: fixed from the start.
+    pub fn sketch_bytes(&self) -> usize {
+        [
+            &self.client_sends,
+            &self.mailbox_sends,
+            &self.mailbox_failures,
+            &self.spill,
+        ]
+        .iter()
+        .map(|sketch| sketch.bytes())
+        .sum()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Entries> {
+        // A panic while holding the lock cannot leave an entry half-written (every update is a
+        // single insert), so a poisoned map is still consistent.
+        self.exact
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn place<'a>(&'a self, key: &'a StoreKey) -> Place<'a> {
+        match key {
+            StoreKey::ClientSends(bucket) => Place::Sketch(&self.client_sends, bucket.as_bytes()),
+            StoreKey::AddressSends(id) => Place::Sketch(&self.mailbox_sends, id),
+            StoreKey::AddressFailures(id) => Place::Sketch(&self.mailbox_failures, id),
+            _ => Place::Exact,
         }
+    }
+
+    /// The spill sketch's key for a per-challenge entry: its kind and its challenge.
+    fn spill_key(key: &StoreKey) -> Vec<u8> {
+        key.to_string().into_bytes()
     }
 
     fn live(entries: &Entries, key: &StoreKey, now: UnixTime) -> Option<Entry> {
@@ -135,39 +156,83 @@ impl MemoryStore {
             .copied()
             .filter(|entry| entry.expires > now)
     }
+
+    /// Whether a new exact entry fits, after dropping expired ones if need be.
+    fn has_room(&self, entries: &mut Entries, now: UnixTime) -> bool {
+        if entries.len() < self.capacity {
+            return true;
+        }
+        entries.retain(|_, entry| entry.expires > now);
+        entries.len() < self.capacity
+    }
+
+    /// A per-challenge entry as the spill sketch has it (nothing, while nothing ever spilled).
+    fn spilled(&self, key: &StoreKey, now: UnixTime) -> Count {
+        if self.spilled_once.load(Ordering::Relaxed) {
+            self.spill.peek(&Self::spill_key(key), now)
+        } else {
+            Count::default()
+        }
+    }
+
+    /// Counts `key` in the spill sketch, because the exact map is full.
+    fn spill(&self, key: &StoreKey, now: UnixTime) -> Count {
+        if !self.spilled_once.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                capacity = self.capacity,
+                "in-memory store: exact entries full; per-challenge state now also goes to a sketch \
+                 (raise OTP_RELAY_STORE_CAPACITY)"
+            );
+        }
+        self.spill.add(&Self::spill_key(key), now)
+    }
 }
 
 #[async_trait]
 impl Store for MemoryStore {
     async fn increment(&self, key: &StoreKey, window: Duration) -> Result<Count, StoreError> {
         let now = self.clock.now();
-        let partition = self.partition(key);
-        let mut entries = partition.lock();
+        if let Place::Sketch(sketch, bytes) = self.place(key) {
+            return Ok(sketch.add(bytes, now));
+        }
+        let mut entries = self.lock();
         let entry = match Self::live(&entries, key, now) {
             Some(entry) => Entry {
                 value: entry.value + 1,
                 ..entry
             },
+            None if entries.contains_key(key) || self.has_room(&mut entries, now) => Entry {
+                value: 1,
+                expires: now + window,
+            },
             None => {
-                if !entries.contains_key(key) {
-                    partition.ensure_room(&mut entries, now)?;
-                }
-                Entry {
-                    value: 1,
-                    expires: now + window,
-                }
+                drop(entries);
+                return Ok(self.spill(key, now));
             }
         };
         entries.insert(key.clone(), entry);
+        // Counted here before, while the map was full: those counts still stand.
+        let spilled = self.spilled(key, now).value;
         Ok(Count {
-            value: entry.value,
+            value: entry.value + spilled,
             resets_in: entry.expires.since(now),
+            slot: None,
         })
     }
 
-    async fn decrement(&self, key: &StoreKey) -> Result<(), StoreError> {
+    async fn decrement(&self, key: &StoreKey, counted: &Count) -> Result<(), StoreError> {
         let now = self.clock.now();
-        let mut entries = self.partition(key).lock();
+        if let Place::Sketch(sketch, bytes) = self.place(key) {
+            if let Some(slot) = counted.slot {
+                sketch.take_back(bytes, slot);
+            }
+            return Ok(());
+        }
+        if let Some(slot) = counted.slot {
+            self.spill.take_back(&Self::spill_key(key), slot);
+            return Ok(());
+        }
+        let mut entries = self.lock();
         match Self::live(&entries, key, now) {
             Some(entry) if entry.value > 1 => {
                 entries.insert(
@@ -187,26 +252,35 @@ impl Store for MemoryStore {
 
     async fn count(&self, key: &StoreKey) -> Result<Count, StoreError> {
         let now = self.clock.now();
-        Ok(
-            Self::live(&self.partition(key).lock(), key, now).map_or_else(
-                Count::default,
-                |entry| Count {
-                    value: entry.value,
-                    resets_in: entry.expires.since(now),
-                },
-            ),
-        )
+        if let Place::Sketch(sketch, bytes) = self.place(key) {
+            return Ok(sketch.peek(bytes, now));
+        }
+        let spilled = self.spilled(key, now);
+        Ok(match Self::live(&self.lock(), key, now) {
+            Some(entry) => Count {
+                value: entry.value + spilled.value,
+                resets_in: entry.expires.since(now),
+                slot: None,
+            },
+            None => spilled,
+        })
     }
 
     async fn claim(&self, key: &StoreKey, ttl: Duration) -> Result<Option<Duration>, StoreError> {
         let now = self.clock.now();
-        let partition = self.partition(key);
-        let mut entries = partition.lock();
+        let spilled = self.spilled(key, now);
+        if spilled.value > 0 {
+            return Ok(Some(spilled.resets_in));
+        }
+        let mut entries = self.lock();
         if let Some(entry) = Self::live(&entries, key, now) {
             return Ok(Some(entry.expires.since(now)));
         }
-        if !entries.contains_key(key) {
-            partition.ensure_room(&mut entries, now)?;
+        if !entries.contains_key(key) && !self.has_room(&mut entries, now) {
+            drop(entries);
+            // The claim is won by whoever brings the estimate to 1; later callers see it set.
+            let count = self.spill(key, now);
+            return Ok((count.value > 1).then_some(count.resets_in));
         }
         entries.insert(
             key.clone(),
@@ -220,11 +294,13 @@ impl Store for MemoryStore {
 
     async fn is_claimed(&self, key: &StoreKey) -> Result<bool, StoreError> {
         let now = self.clock.now();
-        Ok(Self::live(&self.partition(key).lock(), key, now).is_some())
+        Ok(Self::live(&self.lock(), key, now).is_some() || self.spilled(key, now).value > 0)
     }
 
     async fn release(&self, key: &StoreKey) -> Result<(), StoreError> {
-        self.partition(key).lock().remove(key);
+        // A claim that spilled into the sketch stays until it rotates out: a little early
+        // refusal, never a second winner.
+        self.lock().remove(key);
         Ok(())
     }
 
@@ -234,8 +310,9 @@ impl Store for MemoryStore {
 
     fn describe(&self) -> String {
         format!(
-            "in-memory store (capacity {} entries, lost on restart)",
-            self.guards.capacity + self.limits.capacity
+            "in-memory store (limits in {} KiB of sketches, at most {} exact entries, lost on restart)",
+            self.sketch_bytes() / 1024,
+            self.capacity
         )
     }
 }
@@ -247,19 +324,19 @@ mod tests {
 
     const MINUTE: Duration = Duration::from_secs(60);
 
-    /// Test keys (guards): distinct challenge ids by a small number.
+    /// Test keys (exact): distinct challenge ids by a small number.
     fn key(n: u8) -> StoreKey {
         StoreKey::Attempts([n; 16])
     }
 
-    /// Test keys (send limits).
-    fn limit(n: u8) -> StoreKey {
-        StoreKey::AddressSends([n; 16])
-    }
-
     fn store(capacity: usize) -> (MemoryStore, ManualClock) {
         let clock = ManualClock::new();
-        (MemoryStore::new(capacity, Arc::new(clock.clone())), clock)
+        let settings = MemorySettings {
+            capacity,
+            sketch_width: 1024,
+            ..MemorySettings::for_policy(&Policy::default())
+        };
+        (MemoryStore::new(settings, Arc::new(clock.clone())), clock)
     }
 
     #[tokio::test]
@@ -274,7 +351,8 @@ mod tests {
             store.count(&key(1)).await.unwrap(),
             Count {
                 value: 2,
-                resets_in: Duration::from_secs(30)
+                resets_in: Duration::from_secs(30),
+                slot: None,
             }
         );
         clock.advance(Duration::from_secs(31));
@@ -300,108 +378,99 @@ mod tests {
     async fn a_counter_taken_back_to_zero_is_gone() {
         let (store, _) = store(10);
         store.increment(&key(1), MINUTE).await.unwrap();
-        store.increment(&key(1), MINUTE).await.unwrap();
-        store.decrement(&key(1)).await.unwrap();
+        let second = store.increment(&key(1), MINUTE).await.unwrap();
+        store.decrement(&key(1), &second).await.unwrap();
         assert_eq!(store.count(&key(1)).await.unwrap().value, 1);
-        store.decrement(&key(1)).await.unwrap();
+        store.decrement(&key(1), &second).await.unwrap();
         assert_eq!(store.len(), 0, "nothing left behind");
-        store.decrement(&key(1)).await.unwrap();
-        store.decrement(&key(2)).await.unwrap();
+        store.decrement(&key(2), &Count::default()).await.unwrap();
         assert_eq!(store.count(&key(2)).await.unwrap().value, 0);
         assert_eq!(store.len(), 0);
     }
 
     #[tokio::test]
-    async fn guards_stay_bounded_sweep_then_refuse() {
-        // Capacity 6: three guards, three send limits.
-        let (store, clock) = store(6);
-        for n in 1..=3 {
-            store.increment(&key(n), MINUTE).await.unwrap();
+    async fn limits_hold_exactly_for_one_client_and_one_mailbox() {
+        let (store, clock) = store(10);
+        let policy = Policy::default();
+        let client = StoreKey::ClientSends("192.0.2.1".into());
+        for n in 1..=policy.sends_per_ip.count {
+            let count = store.increment(&client, MINUTE).await.unwrap();
+            assert_eq!(count.value, n);
         }
-        assert!(
-            store.increment(&key(4), MINUTE).await.is_err(),
-            "full of live entries"
-        );
-        assert!(store.claim(&key(4), MINUTE).await.is_err());
-        assert_eq!(
-            store.increment(&key(1), MINUTE).await.unwrap().value,
-            2,
-            "live keys still count"
-        );
-        clock.advance(MINUTE);
-        assert_eq!(
-            store.increment(&key(4), MINUTE).await.unwrap().value,
-            1,
-            "expired swept"
-        );
-        assert_eq!(store.len(), 1);
-        clock.advance(MINUTE);
-        assert_eq!(store.sweep(), 0);
+        let over = store.increment(&client, MINUTE).await.unwrap();
+        assert_eq!(over.value, policy.sends_per_ip.count + 1);
+        store.decrement(&client, &over).await.unwrap();
+        // Counted at 10:00:00, in the slot of 10:00:00-10:03:45: forgotten at 10:18:45.
+        assert_eq!(over.resets_in, Duration::from_secs(1125));
+        clock.advance(Duration::from_secs(1124));
+        assert_eq!(store.count(&client).await.unwrap().value, 20);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(store.count(&client).await.unwrap().value, 0);
+        assert_eq!(store.len(), 0, "limits take no exact entries");
     }
 
     #[tokio::test]
-    async fn full_send_limits_drop_the_oldest_and_never_refuse() {
-        let (store, clock) = store(32);
-        for n in 0..16 {
-            store.increment(&limit(n), MINUTE).await.unwrap();
-            clock.advance(Duration::from_secs(1));
+    async fn millions_of_distinct_keys_leave_the_size_as_it_was() {
+        let (store, clock) = store(1000);
+        let bytes = store.sketch_bytes();
+        for n in 0u32..1_000_000 {
+            let mut mailbox = [0u8; 16];
+            mailbox[..4].copy_from_slice(&n.to_le_bytes());
+            let key = if n % 2 == 0 {
+                StoreKey::ClientSends(n.to_string())
+            } else {
+                StoreKey::AddressSends(mailbox)
+            };
+            store.increment(&key, MINUTE).await.unwrap();
+            if n % 100_000 == 0 {
+                clock.advance(MINUTE);
+            }
         }
-        // Guards are not touched by the pressure on send limits, and the reverse.
-        store
-            .claim(&StoreKey::Used([99; 16]), MINUTE)
-            .await
-            .unwrap();
-        for n in 16..100 {
-            assert_eq!(store.increment(&limit(n), MINUTE).await.unwrap().value, 1);
-            assert!(store.len() <= 32);
+        assert_eq!(store.sketch_bytes(), bytes);
+        assert_eq!(store.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_full_map_spills_into_the_sketch_and_never_refuses_or_forgets() {
+        let (store, _) = store(3);
+        for n in 1..=3 {
+            store.increment(&key(n), MINUTE).await.unwrap();
         }
-        assert_eq!(
-            store.count(&limit(0)).await.unwrap().value,
-            0,
-            "oldest went first"
+        // Full of live entries: a new one is counted in the sketch, not refused.
+        assert_eq!(store.increment(&key(4), MINUTE).await.unwrap().value, 1);
+        assert_eq!(store.increment(&key(4), MINUTE).await.unwrap().value, 2);
+        assert_eq!(store.count(&key(4)).await.unwrap().value, 2);
+        let used = StoreKey::Used([9; 16]);
+        assert_eq!(store.claim(&used, MINUTE).await.unwrap(), None);
+        assert!(
+            store.claim(&used, MINUTE).await.unwrap().is_some(),
+            "claimed once only"
         );
-        assert_eq!(
-            store.count(&limit(99)).await.unwrap().value,
-            1,
-            "newest stays"
-        );
-        assert!(store.is_claimed(&StoreKey::Used([99; 16])).await.unwrap());
+        assert!(store.is_claimed(&used).await.unwrap());
+        assert_eq!(store.len(), 3, "the map stays within its capacity");
+        // Live exact keys still count exactly.
+        assert_eq!(store.increment(&key(1), MINUTE).await.unwrap().value, 2);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn parallel_increments_are_all_counted() {
         let (store, _) = store(10);
         let store = Arc::new(store);
-        let tasks: Vec<_> = (0..64)
-            .map(|_| {
-                let store = Arc::clone(&store);
-                tokio::spawn(async move { store.increment(&key(1), MINUTE).await.unwrap().value })
-            })
-            .collect();
-        let mut values = Vec::new();
-        for task in tasks {
-            values.push(task.await.unwrap());
+        for key in [key(1), StoreKey::AddressFailures([7; 16])] {
+            let tasks: Vec<_> = (0..64)
+                .map(|_| {
+                    let store = Arc::clone(&store);
+                    let key = key.clone();
+                    tokio::spawn(async move { store.increment(&key, MINUTE).await.unwrap().value })
+                })
+                .collect();
+            let mut values = Vec::new();
+            for task in tasks {
+                values.push(task.await.unwrap());
+            }
+            values.sort_unstable();
+            assert_eq!(values, (1..=64).collect::<Vec<_>>(), "{key}");
         }
-        values.sort_unstable();
-        assert_eq!(values, (1..=64).collect::<Vec<_>>());
-    }
-
-    #[tokio::test]
-    async fn claims_count_like_entries() {
-        let (store, _) = store(2);
-        store.claim(&StoreKey::Used([1; 16]), MINUTE).await.unwrap();
-        assert!(store.claim(&StoreKey::Used([2; 16]), MINUTE).await.is_err());
-        store
-            .claim(&StoreKey::ResendCooldown([1; 16]), MINUTE)
-            .await
-            .unwrap();
-        assert_eq!(
-            store
-                .claim(&StoreKey::ResendCooldown([2; 16]), MINUTE)
-                .await
-                .unwrap(),
-            None
-        );
     }
 
     #[test]

@@ -6,16 +6,16 @@
 //! that compare it with a limit cannot be raced past the limit by parallel requests, and `claim`
 //! succeeds for exactly one caller.
 //!
-//! Entries are of two kinds ([`StoreKey::is_guard`]). Guards (attempts, failures, used marks) keep
-//! codes from being guessed or replayed: a store never drops a live one, and refuses new ones
-//! when it cannot keep them (the relay then fails closed). Send limits only slow down sending: a
-//! store under pressure may drop the oldest of them rather than refuse a person a code.
+//! A store may answer a count above the true one (a sketch shared by many keys), never below:
+//! limits then refuse a little early, never late. It never forgets a live attempt count or used
+//! mark; when it cannot keep one it refuses (the relay then fails closed).
 
 use async_trait::async_trait;
 use std::fmt;
 use std::time::Duration;
 
 pub mod memory;
+pub mod sketch;
 
 pub use memory::MemoryStore;
 
@@ -44,17 +44,6 @@ pub enum StoreKey {
     Used(ChallengeId),
 }
 
-impl StoreKey {
-    /// Whether losing this entry would let a code be guessed or replayed (attempts, failures, a
-    /// used mark), rather than only let more messages be sent.
-    pub fn is_guard(&self) -> bool {
-        matches!(
-            self,
-            StoreKey::AddressFailures(_) | StoreKey::Attempts(_) | StoreKey::Used(_)
-        )
-    }
-}
-
 impl fmt::Display for StoreKey {
     /// The key's text form, for stores that key by strings and for logs. The prefixes are stable.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -76,8 +65,12 @@ impl fmt::Display for StoreKey {
 pub struct Count {
     /// The value after this increment (0 for a counter that is not there).
     pub value: u64,
-    /// Until the window ends and the counter disappears.
+    /// Until the window ends and the counter disappears; for a count kept in a sketch, until it
+    /// falls below that sketch's limit again.
     pub resets_in: Duration,
+    /// For a count kept in a sketch, the time slot that took it, which [`Store::decrement`]
+    /// needs; `None` for an exact counter.
+    pub slot: Option<u64>,
 }
 
 /// The store could not be reached or is full: the relay refuses the operation (fails closed).
@@ -92,10 +85,10 @@ pub trait Store: Send + Sync + 'static {
     /// a live one keeps its window (fixed windows).
     async fn increment(&self, key: &StoreKey, window: Duration) -> Result<Count, StoreError>;
 
-    /// Takes one back from a live counter, for an attempt that turned out not to count, such as
-    /// a send that could not be delivered. A counter taken back to zero is removed, so that a
-    /// refused request leaves nothing behind.
-    async fn decrement(&self, key: &StoreKey) -> Result<(), StoreError>;
+    /// Takes back one count, `counted` (the answer of the [`Store::increment`] that made it),
+    /// for a request that turned out not to count, such as a send that could not be delivered. A
+    /// counter taken back to zero is removed, so that a refused request leaves nothing behind.
+    async fn decrement(&self, key: &StoreKey, counted: &Count) -> Result<(), StoreError>;
 
     /// A counter as it stands, without changing it; a value of 0 if absent.
     async fn count(&self, key: &StoreKey) -> Result<Count, StoreError>;
@@ -144,17 +137,5 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), texts.len());
-    }
-
-    #[test]
-    fn guards_are_what_stops_guessing_and_replay() {
-        let id = [1; 16];
-        assert!(StoreKey::Attempts(id).is_guard());
-        assert!(StoreKey::Used(id).is_guard());
-        assert!(StoreKey::AddressFailures(id).is_guard());
-        assert!(!StoreKey::ClientSends("192.0.2.1".into()).is_guard());
-        assert!(!StoreKey::AddressSends(id).is_guard());
-        assert!(!StoreKey::ChallengeSends(id).is_guard());
-        assert!(!StoreKey::ResendCooldown(id).is_guard());
     }
 }

@@ -117,13 +117,21 @@ async fn sends_per_address_are_limited_per_window() {
     relay.clock.advance(secs(60));
     let sixth = relay.issue("ADA@example.com").await;
     assert_refused(&sixth, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
-    assert_eq!(sixth.json["error"]["retry_after"], 840);
+    // The sends fell in the quarter-window slot 10:00:00-10:03:45, which stops counting a whole
+    // window after it ends: at 10:18:45, 1,065 s from now.
+    assert_eq!(sixth.json["error"]["retry_after"], 1065);
     assert_eq!(relay.sent(), 5);
     assert_eq!(
         relay.issue("bob@example.com").await.status,
         StatusCode::CREATED
     );
-    relay.clock.advance(secs(840));
+    relay.clock.advance(secs(1064));
+    assert_eq!(
+        relay.issue(ADA).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "never before"
+    );
+    relay.clock.advance(secs(1));
     assert_eq!(relay.issue(ADA).await.status, StatusCode::CREATED);
 }
 
@@ -142,7 +150,14 @@ async fn sends_per_client_are_limited_per_window() {
             .unwrap()
             .contains("your network")
     );
-    relay.clock.advance(secs(900));
+    assert_eq!(over.json["error"]["retry_after"], 1125);
+    relay.clock.advance(secs(1124));
+    assert_eq!(
+        relay.issue("p20@example.com").await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "never before"
+    );
+    relay.clock.advance(secs(1));
     assert_eq!(
         relay.issue("p20@example.com").await.status,
         StatusCode::CREATED
@@ -157,13 +172,16 @@ async fn the_failure_budget_reopens_when_its_window_ends() {
     for _ in 0..2 {
         relay.verify(&challenge, ADA, &super::wrong(&code)).await;
     }
+    // Failures counted in the slot 10:00-10:15 count until 11:15.
     let locked = relay.verify(&held, ADA, &held_code).await;
     assert_eq!(locked.error_code(), "too_many_attempts");
-    assert_eq!(locked.json["error"]["retry_after"], 3600);
+    assert_eq!(locked.json["error"]["retry_after"], 4500);
     let refused = relay.issue(ADA).await;
     assert_eq!(refused.error_code(), "rate_limited");
-    assert_eq!(refused.json["error"]["retry_after"], 3600);
-    relay.clock.advance(secs(3600));
+    assert_eq!(refused.json["error"]["retry_after"], 4500);
+    relay.clock.advance(secs(4499));
+    assert_eq!(relay.issue(ADA).await.error_code(), "rate_limited");
+    relay.clock.advance(secs(1));
     let (challenge, code) = relay.challenge_and_code(ADA).await.unwrap();
     assert_eq!(
         relay.verify(&challenge, ADA, &code).await.status,
