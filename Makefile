@@ -47,10 +47,14 @@ size: frontend
 tests:
 	$(CARGO) test --workspace
 
-## Micro-benchmarks (criterion): token, code derivation, ledger.
+## Micro-benchmarks (criterion): token, code derivation, store; then how often the limit
+## sketches refuse early at their default size.
 bench:
 	$(CARGO) bench -p otp-relay --bench core
+	$(CARGO) run --release -q -p otp-relay --example sketch_rates
 
-## Load test on loopback: a release relay (outbox, then real SMTP) and 16 clients for 10 s each.
+## Load test on loopback, each figure beside a baseline from the same run: verify against a bare
+## axum endpoint, RSS over 100,000 issued codes, the whole flow, sends against the SMTP server's
+## own ceiling.
 load: test-tools
 	scripts/load.sh

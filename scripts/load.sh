@@ -1,40 +1,78 @@
 #!/usr/bin/env bash
-# Starts a release relay on a free loopback port with limits raised for the test, runs the load
-# client against it (whole flow through the development outbox), then the same with delivery
-# through a real SMTP server process (issue only). Everything stops at the end.
+# `make load`: release builds on loopback, every figure beside a baseline measured in the same run,
+# because on a shared 2-core machine an absolute rate means little:
+#   1. verify with a wrong code, against a bare axum endpoint answering a fixed JSON error;
+#   2. the relay's memory (RSS) before and after issuing 100,000 codes to distinct addresses;
+#   3. the whole flow through the development outbox (request, read the code, verify);
+#   4. sends through a real SMTP server process, against that server's own ceiling.
+# Everything it starts stops at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p otp-relay --bin otp-relay --example load >/dev/null
+cargo build --release -p otp-relay --bin otp-relay --example load --example compare --example bare >/dev/null
 bin="${CARGO_TARGET_DIR:-target}/release"
 log=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$log"' EXIT
+seconds=${SECONDS_PER_RUN:-10}
 
-start_relay() {
-    OTP_RELAY_LISTEN=127.0.0.1:0 OTP_RELAY_LOG=warn \
-    OTP_RELAY_SENDS_PER_IP=1000000/1m OTP_RELAY_SENDS_PER_ADDRESS=1000/1m \
-    OTP_RELAY_STORE_CAPACITY=2000000 \
-    "$@" "$bin/otp-relay" serve >"$log/relay.out" 2>"$log/relay.err" &
-    pids+=($!)
-    for _ in $(seq 50); do
-        url=$(sed -n 's/^otp-relay listening on //p' "$log/relay.out")
+# Starts a server that prints "<prefix>http://ADDR" on stdout; sets $url and $pid.
+start() {
+    local prefix=$1; shift
+    "$@" >"$log/server.out" 2>"$log/server.err" &
+    pid=$!
+    pids+=("$pid")
+    for _ in $(seq 100); do
+        url=$(sed -n "s|^${prefix}||p" "$log/server.out")
         [ -n "$url" ] && return 0
         sleep 0.1
     done
-    cat "$log/relay.err" >&2; exit 1
+    cat "$log/server.err" >&2; exit 1
 }
+
+# The relay with limits raised for one loopback client (the sketch allows up to 65534 a window).
+relay() {
+    start "otp-relay listening on " env OTP_RELAY_LISTEN=127.0.0.1:0 \
+        OTP_RELAY_SENDS_PER_IP=65000/1s OTP_RELAY_MAX_ATTEMPTS=10 \
+        OTP_RELAY_FAILURES_PER_ADDRESS=100/1h "$@" "$bin/otp-relay" serve
+}
+
+rate() { awk '{for (i = 1; i <= NF; i++) if ($i ~ /\/s$/) { sub(/\/s$/, "", $i); print $i; exit }}'; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+echo "== 1. verify with a wrong code: the relay against a bare axum endpoint (16 connections, ${seconds} s each)"
+start "listening on " "$bin/examples/bare"
+bare=$("$bin/examples/compare" bare --url "$url" --seconds "$seconds" | tee /dev/stderr | rate)
+kill "$pid"
+relay OTP_RELAY_DEV=1
+verify=$("$bin/examples/compare" verify --url "$url" --seconds "$seconds" | tee /dev/stderr | rate)
+kill "$pid"
+awk -v v="$verify" -v b="$bare" 'BEGIN { printf "verify / bare = %.0f %%\n", 100 * v / b }'
+
+echo "== 2. memory: RSS before and after issuing 100,000 codes to distinct addresses"
+relay OTP_RELAY_DEV=1
+sleep 0.5
+before=$(rss_kib "$pid")
+"$bin/examples/compare" issue --url "$url" --count 100000 >&2
+after=$(rss_kib "$pid")
+kill "$pid"
+awk -v a="$after" -v b="$before" 'BEGIN { printf "RSS %d KiB before, %d KiB after: %+d KiB, %.1f bytes per code\n", b, a, a - b, (a - b) * 1024 / 100000 }'
 
 # The outbox keeps the newest 50 messages: with many clients a code can be pushed out before
 # its client reads it, so the whole-flow run uses few clients.
-echo "== whole flow (request, read the code from the outbox, verify), development outbox"
-start_relay env OTP_RELAY_DEV=1
-"$bin/examples/load" --url "$url" --seconds "${SECONDS_PER_RUN:-10}" --concurrency "${FLOW_CONCURRENCY:-4}"
+echo "== 3. whole flow (request, read the code from the outbox, verify), development mode"
+relay OTP_RELAY_DEV=1
+"$bin/examples/load" --url "$url" --seconds "$seconds" --concurrency "${FLOW_CONCURRENCY:-4}"
+kill "$pid"
 
-echo "== issue only, delivery through a local SMTP server (plain, no TLS)"
+echo "== 4. sends through a local SMTP server (aiosmtpd, plain): the relay against the server's own ceiling"
 mkdir -p "$log/maildir"
 /usr/bin/python3 tests/support/smtp_server.py --port 0 --mode plain --maildir "$log/maildir" >"$log/smtp.out" &
 pids+=($!)
 for _ in $(seq 50); do port=$(sed -n 's/^READY //p' "$log/smtp.out"); [ -n "$port" ] && break; sleep 0.1; done
-start_relay env OTP_RELAY_SMTP_URL="smtp://127.0.0.1:$port"
-"$bin/examples/load" --url "$url" --seconds "${SECONDS_PER_RUN:-10}" --concurrency "${CONCURRENCY:-16}" --issue-only
-echo "messages the SMTP server stored: $(ls "$log/maildir/new" | wc -l)"
+ceiling=$("$bin/examples/compare" smtp --url http://127.0.0.1:1 --port "$port" --seconds "$seconds" | tee /dev/stderr | rate)
+stored_before=$(ls "$log/maildir/new" | wc -l)
+relay OTP_RELAY_SMTP_URL="smtp://127.0.0.1:$port"
+sends=$("$bin/examples/compare" issue --url "$url" --count 10000000 --seconds "$seconds" | tee /dev/stderr | rate)
+kill "$pid"
+awk -v s="$sends" -v c="$ceiling" 'BEGIN { printf "relay sends / SMTP server alone = %.0f %%\n", 100 * s / c }'
+echo "messages the SMTP server stored from the relay: $(( $(ls "$log/maildir/new" | wc -l) - stored_before ))"

@@ -12,5 +12,6 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod http;
+pub mod log_writer;
 pub mod mail;
 pub mod server;

@@ -3,18 +3,28 @@
 use clap::Parser;
 use std::process::ExitCode;
 
+/// Many small short-lived allocations per request (JSON, headers, log lines): mimalloc serves them
+/// in a fraction of the system allocator's time (measured with `make load`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = otp_relay::cli::Cli::parse();
-    init_logging();
+    // Held until the end of `main`: dropping it writes out the lines still queued.
+    let _log_writer = init_logging();
     otp_relay::cli::run(cli)
 }
 
-fn init_logging() {
+/// Logs to stderr through a queue that a thread of its own writes out, so that no request waits
+/// for a write or wakes a thread per line ([`otp_relay::log_writer`]).
+fn init_logging() -> otp_relay::log_writer::Flusher<std::io::Stderr> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("OTP_RELAY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, flusher) = otp_relay::log_writer::queued(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    flusher
 }
