@@ -55,12 +55,17 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-/// A short random id, so that several widgets on one page never share element ids.
+/// A short random id, so that several widgets on one page never share element ids. The ids need
+/// to differ, not to be secret: `Math.random()` is enough and keeps a crypto shim out of the
+/// download.
 fn instance_id() -> String {
-    let mut bytes = [0u8; 4];
-    // Without randomness the ids are still valid; only several widgets per page would clash.
-    let _ = getrandom::getrandom(&mut bytes);
-    format!("otp-{:08x}", u32::from_be_bytes(bytes))
+    let random = (js_sys::Math::random() * 4_294_967_296.0) as u32;
+    let mut id = String::from("otp-");
+    for shift in (0..8).rev() {
+        let digit = (random >> (shift * 4)) & 0xf;
+        id.push(char::from_digit(digit, 16).unwrap_or('0'));
+    }
+    id
 }
 
 impl VerifyFlow {
