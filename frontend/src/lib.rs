@@ -8,12 +8,15 @@ pub mod components;
 pub mod flow;
 pub mod widget;
 
-use components::{VerifyFlow, VerifyFlowProps};
+use components::VerifyFlowProps;
 use web_sys::Element;
 
-/// Renders the flow into `root`; the handle unmounts it when destroyed.
-pub fn mount(root: Element, props: VerifyFlowProps) -> yew::AppHandle<VerifyFlow> {
-    yew::Renderer::<VerifyFlow>::with_root_and_props(root, props).render()
+/// Renders the flow into `root`; the handle unmounts it when destroyed. The app is of the same
+/// kind as the widget's pooled apps ([`widget::Slot`]), so the wasm carries one app type, not two.
+pub fn mount(root: Element, props: VerifyFlowProps) -> yew::AppHandle<widget::Slot> {
+    let mut app = mount_slot(root);
+    app.update(widget::SlotProps::showing(props));
+    app
 }
 
 /// An app for the widget pool, showing nothing until given props.
