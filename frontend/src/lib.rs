@@ -23,3 +23,8 @@ pub fn mount(root: Element, props: VerifyFlowProps) -> yew::AppHandle<widget::Sl
 fn mount_slot(root: Element) -> yew::AppHandle<widget::Slot> {
     yew::Renderer::<widget::Slot>::with_root(root).render()
 }
+
+/// The wasm's allocator (see `Cargo.toml`): talc, which grows the wasm memory as needed.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
