@@ -163,12 +163,6 @@ impl WidgetHandle {
             POOL.with(|pool| pool.borrow_mut().push(slot));
         }
     }
-
-    /// Whether `destroy` has been called.
-    #[wasm_bindgen(getter)]
-    pub fn destroyed(&self) -> bool {
-        self.slot.is_none()
-    }
 }
 
 /// Bytes of linear memory the module uses now: lets a page (or a test) see that mounting and
