@@ -3,7 +3,7 @@
 # `trunk build --release`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-budget=${SIZE_BUDGET_BYTES:-100000}
+budget=${SIZE_BUDGET_BYTES:-80000}
 total=0
 for file in dist/*.wasm dist/*.js dist/*.css; do
     raw=$(stat -c %s "$file")

@@ -4,13 +4,21 @@
 //! small. Requests are built from the shared request types and read by destructuring them, so a
 //! change in `otp_relay_shared::api` cannot go unnoticed here.
 
-use crate::flow::{ChallengeInfo, Failure, VerifiedProof};
+use crate::flow::{Action, ChallengeInfo, Failure, VerifiedProof};
 use js_sys::{Date, JSON, Object, Promise, Reflect};
 use otp_relay_shared::ErrorCode;
 use otp_relay_shared::api::{CreateChallengeRequest, ResendRequest, VerifyRequest, WidgetStatus};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
+
+/// A call to the relay, built from the shared request types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    RequestCode(CreateChallengeRequest),
+    Resend(ResendRequest),
+    Verify(VerifyRequest),
+}
 
 /// The browser's client of the relay's HTTP API. Where the relay is: `""` for the page's own
 /// origin, or an absolute URL.
@@ -118,45 +126,40 @@ impl RelayClient {
         }
     }
 
-    pub async fn request_code(
-        &self,
-        request: CreateChallengeRequest,
-    ) -> Result<ChallengeInfo, Failure> {
-        let CreateChallengeRequest { email } = request;
-        let body = self
-            .post("/api/v1/challenges", &[("email", &email)])
-            .await?;
-        challenge_info(&body).ok_or(Failure::Unreachable)
-    }
-
-    pub async fn resend(&self, request: ResendRequest) -> Result<ChallengeInfo, Failure> {
-        let ResendRequest { challenge, email } = request;
-        let body = self
-            .post(
+    /// Makes a call and turns the answer into the flow's next action. One function for the three
+    /// calls, so the wasm holds one request future, not three.
+    pub async fn call(&self, call: Call) -> Action {
+        let (path, fields) = match &call {
+            Call::RequestCode(CreateChallengeRequest { email }) => {
+                ("/api/v1/challenges", vec![("email", email.as_str())])
+            }
+            Call::Resend(ResendRequest { challenge, email }) => (
                 "/api/v1/challenges/resend",
-                &[("challenge", &challenge), ("email", &email)],
-            )
-            .await?;
-        challenge_info(&body).ok_or(Failure::Unreachable)
-    }
-
-    pub async fn verify(&self, request: VerifyRequest) -> Result<VerifiedProof, Failure> {
-        let VerifyRequest {
-            challenge,
-            email,
-            code,
-        } = request;
-        let body = self
-            .post(
+                vec![("challenge", challenge.as_str()), ("email", email.as_str())],
+            ),
+            Call::Verify(VerifyRequest {
+                challenge,
+                email,
+                code,
+            }) => (
                 "/api/v1/challenges/verify",
-                &[
-                    ("challenge", &challenge),
-                    ("email", &email),
-                    ("code", &code),
+                vec![
+                    ("challenge", challenge.as_str()),
+                    ("email", email.as_str()),
+                    ("code", code.as_str()),
                 ],
-            )
-            .await?;
-        verified_proof(&body).ok_or(Failure::Unreachable)
+            ),
+        };
+        let body = match self.post(path, &fields).await {
+            Ok(body) => body,
+            Err(failure) => return Action::Failed(failure),
+        };
+        let action = match &call {
+            Call::RequestCode(_) => challenge_info(&body).map(Action::Issued),
+            Call::Resend(_) => challenge_info(&body).map(Action::Resent),
+            Call::Verify(_) => verified_proof(&body).map(Action::Verified),
+        };
+        action.unwrap_or(Action::Failed(Failure::Unreachable))
     }
 
     /// What the relay says about this page: allowed to call it, development outbox. `None` when

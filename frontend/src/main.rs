@@ -4,19 +4,15 @@
 
 use otp_relay_frontend::components::VerifyFlowProps;
 use otp_relay_frontend::flow::VerifiedProof;
-use wasm_bindgen::JsValue;
+use otp_relay_frontend::widget::object;
 use web_sys::{CustomEvent, CustomEventInit, Element};
 use yew::Callback;
 
 fn dispatch(target: &Element, name: &str, detail: &[(&str, &str)]) {
-    let object = js_sys::Object::new();
-    for (key, value) in detail {
-        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), &JsValue::from_str(value));
-    }
     let init = CustomEventInit::new();
     init.set_bubbles(true);
     init.set_composed(true);
-    init.set_detail(&object);
+    init.set_detail(&object(detail));
     if let Ok(event) = CustomEvent::new_with_event_init_dict(name, &init) {
         let _ = target.dispatch_event(&event);
     }

@@ -23,6 +23,16 @@ pub struct SlotProps {
     generation: u32,
 }
 
+impl SlotProps {
+    /// A fresh flow with these props.
+    pub fn showing(flow: VerifyFlowProps) -> Self {
+        SlotProps {
+            flow: Some(flow),
+            generation: 1,
+        }
+    }
+}
+
 /// The root component of a pooled app.
 pub struct Slot;
 
@@ -58,7 +68,8 @@ pub struct WidgetHandle {
     props: SlotProps,
 }
 
-fn object(entries: &[(&str, &str)]) -> JsValue {
+/// A plain JS object of string fields: an event's `detail`.
+pub fn object(entries: &[(&str, &str)]) -> JsValue {
     let detail = Object::new();
     for (key, value) in entries {
         let _ = Reflect::set(&detail, &JsValue::from_str(key), &JsValue::from_str(value));
@@ -109,10 +120,7 @@ pub fn mount_widget(
         }
     };
     container.append_child(&slot.root)?;
-    let props = SlotProps {
-        flow: Some(flow),
-        generation: 1,
-    };
+    let props = SlotProps::showing(flow);
     slot.app.update(props.clone());
     Ok(WidgetHandle {
         slot: Some(slot),
@@ -154,12 +162,6 @@ impl WidgetHandle {
             slot.root.remove();
             POOL.with(|pool| pool.borrow_mut().push(slot));
         }
-    }
-
-    /// Whether `destroy` has been called.
-    #[wasm_bindgen(getter)]
-    pub fn destroyed(&self) -> bool {
-        self.slot.is_none()
     }
 }
 

@@ -1,7 +1,7 @@
 //! The view: one component that renders the flow's state and turns the person's input into flow
 //! actions, and the flow's effects into requests to the relay.
 
-use crate::api::RelayClient;
+use crate::api::{Call, RelayClient};
 use crate::flow::{
     Action, Busy, Effect, Flow, Focus, Notice, Recovery, Step, Tone, VerifiedProof, clock,
 };
@@ -55,53 +55,48 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-/// A short random id, so that several widgets on one page never share element ids.
+/// A short random id, so that several widgets on one page never share element ids. The ids need
+/// to differ, not to be secret: `Math.random()` is enough and keeps a crypto shim out of the
+/// download.
 fn instance_id() -> String {
-    let mut bytes = [0u8; 4];
-    // Without randomness the ids are still valid; only several widgets per page would clash.
-    let _ = getrandom::getrandom(&mut bytes);
-    format!("otp-{:08x}", u32::from_be_bytes(bytes))
+    let random = (js_sys::Math::random() * 4_294_967_296.0) as u32;
+    let mut id = String::from("otp-");
+    for shift in (0..8).rev() {
+        let digit = (random >> (shift * 4)) & 0xf;
+        id.push(char::from_digit(digit, 16).unwrap_or('0'));
+    }
+    id
+}
+
+/// Asks the relay: a call, or (`None`) the page's status. Every request goes through this one
+/// future, so the wasm holds one copy of the code that runs futures for a component.
+async fn ask(relay: RelayClient, call: Option<Call>) -> Msg {
+    match call {
+        Some(call) => Msg::Flow(relay.call(call).await),
+        None => Msg::Status(relay.status().await),
+    }
 }
 
 impl VerifyFlow {
     fn run(&self, ctx: &Context<Self>, effect: Effect) {
-        let relay = self.relay.clone();
-        let link = ctx.link();
-        match effect {
-            Effect::RequestCode { email } => link.send_future(async move {
-                Msg::Flow(
-                    match relay.request_code(CreateChallengeRequest { email }).await {
-                        Ok(challenge) => Action::Issued(challenge),
-                        Err(failure) => Action::Failed(failure),
-                    },
-                )
-            }),
-            Effect::Resend { challenge, email } => link.send_future(async move {
-                Msg::Flow(
-                    match relay.resend(ResendRequest { challenge, email }).await {
-                        Ok(challenge) => Action::Resent(challenge),
-                        Err(failure) => Action::Failed(failure),
-                    },
-                )
-            }),
+        let call = match effect {
+            Effect::RequestCode { email } => Call::RequestCode(CreateChallengeRequest { email }),
+            Effect::Resend { challenge, email } => Call::Resend(ResendRequest { challenge, email }),
             Effect::Verify {
                 challenge,
                 email,
                 code,
-            } => link.send_future(async move {
-                let request = VerifyRequest {
-                    challenge,
-                    email,
-                    code,
-                };
-                Msg::Flow(match relay.verify(request).await {
-                    Ok(proof) => Action::Verified(proof),
-                    Err(failure) => Action::Failed(failure),
-                })
+            } => Call::Verify(VerifyRequest {
+                challenge,
+                email,
+                code,
             }),
-            Effect::Announce(proof) => ctx.props().on_verified.emit(proof),
-            Effect::ReportError { code, message } => ctx.props().on_error.emit((code, message)),
-        }
+            Effect::Announce(proof) => return ctx.props().on_verified.emit(proof),
+            Effect::ReportError { code, message } => {
+                return ctx.props().on_error.emit((code, message));
+            }
+        };
+        ctx.link().send_future(ask(self.relay.clone(), Some(call)));
     }
 
     fn notice_view(&self, ctx: &Context<Self>, notice: Option<&Notice>) -> Html {
@@ -267,9 +262,7 @@ impl Component for VerifyFlow {
     fn create(ctx: &Context<Self>) -> Self {
         let tick = ctx.link().callback(|()| Msg::Tick);
         let relay = RelayClient::new(&ctx.props().relay);
-        let probe = relay.clone();
-        ctx.link()
-            .send_future(async move { Msg::Status(probe.status().await) });
+        ctx.link().send_future(ask(relay.clone(), None));
         VerifyFlow {
             flow: Flow::new(&ctx.props().email),
             relay,
