@@ -133,10 +133,22 @@ impl EmailAddress {
     }
 
     /// The address with most of the local part hidden, for log lines: `a***@example.com`.
-    pub fn masked(&self) -> String {
-        let (local, domain) = self.0.split_once('@').unwrap_or((self.0.as_str(), ""));
-        let first: String = local.chars().take(1).collect();
-        format!("{first}***@{domain}")
+    pub fn masked(&self) -> Masked<'_> {
+        Masked(self)
+    }
+}
+
+/// [`EmailAddress::masked`]: written straight into a log line, with nothing allocated.
+pub struct Masked<'a>(&'a EmailAddress);
+
+impl fmt::Display for Masked<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0.as_str();
+        let (local, domain) = text.split_once('@').unwrap_or((text, ""));
+        if let Some(first) = local.chars().next() {
+            write!(f, "{first}")?;
+        }
+        write!(f, "***@{domain}")
     }
 }
 
@@ -321,7 +333,7 @@ mod tests {
     #[test]
     fn masked_hides_the_local_part() {
         let email = EmailAddress::parse("ada@example.com").unwrap();
-        assert_eq!(email.masked(), "a***@example.com");
+        assert_eq!(email.masked().to_string(), "a***@example.com");
         assert_eq!(email.domain(), "example.com");
     }
 }

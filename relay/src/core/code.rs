@@ -5,12 +5,9 @@
 
 use crate::core::keys::ChallengeKeys;
 use crate::core::token::Nonce;
-use hmac::{KeyInit, Mac};
+use hmac::Mac;
 use otp_relay_shared::Code;
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
-
-type HmacSha256 = hmac::Hmac<Sha256>;
 
 /// The code for a nonce: `length` decimal digits, uniform over `0..10^length`.
 pub fn derive_code(keys: &ChallengeKeys, nonce: &Nonce, length: usize) -> Code {
@@ -19,8 +16,7 @@ pub fn derive_code(keys: &ChallengeKeys, nonce: &Nonce, length: usize) -> Code {
     let limit = ((1u64 << 32) / modulus) * modulus;
     let mut block: u32 = 0;
     loop {
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(keys.code_prf.expose())
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        let mut mac = keys.code_prf.mac();
         mac.update(nonce);
         mac.update(&block.to_be_bytes());
         let out = mac.finalize().into_bytes();

@@ -20,10 +20,9 @@ use crate::core::proof::{ProofClaims, ProofSigner};
 use crate::core::secret::SecretBytes;
 use crate::core::store::{AddressId, Count, Store, StoreKey};
 use crate::core::token::{Challenge, TokenError, address_tag, site_tag};
-use hmac::{KeyInit, Mac};
+use hmac::Mac;
 use otp_relay_shared::api::{ChallengeResponse, VerifyResponse};
 use otp_relay_shared::{Code, CodeError, EmailAddress, ErrorCode};
-use sha2::Sha256;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,10 +104,7 @@ impl VerificationService {
     /// The store's pseudonym for the mailbox an address reaches: a keyed hash, so the store never
     /// holds addresses, of the canonical mailbox, so `ada+1@` and `Ada@` share one budget.
     fn mailbox_id(&self, email: &EmailAddress) -> AddressId {
-        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(
-            self.settings.keys.store_key().expose(),
-        )
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        let mut mac = self.settings.keys.store_key().mac();
         mac.update(email.mailbox().as_bytes());
         let mut id = [0u8; 16];
         id.copy_from_slice(&mac.finalize().into_bytes()[..16]);
@@ -510,8 +506,18 @@ impl VerificationService {
 }
 
 /// The first 8 hex digits of a challenge id: enough to follow one challenge through the logs.
-fn short_id(challenge: &Challenge) -> String {
-    hex(&challenge.id()[..4])
+/// Written straight into the log line, with nothing allocated.
+fn short_id(challenge: &Challenge) -> ShortId {
+    let id = challenge.id();
+    ShortId([id[0], id[1], id[2], id[3]])
+}
+
+struct ShortId([u8; 4]);
+
+impl std::fmt::Display for ShortId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:08x}", u32::from_be_bytes(self.0))
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::core::keys::{ChallengeKeys, KeyRing, MAX_KID_LEN};
 use crate::core::store::ChallengeId;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{KeyInit, Mac};
+use hmac::Mac;
 use otp_relay_shared::EmailAddress;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -77,8 +77,7 @@ pub enum TokenError {
 
 /// The first [`TAG_LEN`] bytes of HMAC-SHA256 over `parts` under the address-binding key.
 fn binding_tag(keys: &ChallengeKeys, parts: &[&[u8]]) -> [u8; TAG_LEN] {
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(keys.address_binding.expose())
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    let mut mac = keys.address_binding.mac();
     for part in parts {
         mac.update(part);
     }
@@ -104,8 +103,7 @@ pub fn site_tag(keys: &ChallengeKeys, origin: Option<&str>) -> [u8; TAG_LEN] {
 }
 
 fn token_mac(keys: &ChallengeKeys) -> HmacSha256 {
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(keys.token_mac.expose())
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    let mut mac = keys.token_mac.mac();
     mac.update(PURPOSE);
     mac
 }

@@ -12,7 +12,8 @@ use futures_util::StreamExt;
 use ipnet::IpNet;
 use otp_relay_shared::ErrorCode;
 use otp_relay_shared::api::{CreateChallengeRequest, ResendRequest, VerifyRequest};
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// Largest request body accepted (docs/api.md).
@@ -22,31 +23,70 @@ const DRAIN_LIMIT: usize = 2 * 1024 * 1024;
 /// How long reading a body may take.
 const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// The fields of a JSON object body.
-pub struct Fields(Map<String, Value>);
+/// The names of the fields any request type reads; others are ignored.
+const KNOWN_FIELDS: [&str; 3] = ["email", "challenge", "code"];
 
-impl Fields {
+/// The known fields of a JSON object body, borrowed from the body as raw JSON (nothing is
+/// allocated for fields that are not read). A field given twice counts with its last value.
+pub struct Fields<'a>([Option<&'a RawValue>; KNOWN_FIELDS.len()]);
+
+impl<'de> Deserialize<'de> for Fields<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Fields<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Self::Value, M::Error> {
+                let mut fields = [None; KNOWN_FIELDS.len()];
+                while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match KNOWN_FIELDS.iter().position(|known| *known == name) {
+                        Some(slot) => fields[slot] = Some(map.next_value::<&'de RawValue>()?),
+                        None => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Fields(fields))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+impl Fields<'_> {
     /// A required string field.
     pub fn string(&self, name: &str) -> Result<String, ApiError> {
-        match self.0.get(name) {
-            Some(Value::String(text)) => Ok(text.clone()),
-            Some(Value::Null) | None => Err(ApiError::invalid_request(format!(
+        let raw = KNOWN_FIELDS
+            .iter()
+            .position(|known| *known == name)
+            .and_then(|slot| self.0[slot])
+            .map(RawValue::get)
+            .filter(|raw| *raw != "null");
+        match raw {
+            None => Err(ApiError::invalid_request(format!(
                 "The field \"{name}\" is missing; send it as a string."
             ))),
-            Some(_) => Err(ApiError::invalid_request(format!(
-                "The field \"{name}\" must be a string."
-            ))),
+            Some(raw) => serde_json::from_str::<String>(raw).map_err(|_| {
+                ApiError::invalid_request(format!("The field \"{name}\" must be a string."))
+            }),
         }
     }
 }
 
 /// A shared request type, read from a body's fields.
 pub trait FromFields: Sized {
-    fn from_fields(fields: &Fields) -> Result<Self, ApiError>;
+    fn from_fields(fields: &Fields<'_>) -> Result<Self, ApiError>;
 }
 
 impl FromFields for CreateChallengeRequest {
-    fn from_fields(fields: &Fields) -> Result<Self, ApiError> {
+    fn from_fields(fields: &Fields<'_>) -> Result<Self, ApiError> {
         Ok(CreateChallengeRequest {
             email: fields.string("email")?,
         })
@@ -54,7 +94,7 @@ impl FromFields for CreateChallengeRequest {
 }
 
 impl FromFields for ResendRequest {
-    fn from_fields(fields: &Fields) -> Result<Self, ApiError> {
+    fn from_fields(fields: &Fields<'_>) -> Result<Self, ApiError> {
         Ok(ResendRequest {
             challenge: fields.string("challenge")?,
             email: fields.string("email")?,
@@ -63,7 +103,7 @@ impl FromFields for ResendRequest {
 }
 
 impl FromFields for VerifyRequest {
-    fn from_fields(fields: &Fields) -> Result<Self, ApiError> {
+    fn from_fields(fields: &Fields<'_>) -> Result<Self, ApiError> {
         Ok(VerifyRequest {
             challenge: fields.string("challenge")?,
             email: fields.string("email")?,
@@ -97,16 +137,15 @@ impl<T: FromFields> FromRequest<SharedApp> for ApiRequest<T> {
         }
         let requester = requester(&request, &app.config.trusted_proxies)?;
         let bytes = read_body(request).await?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::invalid_request(format!("The request body is not valid JSON ({e})."))
+        let fields: Fields<'_> = serde_json::from_slice(&bytes).map_err(|e| {
+            if e.classify() == serde_json::error::Category::Data {
+                ApiError::invalid_request("The request body must be a JSON object.")
+            } else {
+                ApiError::invalid_request(format!("The request body is not valid JSON ({e})."))
+            }
         })?;
-        let Value::Object(fields) = value else {
-            return Err(ApiError::invalid_request(
-                "The request body must be a JSON object.",
-            ));
-        };
         Ok(ApiRequest {
-            body: T::from_fields(&Fields(fields))?,
+            body: T::from_fields(&fields)?,
             requester,
         })
     }
