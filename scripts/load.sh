@@ -22,7 +22,8 @@ start() {
     pid=$!
     pids+=("$pid")
     for _ in $(seq 100); do
-        url=$(sed -n "s|^${prefix}||p" "$log/server.out")
+        # The file appears once the child has started: until then, nothing to read yet.
+        url=$(sed -n "s|^${prefix}||p" "$log/server.out" 2>/dev/null || true)
         [ -n "$url" ] && return 0
         sleep 0.1
     done
@@ -41,16 +42,18 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 echo "== 1. verify with a wrong code: the relay against a bare axum endpoint (16 connections, ${seconds} s each)"
 start "listening on " "$bin/examples/bare"
-bare=$("$bin/examples/compare" bare --url "$url" --seconds "$seconds" | tee /dev/stderr | rate)
+bare=$("$bin/examples/compare" bare --url "$url" --seconds "$seconds" --pid "$pid" | tee /dev/stderr | rate)
 kill "$pid"
 relay OTP_RELAY_DEV=1
-verify=$("$bin/examples/compare" verify --url "$url" --seconds "$seconds" | tee /dev/stderr | rate)
+# Each challenge takes 10 wrong codes: the pool must outlast the run.
+verify=$("$bin/examples/compare" verify --url "$url" --seconds "$seconds" --pool $((seconds * 8000)) --pid "$pid" | tee /dev/stderr | rate)
 kill "$pid"
 awk -v v="$verify" -v b="$bare" 'BEGIN { printf "verify / bare = %.0f %%\n", 100 * v / b }'
 
 echo "== 2. memory: RSS before and after issuing 100,000 codes to distinct addresses"
 relay OTP_RELAY_DEV=1
-sleep 0.5
+# Warm up first (connections, the allocator's pools), so that what is measured is per code.
+"$bin/examples/compare" issue --url "$url" --count 2000 >/dev/null
 before=$(rss_kib "$pid")
 "$bin/examples/compare" issue --url "$url" --count 100000 >&2
 after=$(rss_kib "$pid")
@@ -68,7 +71,11 @@ echo "== 4. sends through a local SMTP server (aiosmtpd, plain): the relay again
 mkdir -p "$log/maildir"
 /usr/bin/python3 tests/support/smtp_server.py --port 0 --mode plain --maildir "$log/maildir" >"$log/smtp.out" &
 pids+=($!)
-for _ in $(seq 50); do port=$(sed -n 's/^READY //p' "$log/smtp.out"); [ -n "$port" ] && break; sleep 0.1; done
+for _ in $(seq 100); do
+    port=$(sed -n 's/^READY //p' "$log/smtp.out" 2>/dev/null || true)
+    [ -n "$port" ] && break
+    sleep 0.1
+done
 ceiling=$("$bin/examples/compare" smtp --url http://127.0.0.1:1 --port "$port" --seconds "$seconds" | tee /dev/stderr | rate)
 stored_before=$(ls "$log/maildir/new" | wc -l)
 relay OTP_RELAY_SMTP_URL="smtp://127.0.0.1:$port"

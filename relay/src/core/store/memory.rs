@@ -16,7 +16,7 @@ use crate::core::clock::{Clock, UnixTime};
 use crate::core::policy::Policy;
 use async_trait::async_trait;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -66,6 +66,8 @@ pub struct MemoryStore {
     spill: WindowedSketch,
     /// Whether anything ever spilled: until then, reads need not look at the spill sketch.
     spilled_once: AtomicBool,
+    /// When a full map was last swept (milliseconds of the clock).
+    swept_full_at: AtomicU64,
     epoch: u64,
     clock: Arc<dyn Clock>,
 }
@@ -92,6 +94,7 @@ impl MemoryStore {
             capacity: settings.capacity.max(1),
             spill: WindowedSketch::new(settings.challenge_lifetime, width, 1),
             spilled_once: AtomicBool::new(false),
+            swept_full_at: AtomicU64::new(0),
             epoch: crate::core::random::u64(),
             clock,
         }
@@ -157,12 +160,18 @@ impl MemoryStore {
             .filter(|entry| entry.expires > now)
     }
 
-    /// Whether a new exact entry fits, after dropping expired ones if need be.
+    /// Whether a new exact entry fits, after dropping expired ones if need be. A full map is
+    /// swept at most once a second: under pressure, a scan per request would cost every request
+    /// the whole map.
     fn has_room(&self, entries: &mut Entries, now: UnixTime) -> bool {
         if entries.len() < self.capacity {
             return true;
         }
-        entries.retain(|_, entry| entry.expires > now);
+        let last = self.swept_full_at.load(Ordering::Relaxed);
+        if now.millis() >= last.saturating_add(1000) {
+            self.swept_full_at.store(now.millis(), Ordering::Relaxed);
+            entries.retain(|_, entry| entry.expires > now);
+        }
         entries.len() < self.capacity
     }
 
@@ -450,6 +459,31 @@ mod tests {
         assert_eq!(store.len(), 3, "the map stays within its capacity");
         // Live exact keys still count exactly.
         assert_eq!(store.increment(&key(1), MINUTE).await.unwrap().value, 2);
+    }
+
+    #[tokio::test]
+    async fn expired_entries_make_room_and_a_full_map_is_swept_at_most_once_a_second() {
+        let (store, clock) = store(3);
+        for n in 1..=3 {
+            store.increment(&key(n), MINUTE).await.unwrap();
+        }
+        clock.advance(MINUTE);
+        // The map is full of expired entries: the first new key sweeps them and stays exact.
+        store.increment(&key(4), MINUTE).await.unwrap();
+        assert_eq!(store.len(), 1);
+        for n in 5..=6 {
+            store
+                .increment(&key(n), Duration::from_millis(100))
+                .await
+                .unwrap();
+        }
+        clock.advance(Duration::from_millis(200));
+        // Full again with two expired entries, but swept less than a second ago: spilled.
+        store.increment(&key(7), MINUTE).await.unwrap();
+        assert_eq!(store.len(), 3);
+        clock.advance(Duration::from_secs(1));
+        store.increment(&key(8), MINUTE).await.unwrap();
+        assert_eq!(store.len(), 2, "swept again after a second");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -340,3 +340,28 @@ async fn connections_past_the_bound_wait_for_a_stalled_one_to_be_closed() {
         let _ = stream.read_to_end(&mut rest).await;
     }
 }
+
+#[tokio::test]
+async fn no_request_gets_503_from_a_full_in_memory_store() {
+    // Room for two exact entries: everything past them goes to the overflow sketch.
+    let relay = relay_with(&["--store-capacity", "2", "--sends-per-ip", "1000/15m"]);
+    for n in 0..40 {
+        let email = format!("full{n}@example.com");
+        let (challenge, code) = relay.challenge_and_code(&email).await.unwrap();
+        let wrong_answer = relay.verify(&challenge, &email, &wrong(&code)).await;
+        assert_eq!(
+            wrong_answer.error_code(),
+            "wrong_code",
+            "{n}: {}",
+            wrong_answer.json
+        );
+        relay.clock.advance(Duration::from_secs(30));
+        let resent = relay.resend(&challenge, &email).await;
+        assert_eq!(resent.status, StatusCode::OK, "{n}: {}", resent.json);
+        let right = relay.verify(&challenge, &email, &code).await;
+        assert_eq!(right.status, StatusCode::OK, "{n}: {}", right.json);
+        let replay = relay.verify(&challenge, &email, &code).await;
+        assert_refused(&replay, StatusCode::CONFLICT, "already_used");
+    }
+    assert!(relay.store.len() <= 2);
+}
