@@ -471,6 +471,23 @@ impl RelayProcess {
         self.stderr.lock().expect("lock").join("\n")
     }
 
+    /// Everything logged up to now, once the relay has written out the lines it still queued: it
+    /// writes them out every 20 ms, so the log is read once it has not changed for ten times that.
+    pub fn logs_flushed(&self) -> String {
+        let mut last = self.logs();
+        let mut unchanged_since = Instant::now();
+        loop {
+            std::thread::sleep(Duration::from_millis(20));
+            let now = self.logs();
+            if now != last {
+                last = now;
+                unchanged_since = Instant::now();
+            } else if unchanged_since.elapsed() >= Duration::from_millis(200) {
+                return last;
+            }
+        }
+    }
+
     /// Everything logged once a line containing `needle` has arrived (the log is read by another
     /// thread, so a line written just now may not be here yet); panics after 10 s without it.
     pub fn logs_once(&self, needle: &str) -> String {

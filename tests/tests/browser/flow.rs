@@ -382,7 +382,7 @@ async fn a_double_submit_sends_one_request() {
         wait_for_text(&client, ".otp-error", "2 attempts left").await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(
-            app.relay.logs().matches("wrong code").count(),
+            app.relay.logs_flushed().matches("wrong code").count(),
             1,
             "one request reached the relay"
         );
