@@ -263,6 +263,16 @@ impl VerificationService {
         }
     }
 
+    /// Whether the store answers: `/readyz`.
+    pub async fn store_ready(&self) -> Result<(), ApiError> {
+        self.store.ready().await.map_err(|error| {
+            ApiError::new(
+                ErrorCode::Unavailable,
+                format!("The relay cannot reach its store ({error}); it answers no verification until it can."),
+            )
+        })
+    }
+
     /// `POST /api/v1/challenges`.
     pub async fn issue(
         &self,

@@ -18,6 +18,7 @@ mod tests;
 use crate::config::Config;
 use crate::core::{ApiError, VerificationService};
 use crate::mail::Outbox;
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use otp_relay_shared::ErrorCode;
@@ -62,6 +63,8 @@ pub fn router(app: SharedApp) -> Router {
         .merge(api)
         .merge(files)
         .route("/healthz", get(health))
+        .route("/livez", get(health))
+        .route("/readyz", get(ready))
         .route("/dev/outbox", get(outbox::page));
     router = match app.config.static_dir.clone() {
         Some(dir) => {
@@ -114,6 +117,14 @@ async fn health() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
     })
+}
+
+/// `GET /readyz`: 200 while the store answers, 503 with the reason otherwise.
+async fn ready(State(app): State<SharedApp>) -> Result<Json<Health>, ApiError> {
+    app.service.store_ready().await?;
+    Ok(Json(Health {
+        status: "ready".into(),
+    }))
 }
 
 async fn not_found() -> ApiError {

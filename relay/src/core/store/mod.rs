@@ -110,6 +110,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// A short name for logs and the health check.
     fn describe(&self) -> String;
+
+    /// Whether the store answers now, for `/readyz`. A store in this process always does.
+    async fn ready(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -244,3 +244,15 @@ async fn a_failed_delivery_gives_the_sends_back() {
     assert_eq!(relay.issue(ADA).await.error_code(), "rate_limited");
     assert_eq!(relay.sent(), 5);
 }
+
+#[tokio::test]
+async fn liveness_and_readiness_answer_json() {
+    let relay = relay();
+    for (path, status) in [("/healthz", "ok"), ("/livez", "ok"), ("/readyz", "ready")] {
+        let answer = relay
+            .request(raw(Method::GET, path, None, Vec::new()))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}");
+        assert_eq!(answer.json, json!({ "status": status }), "{path}");
+    }
+}
