@@ -159,12 +159,9 @@ impl VerificationService {
 
     /// Checks, in this order, the mailbox's failure budget (a mailbox that has used it gets no
     /// more codes until it recovers), the per-client and the per-mailbox send limits. A refusal
-    /// leaves the counts as they were; otherwise the client's and the mailbox's counts.
-    async fn count_sends(
-        &self,
-        ip_key: &StoreKey,
-        mailbox: AddressId,
-    ) -> Result<(Count, Count), ApiError> {
+    /// leaves the counts as they were; otherwise the mailbox's count, which a failed delivery
+    /// takes back (the client's stays).
+    async fn count_sends(&self, ip_key: &StoreKey, mailbox: AddressId) -> Result<Count, ApiError> {
         let policy = &self.settings.policy;
         let failures = self
             .store
@@ -191,7 +188,7 @@ impl VerificationService {
             )
             .await
         {
-            Ok(address_count) => Ok((ip_count, address_count)),
+            Ok(address_count) => Ok(address_count),
             Err(error) => {
                 self.uncount(&[(ip_key, &ip_count)]).await;
                 Err(error)
@@ -283,7 +280,7 @@ impl VerificationService {
         let policy = &self.settings.policy;
         let ip_key = Self::client_sends_key(requester);
         let mailbox = self.mailbox_id(&email);
-        let (_, address_count) = self.count_sends(&ip_key, mailbox).await?;
+        let address_count = self.count_sends(&ip_key, mailbox).await?;
 
         // Nothing about the challenge itself is stored: its first resend waits from the issue
         // time the token carries.
@@ -403,7 +400,7 @@ impl VerificationService {
         let ip_key = Self::client_sends_key(requester);
         let mailbox = self.mailbox_id(&email);
         let delivered = match self.count_sends(&ip_key, mailbox).await {
-            Ok((_, address_count)) => match self.deliver(&email, &challenge, requester).await {
+            Ok(address_count) => match self.deliver(&email, &challenge, requester).await {
                 Ok(()) => Ok(()),
                 Err(error) => {
                     // As in `issue`: refunded to the person, still counted against the client.
