@@ -73,8 +73,9 @@ case "$want" in
         ;;
     test)
         # The SMTP server the tests run (aiosmtpd for Debian's own python3), PyJWT for the
-        # Python backend example, the browser and its WebDriver.
-        need_deb python3-aiosmtpd python3-jwt chromium chromium-driver
+        # Python backend example, the browser and its WebDriver, and Redis (a node, a cluster)
+        # for the shared store.
+        need_deb python3-aiosmtpd python3-jwt chromium chromium-driver redis-server redis-tools
         ;;
     *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac

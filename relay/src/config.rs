@@ -109,6 +109,15 @@ pub struct ServeArgs {
     /// A built frontend (trunk's dist/) to serve at /.
     #[arg(long, env = "OTP_RELAY_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+    /// Where the relay keeps its state: `memory` (this process only), or
+    /// `redis://[user:pass@]host:port[/db]`, shared by several relays.
+    #[arg(
+        long,
+        env = "OTP_RELAY_STORE",
+        default_value = "memory",
+        hide_env_values = true
+    )]
+    pub store: SecretString,
     /// Most exact per-challenge entries (attempts, used marks, resends) the in-memory store
     /// holds; past it they are counted in a sketch, which can only refuse early.
     #[arg(long, env = "OTP_RELAY_STORE_CAPACITY", default_value_t = crate::core::store::memory::DEFAULT_CAPACITY)]
@@ -171,8 +180,33 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     pub connections: ConnectionLimits,
     pub static_dir: Option<PathBuf>,
+    pub store: StoreSetting,
     pub store_capacity: usize,
     pub limit_sketch_width: usize,
+}
+
+/// Where the relay keeps its state.
+#[derive(Debug, Clone)]
+pub enum StoreSetting {
+    /// In this process; lost on restart.
+    Memory,
+    /// A Redis server shared by several relays (the URL may hold a password).
+    Redis(SecretString),
+}
+
+/// Reads `OTP_RELAY_STORE`.
+fn parse_store(text: &SecretString) -> Result<StoreSetting, String> {
+    let value = text.expose().trim();
+    if value.is_empty() || value == "memory" {
+        return Ok(StoreSetting::Memory);
+    }
+    if value.starts_with("redis://") {
+        return Ok(StoreSetting::Redis(SecretString::new(value.to_string())));
+    }
+    let scheme = value.split("://").next().unwrap_or(value);
+    Err(format!(
+        "OTP_RELAY_STORE: {scheme:?} is not supported; use memory or redis://host:port (rediss:// and redis-cluster:// are not available yet)"
+    ))
 }
 
 /// How connections are kept from piling up (docs/security.md, A21).
@@ -314,6 +348,7 @@ impl Config {
             ));
         }
         let trusted_proxies = parse_trusted_proxies(&args.trust_proxy)?;
+        let store = parse_store(&args.store)?;
         if !(64..=1 << 24).contains(&args.limit_sketch_width)
             || !args.limit_sketch_width.is_power_of_two()
         {
@@ -429,6 +464,7 @@ impl Config {
             trusted_proxies,
             connections,
             static_dir: args.static_dir,
+            store,
             store_capacity: args.store_capacity,
             limit_sketch_width: args.limit_sketch_width,
         })

@@ -7,8 +7,9 @@
 //! header-read timeout (which also ends idle keep-alive connections), and at most
 //! `max_connections` are served at once; more wait in the listen backlog until one closes.
 
-use crate::config::{Config, ConnectionLimits};
+use crate::config::{Config, ConnectionLimits, StoreSetting};
 use crate::core::store::memory::MemorySettings;
+use crate::core::store::redis_store::RedisStore;
 use crate::core::{Clock, Delivery, MemoryStore, Store, VerificationService};
 use crate::http::{App, SharedApp};
 use crate::mail::{Mailer, Outbox};
@@ -23,45 +24,58 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
-/// A relay assembled but not yet listening: what the router serves, and the store to sweep.
+/// A relay assembled on an in-memory store, not yet listening: what the router serves, and the
+/// store (to sweep, or for tests to look at).
 pub struct Assembled {
     pub app: SharedApp,
     pub store: Arc<MemoryStore>,
 }
 
-/// Builds the whole relay for `config`, delivering with `mailer` and telling time by `clock`.
-/// Tests call this with a manual clock and drive [`crate::http::router`] without a socket.
-pub fn assemble(config: Config, mailer: Mailer, clock: Arc<dyn Clock>) -> Assembled {
-    let outbox = mailer.as_outbox().cloned();
-    assemble_with(config, Arc::new(mailer), outbox, clock)
+/// The in-memory store `config` asks for.
+fn memory_store(config: &Config, clock: Arc<dyn Clock>) -> Arc<MemoryStore> {
+    Arc::new(MemoryStore::new(
+        MemorySettings {
+            capacity: config.store_capacity,
+            sketch_width: config.limit_sketch_width,
+            ..MemorySettings::for_policy(&config.policy)
+        },
+        clock,
+    ))
 }
 
-/// [`assemble`] with any delivery (tests use one that fails on demand).
+/// Builds the whole relay for `config` on `store`, delivering with `delivery` and telling time by
+/// `clock`.
+fn assemble_on(
+    config: Config,
+    store: Arc<dyn Store>,
+    delivery: Arc<dyn Delivery>,
+    outbox: Option<Arc<Outbox>>,
+    clock: Arc<dyn Clock>,
+) -> SharedApp {
+    let service = VerificationService::new(config.service_settings(), store, delivery, clock);
+    Arc::new(App {
+        config,
+        service,
+        outbox,
+    })
+}
+
+/// The relay on an in-memory store with any delivery (tests use one that fails on demand), for
+/// [`crate::http::router`] without a socket.
 pub fn assemble_with(
     config: Config,
     delivery: Arc<dyn Delivery>,
     outbox: Option<Arc<Outbox>>,
     clock: Arc<dyn Clock>,
 ) -> Assembled {
-    let store = Arc::new(MemoryStore::new(
-        MemorySettings {
-            capacity: config.store_capacity,
-            sketch_width: config.limit_sketch_width,
-            ..MemorySettings::for_policy(&config.policy)
-        },
-        Arc::clone(&clock),
-    ));
-    let service = VerificationService::new(
-        config.service_settings(),
+    let store = memory_store(&config, Arc::clone(&clock));
+    let app = assemble_on(
+        config,
         Arc::clone(&store) as Arc<dyn Store>,
         delivery,
+        outbox,
         clock,
     );
-    let app = Arc::new(App {
-        config,
-        service,
-        outbox,
-    });
     Assembled { app, store }
 }
 
@@ -79,24 +93,42 @@ pub async fn serve(
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
     config.bound_to(bound);
     let limits = config.connections;
-    let Assembled { app, store } = assemble(config, mailer.clone(), clock);
+    let (store, memory): (Arc<dyn Store>, Option<Arc<MemoryStore>>) = match &config.store {
+        StoreSetting::Memory => {
+            let memory = memory_store(&config, Arc::clone(&clock));
+            (Arc::clone(&memory) as Arc<dyn Store>, Some(memory))
+        }
+        StoreSetting::Redis(url) => (Arc::new(RedisStore::connect(url).await?), None),
+    };
+    let outbox = mailer.as_outbox().cloned();
+    let app = assemble_on(
+        config,
+        Arc::clone(&store),
+        Arc::new(mailer.clone()),
+        outbox,
+        clock,
+    );
     announce(&app.config, &mailer, store.as_ref());
     let router = crate::http::router(app);
 
-    // Bounded memory: expired entries go even when nobody writes.
-    let sweeper = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(30));
-        loop {
-            tick.tick().await;
-            store.sweep();
-        }
+    // Expired entries of the in-memory store go even when nobody writes (Redis expires its own).
+    let sweeper = memory.map(|memory| {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(30));
+            loop {
+                tick.tick().await;
+                memory.sweep();
+            }
+        })
     });
 
     // Tests and scripts read this line to find a port chosen by the system.
     println!("otp-relay listening on http://{bound}");
     tracing::info!("listening on http://{bound}");
     serve_connections(listener, router, limits, shutdown_signal()).await;
-    sweeper.abort();
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }

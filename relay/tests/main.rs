@@ -10,5 +10,6 @@ mod faults;
 mod flow;
 mod layout;
 mod proofs;
+mod shared_store;
 mod terminal;
 mod widget;

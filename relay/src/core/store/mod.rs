@@ -15,6 +15,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub mod memory;
+pub mod redis_store;
 pub mod sketch;
 
 pub use memory::MemoryStore;
