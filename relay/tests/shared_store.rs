@@ -162,3 +162,36 @@ async fn redis_down_is_503_fast_and_back_empty_refuses_what_came_before() {
         StatusCode::OK
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_wrong_codes_over_two_relays_are_judged_exactly_three_times() {
+    let redis = RedisServer::start();
+    let (a, b) = two_relays(&redis);
+    let (challenge, code) = issue(&a, "gil@example.com").await;
+    let wrong = wrong_code(&code);
+    let relays = [std::sync::Arc::new(a), std::sync::Arc::new(b)];
+    let tasks: Vec<_> = (0..64)
+        .map(|n| {
+            let relay = std::sync::Arc::clone(&relays[n % 2]);
+            let (challenge, wrong) = (challenge.clone(), wrong.clone());
+            tokio::spawn(async move {
+                relay
+                    .verify(&challenge, "gil@example.com", &wrong)
+                    .await
+                    .error_code()
+                    .to_string()
+            })
+        })
+        .collect();
+    let mut judged = 0;
+    for task in tasks {
+        match task.await.unwrap().as_str() {
+            "wrong_code" => judged += 1,
+            "too_many_attempts" => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(judged, 3);
+    let right = relays[1].verify(&challenge, "gil@example.com", &code).await;
+    assert_eq!(right.error_code(), "too_many_attempts");
+}
