@@ -29,6 +29,18 @@ fn relay_with(flags: &[&str]) -> InProcessRelay {
     InProcessRelay::new(&all).unwrap()
 }
 
+/// The claims of a proof (its signature is checked in the black-box tier).
+fn claims(proof: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = proof.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
 /// A code that is not `code` (every digit moved by one).
 fn wrong(code: &str) -> String {
     code.bytes()

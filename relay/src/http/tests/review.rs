@@ -4,7 +4,7 @@
 //! turns nobody away (A20), trusted proxies by address (A22), one clock for expiry and the store,
 //! and a deadline on every request (A21). The numbers are those of docs/security.md.
 
-use super::{ADA, assert_refused, relay, relay_with, wrong};
+use super::{ADA, assert_refused, claims, relay, relay_with, wrong};
 use crate::http::testing::{Caller, InProcessRelay};
 use axum::http::StatusCode;
 use serde_json::json;
@@ -15,18 +15,6 @@ const OTHER: &str = "https://other.example";
 
 fn two_sites() -> InProcessRelay {
     relay_with(&["--allowed-origins", &format!("{SHOP},{OTHER}")])
-}
-
-/// The claims of a proof (its signature is checked in the black-box tier).
-fn claims(proof: &str) -> serde_json::Value {
-    use base64::Engine;
-    let payload = proof.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
 }
 
 #[tokio::test]
