@@ -44,8 +44,12 @@ frontend:
 size: frontend
 	scripts/size.sh
 
+## Every test, then the attack table again against a single Redis and a three-master Redis
+## Cluster (the test kit gives each relay one when OTP_RELAY_TEST_STORE says so).
 tests:
 	$(CARGO) test --workspace
+	OTP_RELAY_TEST_STORE=redis $(CARGO) test -p otp-relay --test integration -- attacks::
+	OTP_RELAY_TEST_STORE=redis-cluster $(CARGO) test -p otp-relay --test integration -- attacks::
 
 ## Micro-benchmarks (criterion): token, code derivation, store; then how often the limit
 ## sketches refuse early at their default size.

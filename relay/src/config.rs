@@ -109,8 +109,9 @@ pub struct ServeArgs {
     /// A built frontend (trunk's dist/) to serve at /.
     #[arg(long, env = "OTP_RELAY_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
-    /// Where the relay keeps its state: `memory` (this process only), or
-    /// `redis://[user:pass@]host:port[/db]`, shared by several relays.
+    /// Where the relay keeps its state: `memory` (this process only), or shared by several
+    /// relays: `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS), or
+    /// `redis-cluster://[user:pass@]host:port,host:port,…` (Redis Cluster).
     #[arg(
         long,
         env = "OTP_RELAY_STORE",
@@ -118,6 +119,10 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub store: SecretString,
+    /// PEM file of the CA certificates to trust for a `rediss://` store, in place of the
+    /// system's (for a Redis with a certificate from a private CA).
+    #[arg(long, env = "OTP_RELAY_STORE_CA")]
+    pub store_ca: Option<PathBuf>,
     /// Most exact per-challenge entries (attempts, used marks, resends) the in-memory store
     /// holds; past it they are counted in a sketch, which can only refuse early.
     #[arg(long, env = "OTP_RELAY_STORE_CAPACITY", default_value_t = crate::core::store::memory::DEFAULT_CAPACITY)]
@@ -190,23 +195,86 @@ pub struct Config {
 pub enum StoreSetting {
     /// In this process; lost on restart.
     Memory,
-    /// A Redis server shared by several relays (the URL may hold a password).
-    Redis(SecretString),
+    /// Redis, shared by several relays.
+    Redis(RedisSetting),
 }
 
-/// Reads `OTP_RELAY_STORE`.
-fn parse_store(text: &SecretString) -> Result<StoreSetting, String> {
+/// How to reach Redis: one server, or the seed nodes of a cluster.
+#[derive(Debug, Clone)]
+pub struct RedisSetting {
+    /// `redis://` or `rediss://` URLs (they may hold a password): one for a single server, one
+    /// per seed node of a cluster.
+    pub nodes: Vec<SecretString>,
+    /// Whether the nodes form a Redis Cluster.
+    pub cluster: bool,
+    /// The CA certificates (PEM) trusted for `rediss://` in place of the system's.
+    pub ca: Option<Vec<u8>>,
+}
+
+/// The forms `OTP_RELAY_STORE` takes, for error messages.
+const STORE_FORMS: &str = "memory, redis://[user:pass@]host:port[/db], rediss://[user:pass@]host:port[/db] (TLS) or redis-cluster://[user:pass@]host:port,host:port,...";
+
+/// Reads `OTP_RELAY_STORE` and `OTP_RELAY_STORE_CA`.
+fn parse_store(text: &SecretString, ca: Option<&std::path::Path>) -> Result<StoreSetting, String> {
     let value = text.expose().trim();
-    if value.is_empty() || value == "memory" {
-        return Ok(StoreSetting::Memory);
+    let (scheme, rest) = value.split_once("://").unwrap_or((value, ""));
+    let setting = match scheme {
+        "" | "memory" if rest.is_empty() => StoreSetting::Memory,
+        "redis" | "rediss" => StoreSetting::Redis(RedisSetting {
+            nodes: vec![SecretString::new(value.to_string())],
+            cluster: false,
+            ca: None,
+        }),
+        "redis-cluster" => {
+            // The credentials, if any, come once before the first node and apply to every node.
+            let (credentials, hosts) = match rest.rsplit_once('@') {
+                Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
+                None => (String::new(), rest),
+            };
+            let nodes: Vec<SecretString> = hosts
+                .trim_end_matches('/')
+                .split(',')
+                .map(str::trim)
+                .filter(|host| !host.is_empty())
+                .map(|host| SecretString::new(format!("redis://{credentials}{host}")))
+                .collect();
+            if nodes.is_empty() || hosts.contains('/') {
+                return Err(format!(
+                    "OTP_RELAY_STORE: a cluster is given as redis-cluster://host:port,host:port,... (a cluster has no database number); the forms are {STORE_FORMS}"
+                ));
+            }
+            StoreSetting::Redis(RedisSetting {
+                nodes,
+                cluster: true,
+                ca: None,
+            })
+        }
+        _ => {
+            return Err(format!(
+                "OTP_RELAY_STORE: {scheme:?} is not a store this relay knows; use {STORE_FORMS}"
+            ));
+        }
+    };
+    let Some(ca) = ca else {
+        return Ok(setting);
+    };
+    match setting {
+        StoreSetting::Redis(mut redis) if scheme == "rediss" => {
+            let pem = std::fs::read(ca)
+                .map_err(|e| format!("OTP_RELAY_STORE_CA: cannot read {}: {e}", ca.display()))?;
+            if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                return Err(format!(
+                    "OTP_RELAY_STORE_CA: {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    ca.display()
+                ));
+            }
+            redis.ca = Some(pem);
+            Ok(StoreSetting::Redis(redis))
+        }
+        _ => Err(
+            "OTP_RELAY_STORE_CA is for a TLS store only: set OTP_RELAY_STORE to rediss://host:port, or unset OTP_RELAY_STORE_CA".into(),
+        ),
     }
-    if value.starts_with("redis://") {
-        return Ok(StoreSetting::Redis(SecretString::new(value.to_string())));
-    }
-    let scheme = value.split("://").next().unwrap_or(value);
-    Err(format!(
-        "OTP_RELAY_STORE: {scheme:?} is not supported; use memory or redis://host:port (rediss:// and redis-cluster:// are not available yet)"
-    ))
 }
 
 /// How connections are kept from piling up (docs/security.md, A21).
@@ -348,7 +416,7 @@ impl Config {
             ));
         }
         let trusted_proxies = parse_trusted_proxies(&args.trust_proxy)?;
-        let store = parse_store(&args.store)?;
+        let store = parse_store(&args.store, args.store_ca.as_deref())?;
         if !(64..=1 << 24).contains(&args.limit_sketch_width)
             || !args.limit_sketch_width.is_power_of_two()
         {
@@ -533,6 +601,81 @@ mod tests {
             Command::Serve(args) => Config::from_args(*args),
             _ => unreachable!(),
         }
+    }
+
+    fn redis_setting(args: &[&str]) -> Result<RedisSetting, String> {
+        match serve(args)?.store {
+            StoreSetting::Redis(redis) => Ok(redis),
+            StoreSetting::Memory => Err("memory".into()),
+        }
+    }
+
+    #[test]
+    fn store_forms_parse_and_unknown_ones_name_the_forms() {
+        assert!(matches!(serve(&[]).unwrap().store, StoreSetting::Memory));
+        let single = redis_setting(&["--store", "redis://:pw@127.0.0.1:6379/2"]).unwrap();
+        assert!(!single.cluster);
+        assert_eq!(single.nodes.len(), 1);
+        let cluster = redis_setting(&[
+            "--store",
+            "redis-cluster://:pw@127.0.0.1:7000, 127.0.0.1:7001,127.0.0.1:7002",
+        ])
+        .unwrap();
+        assert!(cluster.cluster);
+        let nodes: Vec<&str> = cluster.nodes.iter().map(SecretString::expose).collect();
+        assert_eq!(
+            nodes,
+            [
+                "redis://:pw@127.0.0.1:7000",
+                "redis://:pw@127.0.0.1:7001",
+                "redis://:pw@127.0.0.1:7002"
+            ]
+        );
+        for wrong in [
+            "memcached://x:1",
+            "redis-cluster://",
+            "redis-cluster://a:1/0",
+            "mem",
+        ] {
+            let error = serve(&["--store", wrong]).unwrap_err();
+            assert!(error.contains("redis-cluster://"), "{wrong}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_store_ca_needs_tls_and_a_certificate() {
+        let dir = std::env::temp_dir().join(format!("otp-relay-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = dir.join("ca.pem");
+        std::fs::write(
+            &ca,
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let not_pem = dir.join("key.txt");
+        std::fs::write(&not_pem, "hello").unwrap();
+        let ca = ca.to_str().unwrap();
+        let tls = redis_setting(&["--store", "rediss://127.0.0.1:6380", "--store-ca", ca]).unwrap();
+        assert!(tls.ca.is_some());
+        let plain = serve(&["--store", "redis://127.0.0.1:6379", "--store-ca", ca]).unwrap_err();
+        assert!(plain.contains("rediss://"), "{plain}");
+        let missing = serve(&[
+            "--store",
+            "rediss://h:1",
+            "--store-ca",
+            "/nonexistent/ca.pem",
+        ])
+        .unwrap_err();
+        assert!(missing.contains("cannot read"), "{missing}");
+        let wrong = serve(&[
+            "--store",
+            "rediss://h:1",
+            "--store-ca",
+            not_pem.to_str().unwrap(),
+        ])
+        .unwrap_err();
+        assert!(wrong.contains("no PEM certificate"), "{wrong}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -10,6 +10,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = otp_relay::cli::Cli::parse();
+    // TLS connections to Redis take the process's crypto provider, which is ambiguous when
+    // another crate in the build enables a second one: name it. An error means one is set.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     // Held until the end of `main`: dropping it writes out the lines still queued.
     let _log_writer = init_logging();
     otp_relay::cli::run(cli)

@@ -98,7 +98,7 @@ pub async fn serve(
             let memory = memory_store(&config, Arc::clone(&clock));
             (Arc::clone(&memory) as Arc<dyn Store>, Some(memory))
         }
-        StoreSetting::Redis(url) => (Arc::new(RedisStore::connect(url).await?), None),
+        StoreSetting::Redis(redis) => (Arc::new(RedisStore::connect(redis).await?), None),
     };
     let outbox = mailer.as_outbox().cloned();
     let app = assemble_on(

@@ -1,15 +1,96 @@
 //! Several relays, one Redis: what one relay issues, another verifies, and the limits, attempts
-//! and single use hold across them. Real `redis-server` processes and real relay binaries.
+//! and single use hold across them, on a single Redis server, on one that speaks only TLS, and
+//! on a three-master Redis Cluster. Real `redis-server` processes and real relay binaries.
 
 use otp_relay_tests::*;
 use reqwest::StatusCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The Redis the relays of one test share.
+enum Backing {
+    Single(RedisServer),
+    /// TLS only, with a certificate from a private CA the relays are told to trust.
+    Tls(RedisServer, Arc<Certs>),
+    Cluster(RedisCluster),
+}
+
+impl Backing {
+    fn single() -> Backing {
+        Backing::Single(RedisServer::start())
+    }
+
+    fn tls() -> Backing {
+        let certs = Arc::new(Certs::new());
+        Backing::Tls(RedisServer::start_tls(Arc::clone(&certs)), certs)
+    }
+
+    fn cluster() -> Backing {
+        Backing::Cluster(RedisCluster::start())
+    }
+
+    /// The relay settings that point at it.
+    fn env(&self) -> Vec<(String, String)> {
+        match self {
+            Backing::Single(server) => vec![("OTP_RELAY_STORE".into(), server.url())],
+            Backing::Tls(server, certs) => vec![
+                ("OTP_RELAY_STORE".into(), server.url()),
+                (
+                    "OTP_RELAY_STORE_CA".into(),
+                    certs.ca().to_string_lossy().into_owned(),
+                ),
+            ],
+            Backing::Cluster(cluster) => vec![("OTP_RELAY_STORE".into(), cluster.url())],
+        }
+    }
+
+    /// Every server holding data.
+    fn servers(&self) -> Vec<&RedisServer> {
+        match self {
+            Backing::Single(server) | Backing::Tls(server, _) => vec![server],
+            Backing::Cluster(cluster) => cluster.nodes.iter().collect(),
+        }
+    }
+}
+
 /// Two relays in development mode on one Redis (each has its own outbox).
-fn two_relays(redis: &RedisServer) -> (RelayProcess, RelayProcess) {
-    let env = vec![("OTP_RELAY_STORE".to_string(), redis.url())];
+fn two_relays(redis: &Backing) -> (RelayProcess, RelayProcess) {
+    let env = redis.env();
     (RelayProcess::dev(&env), RelayProcess::dev(&env))
 }
+
+/// Runs a test against a single Redis, a TLS-only Redis and a three-master cluster.
+macro_rules! on_every_store {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn single() {
+                super::$test(Backing::single()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn tls() {
+                super::$test(Backing::tls()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn cluster() {
+                super::$test(Backing::cluster()).await;
+            }
+        }
+    )*};
+}
+
+on_every_store!(
+    a_code_issued_by_one_relay_verifies_once_on_another,
+    attempts_and_send_limits_are_one_budget_across_relays,
+    parallel_right_codes_over_two_relays_verify_exactly_once,
+    parallel_wrong_codes_over_two_relays_are_judged_exactly_three_times,
+    a_restarted_relay_still_verifies_its_outstanding_codes,
+    every_key_expires_but_the_epochs,
+);
 
 /// Issues a code on `relay` for `email`: the challenge and the code from its outbox.
 async fn issue(relay: &RelayProcess, email: &str) -> (String, String) {
@@ -55,9 +136,7 @@ async fn verify_in_parallel(
     answers
 }
 
-#[tokio::test]
-async fn a_code_issued_by_one_relay_verifies_once_on_another() {
-    let redis = RedisServer::start();
+async fn a_code_issued_by_one_relay_verifies_once_on_another(redis: Backing) {
     let (a, b) = two_relays(&redis);
     let (challenge, code) = issue(&a, "ada@example.com").await;
     let verified = b.verify(&challenge, "ada@example.com", &code).await;
@@ -68,9 +147,7 @@ async fn a_code_issued_by_one_relay_verifies_once_on_another() {
     }
 }
 
-#[tokio::test]
-async fn attempts_and_send_limits_are_one_budget_across_relays() {
-    let redis = RedisServer::start();
+async fn attempts_and_send_limits_are_one_budget_across_relays(redis: Backing) {
     let (a, b) = two_relays(&redis);
     let (challenge, code) = issue(&a, "bob@example.com").await;
     for (n, relay) in [&a, &b, &a].into_iter().enumerate() {
@@ -100,9 +177,7 @@ async fn attempts_and_send_limits_are_one_budget_across_relays() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn parallel_right_codes_over_two_relays_verify_exactly_once() {
-    let redis = RedisServer::start();
+async fn parallel_right_codes_over_two_relays_verify_exactly_once(redis: Backing) {
     let (a, b) = two_relays(&redis);
     let (challenge, code) = issue(&a, "dee@example.com").await;
     let answers = verify_in_parallel([a, b], 16, &challenge, "dee@example.com", &code).await;
@@ -116,9 +191,7 @@ async fn parallel_right_codes_over_two_relays_verify_exactly_once() {
     assert_eq!(ok, 1);
 }
 
-#[tokio::test]
-async fn a_restarted_relay_still_verifies_its_outstanding_codes() {
-    let redis = RedisServer::start();
+async fn a_restarted_relay_still_verifies_its_outstanding_codes(redis: Backing) {
     let (mut a, b) = two_relays(&redis);
     let (challenge, code) = issue(&a, "eve@example.com").await;
     a.restart();
@@ -127,10 +200,13 @@ async fn a_restarted_relay_still_verifies_its_outstanding_codes() {
     drop(b);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_down_is_503_fast_and_back_empty_refuses_what_came_before() {
-    let mut redis = RedisServer::start();
-    let (a, _b) = two_relays(&redis);
+    let mut backing = Backing::single();
+    let (a, _b) = two_relays(&backing);
+    let Backing::Single(redis) = &mut backing else {
+        unreachable!()
+    };
     let (challenge, code) = issue(&a, "fay@example.com").await;
 
     redis.stop();
@@ -177,9 +253,7 @@ async fn redis_down_is_503_fast_and_back_empty_refuses_what_came_before() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn parallel_wrong_codes_over_two_relays_are_judged_exactly_three_times() {
-    let redis = RedisServer::start();
+async fn parallel_wrong_codes_over_two_relays_are_judged_exactly_three_times(redis: Backing) {
     let (a, b) = two_relays(&redis);
     let (challenge, code) = issue(&a, "gil@example.com").await;
     let answers = verify_in_parallel(
@@ -198,7 +272,143 @@ async fn parallel_wrong_codes_over_two_relays_are_judged_exactly_three_times() {
     }
     let judged = answers.iter().filter(|code| *code == "wrong_code").count();
     assert_eq!(judged, 3);
-    let third = RelayProcess::dev(&[("OTP_RELAY_STORE".to_string(), redis.url())]);
+    let third = RelayProcess::dev(&redis.env());
     let right = third.verify(&challenge, "gil@example.com", &code).await;
     assert_eq!(right.error_code(), "too_many_attempts");
+}
+
+/// Every key the relay writes has a TTL, except the buckets' epochs; issuing a code stores
+/// nothing but the limits; and a live key takes little memory.
+async fn every_key_expires_but_the_epochs(redis: Backing) {
+    let mut env = redis.env();
+    env.push(("OTP_RELAY_SENDS_PER_IP".into(), "1000/1h".into()));
+    let (a, b) = (RelayProcess::dev(&env), RelayProcess::dev(&env));
+    let mut issued = Vec::new();
+    for n in 0..30 {
+        let relay = if n % 2 == 0 { &a } else { &b };
+        issued.push(issue(relay, &format!("key{n}@example.com")).await);
+    }
+    for (n, (challenge, code)) in issued.iter().enumerate().take(10) {
+        let wrong = b
+            .verify(challenge, &format!("key{n}@example.com"), &wrong_code(code))
+            .await;
+        assert_eq!(wrong.error_code(), "wrong_code", "{}", wrong.text);
+    }
+    let (challenge, code) = &issued[29];
+    let right = a.verify(challenge, "key29@example.com", code).await;
+    assert_eq!(right.status, StatusCode::OK, "{}", right.text);
+
+    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+    let mut sizes = Vec::new();
+    let mut servers_with_data = 0;
+    for server in redis.servers() {
+        let keys = server.keys();
+        let data: Vec<&String> = keys.iter().filter(|k| !k.ends_with(":epoch")).collect();
+        servers_with_data += usize::from(!data.is_empty());
+        *kinds.entry("epoch".into()).or_default() += keys.len() - data.len();
+        let commands: Vec<String> = data
+            .iter()
+            .flat_map(|key| [format!("PTTL {key}"), format!("MEMORY USAGE {key}")])
+            .collect();
+        let answers = server.batch(&commands);
+        assert_eq!(answers.len(), commands.len(), "{answers:?}");
+        for (key, pair) in data.iter().zip(answers.chunks(2)) {
+            let ttl: i64 = pair[0].parse().unwrap();
+            assert!(ttl > 0, "{key} has no TTL ({ttl})");
+            sizes.push(pair[1].parse::<u64>().unwrap());
+            // otp-relay:{bucket}:kind:id
+            let kind = key.split(':').nth(2).unwrap().to_string();
+            *kinds.entry(kind).or_default() += 1;
+        }
+    }
+    let expected: std::collections::BTreeMap<String, usize> = [
+        ("epoch", 128),
+        ("address-sends", 30),
+        ("ip-sends", 1),
+        ("attempts", 11),
+        ("address-failures", 10),
+        ("used", 1),
+    ]
+    .into_iter()
+    .map(|(kind, n)| (kind.to_string(), n))
+    .collect();
+    assert_eq!(
+        kinds, expected,
+        "nothing else is stored, nothing per code issued"
+    );
+    let average = sizes.iter().sum::<u64>() as f64 / sizes.len() as f64;
+    eprintln!(
+        "{} live keys, {average:.0} bytes each (MEMORY USAGE)",
+        sizes.len()
+    );
+    // About 110 bytes on one server and 130 on a cluster node (Redis 7.0, as README says).
+    assert!(average <= 160.0, "{average} bytes per key");
+    if matches!(redis, Backing::Cluster(_)) {
+        assert!(
+            servers_with_data >= 2,
+            "the hash tags spread keys over the masters"
+        );
+    }
+}
+
+/// A23 on a cluster: a master that loses its data (a failover to an empty replica) takes the
+/// used mark of a challenge with it; that challenge is not accepted twice, and every challenge
+/// issued before the loss is refused, on both relays, while new ones verify.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cluster_master_that_loses_its_data_refuses_what_came_before() {
+    let redis = Backing::cluster();
+    let (a, b) = two_relays(&redis);
+    let (used, used_code) = issue(&a, "hal@example.com").await;
+    let verified = b.verify(&used, "hal@example.com", &used_code).await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.text);
+    let (pending, pending_code) = issue(&a, "ida@example.com").await;
+
+    let Backing::Cluster(cluster) = &redis else {
+        unreachable!()
+    };
+    let holder = cluster
+        .nodes
+        .iter()
+        .find(|node| node.keys().iter().any(|key| key.contains(":used:")))
+        .expect("a master holds the used mark");
+    holder.flush();
+
+    for relay in [&a, &b] {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let again = relay.verify(&used, "hal@example.com", &used_code).await;
+            assert_ne!(again.status, StatusCode::OK, "accepted twice");
+            if again.error_code() != "unavailable" {
+                assert_eq!(again.error_code(), "expired", "{}", again.text);
+                break;
+            }
+            assert!(Instant::now() < deadline, "{}", again.text);
+        }
+    }
+    let before = b.verify(&pending, "ida@example.com", &pending_code).await;
+    assert_eq!(before.error_code(), "expired", "{}", before.text);
+    for relay in [&a, &b] {
+        let (fresh, fresh_code) = issue(relay, "jo@example.com").await;
+        let ok = relay.verify(&fresh, "jo@example.com", &fresh_code).await;
+        assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    }
+}
+
+/// A relay told `rediss://` trusts only the CA it is given: without it, the private CA's
+/// certificate is refused and the relay does not start.
+#[tokio::test]
+async fn a_tls_store_is_trusted_only_through_its_ca() {
+    let redis = Backing::tls();
+    let Backing::Tls(server, _) = &redis else {
+        unreachable!()
+    };
+    let url = server.url();
+    let (status, said) = refused_start(&[("OTP_RELAY_DEV", "1"), ("OTP_RELAY_STORE", &url)]);
+    assert_eq!(status, Some(1), "{said}");
+    assert!(said.contains("cannot reach the store"), "{said}");
+    assert!(said.contains("invalid peer certificate"), "{said}");
+    let plain = url.replace("rediss://", "redis://");
+    let (status, said) = refused_start(&[("OTP_RELAY_DEV", "1"), ("OTP_RELAY_STORE", &plain)]);
+    assert_eq!(status, Some(1), "{said}");
+    assert!(said.contains("cannot reach the store"), "{said}");
 }

@@ -344,6 +344,80 @@ pub struct RelayProcess {
     env: Vec<(String, String)>,
     stderr: Arc<Mutex<Vec<String>>>,
     pub client: reqwest::Client,
+    /// The Redis this relay was given by [`test_store`], kept as long as the relay (and across
+    /// its restarts).
+    shared_store: Option<Arc<SharedStore>>,
+}
+
+/// Runs `otp-relay serve` with `env` (on top of a valid key and sender) and expects it to refuse
+/// to start: its exit status and what it said.
+pub fn refused_start(env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut child = relay_command()
+        .arg("serve")
+        .env("OTP_RELAY_LISTEN", "127.0.0.1:0")
+        .env("OTP_RELAY_SECRET", challenge_secret())
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the relay started with {env:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (output.status.code(), stderr)
+}
+
+/// Which store relays started by the kit use, from `OTP_RELAY_TEST_STORE`: `memory` (the
+/// default), `redis` or `redis-cluster`. `make test` runs the attack table once with each, so
+/// every row holds against every store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestStore {
+    Memory,
+    Redis,
+    RedisCluster,
+}
+
+pub fn test_store() -> TestStore {
+    match std::env::var("OTP_RELAY_TEST_STORE").as_deref() {
+        Ok("redis") => TestStore::Redis,
+        Ok("redis-cluster") => TestStore::RedisCluster,
+        Ok("memory") | Err(_) => TestStore::Memory,
+        Ok(other) => panic!("OTP_RELAY_TEST_STORE={other:?}: use memory, redis or redis-cluster"),
+    }
+}
+
+/// A Redis server or cluster that a relay shares its state through.
+pub enum SharedStore {
+    Single(RedisServer),
+    Cluster(RedisCluster),
+}
+
+impl SharedStore {
+    /// The store [`test_store`] asks for, if it is not memory.
+    pub fn for_tests() -> Option<SharedStore> {
+        match test_store() {
+            TestStore::Memory => None,
+            TestStore::Redis => Some(SharedStore::Single(RedisServer::start())),
+            TestStore::RedisCluster => Some(SharedStore::Cluster(RedisCluster::start())),
+        }
+    }
+
+    /// The relay's `OTP_RELAY_STORE`.
+    pub fn url(&self) -> String {
+        match self {
+            SharedStore::Single(server) => server.url(),
+            SharedStore::Cluster(cluster) => cluster.url(),
+        }
+    }
 }
 
 /// A response as a test sees it.
@@ -388,7 +462,24 @@ impl RelayProcess {
             all.retain(|(k, _)| k != key);
             all.push((key.clone(), value.clone()));
         }
-        Self::spawn(all, Arc::new(Mutex::new(Vec::new())))
+        let shared_store = if all.iter().any(|(k, _)| k == "OTP_RELAY_STORE") {
+            None
+        } else {
+            SharedStore::for_tests().map(Arc::new)
+        };
+        if let Some(store) = &shared_store {
+            all.push(("OTP_RELAY_STORE".into(), store.url()));
+        }
+        let mut relay = Self::spawn(all, Arc::new(Mutex::new(Vec::new())));
+        relay.shared_store = shared_store;
+        relay
+    }
+
+    /// Whether the relay's state outlives the process (a shared store).
+    pub fn store_survives_restarts(&self) -> bool {
+        self.env
+            .iter()
+            .any(|(k, v)| k == "OTP_RELAY_STORE" && v != "memory")
     }
 
     fn spawn(env: Vec<(String, String)>, stderr_lines: Arc<Mutex<Vec<String>>>) -> RelayProcess {
@@ -428,6 +519,7 @@ impl RelayProcess {
             env,
             stderr: stderr_lines,
             client,
+            shared_store: None,
         }
     }
 
@@ -462,7 +554,8 @@ impl RelayProcess {
         let mut env = self.env.clone();
         env.retain(|(k, _)| k != "OTP_RELAY_LISTEN");
         env.push(("OTP_RELAY_LISTEN".into(), address));
-        let fresh = Self::spawn(env, Arc::clone(&self.stderr));
+        let mut fresh = Self::spawn(env, Arc::clone(&self.stderr));
+        fresh.shared_store = self.shared_store.take();
         *self = fresh;
     }
 
@@ -702,15 +795,30 @@ pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
     dir: TempDir,
+    /// With TLS only (no plain port), the certificates it serves.
+    tls: Option<Arc<Certs>>,
+    /// Whether it is a node of a cluster.
+    cluster_node: bool,
 }
 
 impl RedisServer {
     pub fn start() -> RedisServer {
+        Self::start_as(None, false)
+    }
+
+    /// A server that speaks only TLS, with a certificate for 127.0.0.1 from `certs`' CA.
+    pub fn start_tls(certs: Arc<Certs>) -> RedisServer {
+        Self::start_as(Some(certs), false)
+    }
+
+    fn start_as(tls: Option<Arc<Certs>>, cluster_node: bool) -> RedisServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut server = RedisServer {
             child: None,
             port: free_port(),
             dir,
+            tls,
+            cluster_node,
         };
         server.start_again();
         server
@@ -718,22 +826,59 @@ impl RedisServer {
 
     /// The relay's `OTP_RELAY_STORE` for this server.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// `redis-cli` for this server, with `args`; its standard output.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let mut command = Command::new("redis-cli");
+        command.args(["-p", &self.port.to_string()]);
+        if let Some(certs) = &self.tls {
+            command.arg("--tls").arg("--cacert").arg(certs.ca());
+        }
+        command
+            .args(args)
+            .stderr(Stdio::null())
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+            .unwrap_or_default()
     }
 
     /// Whether the server answers `PING`.
     pub fn answers(&self) -> bool {
-        Command::new("redis-cli")
-            .args(["-p", &self.port.to_string(), "ping"])
-            .output()
-            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "PONG")
+        self.cli(&["ping"]) == "PONG"
     }
 
     /// Starts the server (again, empty) on its port and waits until it answers.
     pub fn start_again(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
+        let mut command = Command::new("redis-server");
+        command.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+        match &self.tls {
+            None => command.args(["--port", &self.port.to_string()]),
+            Some(certs) => {
+                let dir = certs.dir.path();
+                command
+                    .args(["--port", "0", "--tls-port", &self.port.to_string()])
+                    .arg("--tls-cert-file")
+                    .arg(dir.join("cert.pem"))
+                    .arg("--tls-key-file")
+                    .arg(dir.join("key.pem"))
+                    .arg("--tls-ca-cert-file")
+                    .arg(certs.ca())
+                    .args(["--tls-auth-clients", "no"])
+            }
+        };
+        if self.cluster_node {
+            command
+                .args(["--cluster-enabled", "yes", "--cluster-config-file"])
+                .arg(self.dir.path().join("nodes.conf"));
+        }
+        let child = command
             .arg("--dir")
             .arg(self.dir.path())
             .stdout(Stdio::null())
@@ -754,6 +899,97 @@ impl RedisServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Forgets every key at once, as a failover to an empty replica would.
+    pub fn flush(&self) {
+        assert_eq!(self.cli(&["flushall"]), "OK", "FLUSHALL");
+    }
+
+    /// The relay's keys it holds.
+    pub fn keys(&self) -> Vec<String> {
+        let listed = self.cli(&["--scan", "--pattern", "otp-relay:*"]);
+        listed.lines().map(str::to_string).collect()
+    }
+
+    /// Runs one command per line through `redis-cli`; one answer per line.
+    pub fn batch(&self, commands: &[String]) -> Vec<String> {
+        use std::io::Write;
+        let mut command = Command::new("redis-cli");
+        command.args(["-p", &self.port.to_string()]);
+        if let Some(certs) = &self.tls {
+            command.arg("--tls").arg("--cacert").arg(certs.ca());
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-cli");
+        let mut stdin = child.stdin.take().expect("stdin");
+        for line in commands {
+            writeln!(stdin, "{line}").expect("write to redis-cli");
+        }
+        drop(stdin);
+        let output = child.wait_with_output().expect("redis-cli");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// How many keys it holds.
+    pub fn key_count(&self) -> u64 {
+        self.cli(&["dbsize"]).parse().unwrap_or(0)
+    }
+}
+
+/// A Redis Cluster of three masters (no replicas) on free loopback ports, made with
+/// `redis-cli --cluster create`.
+pub struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    pub fn start() -> RedisCluster {
+        let nodes: Vec<RedisServer> = (0..3).map(|_| RedisServer::start_as(None, true)).collect();
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port))
+            .collect();
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli --cluster create");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !nodes
+            .iter()
+            .all(|node| node.cli(&["cluster", "info"]).contains("cluster_state:ok"))
+        {
+            assert!(Instant::now() < deadline, "the cluster did not come up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        RedisCluster { nodes }
+    }
+
+    /// The relay's `OTP_RELAY_STORE` for this cluster.
+    pub fn url(&self) -> String {
+        let addresses: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port))
+            .collect();
+        format!("redis-cluster://{}", addresses.join(","))
+    }
+
+    /// How many keys each master holds.
+    pub fn key_counts(&self) -> Vec<u64> {
+        self.nodes.iter().map(RedisServer::key_count).collect()
     }
 }
 

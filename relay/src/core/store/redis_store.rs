@@ -1,32 +1,36 @@
-//! The Redis store: the same little state as the in-memory store, shared by several relays.
-//! Every operation is one Lua script run atomically on the server, and every key has a TTL, so
-//! Redis holds only live limits and the challenges someone resent or tried. Counters are exact,
-//! in fixed windows.
+//! The Redis store: the same little state as the in-memory store, shared by several relays
+//! through one Redis server or a Redis Cluster. Every operation is one Lua script run atomically
+//! on the server, and every key has a TTL, so Redis holds only live limits and the challenges
+//! someone resent or tried. Counters are exact, in fixed windows.
 //!
-//! The store's epoch lives in Redis too (created when missing) and every script checks it: when
-//! Redis loses its data (a restart without persistence, a flush, a failover to an empty replica)
-//! the epoch is gone, the relay takes the new one, and every challenge issued before is refused
-//! as expired, never accepted twice. Commands time out within a second; the connection manager
-//! reconnects by itself when Redis is back.
+//! Keys are spread over [`BUCKETS`] hash tags (`otp-relay:{17}:attempts:…`), and each bucket
+//! holds its own copy of the store's epoch (`otp-relay:{17}:epoch`), so the keys one script
+//! touches share a cluster slot. Every script checks its bucket's epoch: when Redis loses data
+//! (a restart without persistence, a flush, a failover to an empty replica) the epoch of every
+//! bucket it lost is gone with it, the relay that notices moves every bucket to a new, higher
+//! epoch, and every challenge issued before is refused as expired, never accepted twice.
+//! Commands time out within a second, and connections come back by themselves when Redis does.
 
 use super::{Count, Store, StoreError, StoreKey};
-use crate::core::secret::SecretString;
+use crate::config::RedisSetting;
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisError, Script};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisError, RedisFuture, Script, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Prefix of every key the relay writes.
-const PREFIX: &str = "otp-relay:";
-/// The key holding the store's epoch.
-const EPOCH_KEY: &str = "otp-relay:epoch";
+/// How many hash tags the keys are spread over: enough to spread them over a cluster's masters,
+/// few enough that moving every bucket to a new epoch is quick.
+pub const BUCKETS: u64 = 128;
 /// Longest wait for one answer from Redis.
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(1000);
-/// The error a script returns when the epoch it was given is not Redis's.
+/// The error a script returns when its bucket's epoch is not the one it was given.
 const EPOCH_MISMATCH: &str = "OTP_EPOCH";
+/// Epochs stay below 2^52, so that Lua (whose numbers are doubles) compares them exactly.
+const EPOCH_LIMIT: u64 = 1 << 52;
 
-/// Each script starts by checking the epoch (KEYS[1] against ARGV[1]).
+/// Each script starts by checking its bucket's epoch (KEYS[1] against ARGV[1]).
 const CHECK_EPOCH: &str =
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('OTP_EPOCH') end\n";
 
@@ -37,6 +41,9 @@ struct Scripts {
     claim: Script,
     is_claimed: Script,
     release: Script,
+    /// Raises a bucket's epoch to ARGV[1] unless it is already there or above; answers the
+    /// bucket's epoch after.
+    raise_epoch: Script,
 }
 
 impl Scripts {
@@ -62,13 +69,57 @@ impl Scripts {
             ),
             is_claimed: script("return redis.call('EXISTS', KEYS[2])"),
             release: script("redis.call('DEL', KEYS[2]) return 1"),
+            raise_epoch: Script::new(
+                "local now = tonumber(redis.call('GET', KEYS[1]) or '0')
+                 if now == nil or now < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+                 return redis.call('GET', KEYS[1])",
+            ),
         }
     }
 }
 
-/// A store shared through one Redis server.
+/// One Redis server (through a connection manager) or a cluster.
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Connection::Single(connection) => connection.req_packed_command(cmd),
+            Connection::Cluster(connection) => connection.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Connection::Single(connection) => {
+                connection.req_packed_commands(pipeline, offset, count)
+            }
+            Connection::Cluster(connection) => {
+                connection.req_packed_commands(pipeline, offset, count)
+            }
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Connection::Single(connection) => connection.get_db(),
+            Connection::Cluster(connection) => connection.get_db(),
+        }
+    }
+}
+
+/// A store shared through Redis.
 pub struct RedisStore {
-    connection: ConnectionManager,
+    connection: Connection,
     scripts: Scripts,
     epoch: AtomicU64,
     describe: String,
@@ -89,22 +140,78 @@ fn remaining(pttl: i64) -> Duration {
     Duration::from_millis(u64::try_from(pttl).unwrap_or(0))
 }
 
+/// The bucket of a key: a hash every relay computes alike (FNV-1a of the key's text, whose high
+/// bits are the well-mixed ones).
+fn bucket(key: &str) -> u64 {
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash >> 32) % BUCKETS
+}
+
+/// The key of a bucket's epoch.
+fn epoch_key(bucket: u64) -> String {
+    format!("otp-relay:{{{bucket}}}:epoch")
+}
+
+/// The Redis key of `key`, and of the epoch of its bucket.
+fn redis_keys(key: &StoreKey) -> (String, String) {
+    let text = key.to_string();
+    let bucket = bucket(&text);
+    (format!("otp-relay:{{{bucket}}}:{text}"), epoch_key(bucket))
+}
+
+/// What a script's error says, when it is the epoch check's.
+fn is_epoch_mismatch(error: &RedisError) -> bool {
+    error.to_string().contains(EPOCH_MISMATCH)
+}
+
 impl RedisStore {
-    /// Connects to `url` (`redis://[user:pass@]host:port[/db]`) and reads or creates the epoch.
-    pub async fn connect(url: &SecretString) -> Result<RedisStore, String> {
-        let client = redis::Client::open(url.expose())
+    /// Connects to Redis as `setting` says and agrees on the epoch with it.
+    pub async fn connect(setting: &RedisSetting) -> Result<RedisStore, String> {
+        let urls: Vec<&str> = setting.nodes.iter().map(|url| url.expose()).collect();
+        let certificates = setting.ca.clone().map(|pem| redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem),
+        });
+        let (connection, describe) = if setting.cluster {
+            let mut builder = redis::cluster::ClusterClientBuilder::new(urls.iter().copied())
+                .response_timeout(RESPONSE_TIMEOUT)
+                .connection_timeout(RESPONSE_TIMEOUT)
+                .retries(1)
+                .max_retry_wait(200);
+            if let Some(certificates) = certificates {
+                builder = builder.certs(certificates);
+            }
+            let client = builder
+                .build()
+                .map_err(|e| format!("OTP_RELAY_STORE is not a Redis Cluster URL: {e}"))?;
+            let describe = format!("Redis Cluster seeded by {} nodes", urls.len());
+            let connection = client
+                .get_async_connection()
+                .await
+                .map_err(|e| format!("cannot reach the store ({describe}): {e}"))?;
+            (Connection::Cluster(connection), describe)
+        } else {
+            let url = urls.first().copied().unwrap_or_default();
+            let client = match certificates {
+                Some(certificates) => redis::Client::build_with_tls(url, certificates),
+                None => redis::Client::open(url),
+            }
             .map_err(|e| format!("OTP_RELAY_STORE is not a Redis URL: {e}"))?;
-        let info = client.get_connection_info();
-        let describe = format!("Redis at {}", info.addr());
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_connection_timeout(Some(RESPONSE_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_secs(2));
-        let connection = client
-            .get_connection_manager_with_config(config)
-            .await
-            .map_err(|e| format!("cannot reach the store ({describe}): {e}"))?;
+            let info = client.get_connection_info();
+            let describe = format!("Redis at {}", info.addr());
+            let config = ConnectionManagerConfig::new()
+                .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                .set_connection_timeout(Some(RESPONSE_TIMEOUT))
+                .set_number_of_retries(1)
+                .set_max_delay(Duration::from_secs(2));
+            let connection = client
+                .get_connection_manager_with_config(config)
+                .await
+                .map_err(|e| format!("cannot reach the store ({describe}): {e}"))?;
+            (Connection::Single(connection), describe)
+        };
         let store = RedisStore {
             connection,
             scripts: Scripts::new(),
@@ -112,50 +219,99 @@ impl RedisStore {
             describe,
         };
         store
-            .renew_epoch()
+            .agree_on_epoch()
             .await
             .map_err(|e| format!("cannot read the store's epoch: {e}"))?;
         Ok(store)
     }
 
-    /// Reads Redis's epoch, creating it when missing, and takes it as this relay's.
-    async fn renew_epoch(&self) -> Result<u64, StoreError> {
-        let mut connection = self.connection.clone();
-        let fresh = crate::core::random::u64().to_string();
-        let (_, current): (Option<String>, Option<String>) = redis::pipe()
-            .atomic()
-            .cmd("SET")
-            .arg(EPOCH_KEY)
-            .arg(&fresh)
-            .arg("NX")
-            .cmd("GET")
-            .arg(EPOCH_KEY)
-            .query_async(&mut connection)
-            .await
-            .map_err(|e| store_error(&e))?;
-        let epoch = current
-            .and_then(|text| text.parse::<u64>().ok())
-            .ok_or_else(|| StoreError("the store's epoch is not a number".into()))?;
-        let before = self.epoch.swap(epoch, Ordering::SeqCst);
-        if before != 0 && before != epoch {
-            tracing::warn!(
-                "the shared store lost its state: challenges issued before are refused as expired"
-            );
-        }
-        Ok(epoch)
+    /// The epoch of every bucket (`None` where it is missing).
+    async fn bucket_epochs(&self) -> Result<Vec<Option<u64>>, StoreError> {
+        let reads = (0..BUCKETS).map(|bucket| {
+            let mut connection = self.connection.clone();
+            async move {
+                let text: Option<String> = redis::cmd("GET")
+                    .arg(epoch_key(bucket))
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(|e| store_error(&e))?;
+                Ok::<_, StoreError>(text.and_then(|text| text.parse::<u64>().ok()))
+            }
+        });
+        futures_util::future::try_join_all(reads).await
     }
 
-    /// Runs `script` on `key` with `args` after the epoch; an epoch that changed is taken up and
-    /// the operation refused (the request's challenge may predate the loss).
+    /// Moves every bucket's epoch up to `epoch`, where it is below or missing.
+    async fn raise_epochs(&self, epoch: u64) -> Result<(), StoreError> {
+        let writes = (0..BUCKETS).map(|bucket| {
+            let mut connection = self.connection.clone();
+            let script = &self.scripts.raise_epoch;
+            async move {
+                let _: Option<String> = script
+                    .key(epoch_key(bucket))
+                    .arg(epoch)
+                    .invoke_async(&mut connection)
+                    .await
+                    .map_err(|e| store_error(&e))?;
+                Ok::<_, StoreError>(())
+            }
+        });
+        futures_util::future::try_join_all(writes).await?;
+        Ok(())
+    }
+
+    /// Takes the epoch every bucket holds. Where buckets disagree or some lost theirs, Redis lost
+    /// data: every bucket moves to a new epoch above all of theirs, so that no challenge issued
+    /// before is accepted. Relays that do this at once end on the highest of their choices.
+    async fn agree_on_epoch(&self) -> Result<u64, StoreError> {
+        for _ in 0..5 {
+            let epochs = self.bucket_epochs().await?;
+            let highest = epochs.iter().flatten().copied().max();
+            if let (Some(first), true) = (highest, epochs.iter().all(|e| *e == highest)) {
+                let before = self.epoch.swap(first, Ordering::SeqCst);
+                if before != 0 && before != first {
+                    tracing::warn!(
+                        "the shared store's epoch changed: challenges issued before are refused as expired"
+                    );
+                }
+                return Ok(first);
+            }
+            let step = 1 + crate::core::random::u64() % (1 << 32);
+            let next = match highest {
+                // A store without any epoch: a fresh one, or one that lost everything.
+                None => step,
+                Some(highest) => {
+                    tracing::warn!(
+                        "the shared store lost data: moving it to a new epoch, so challenges issued before are refused as expired"
+                    );
+                    highest.saturating_add(step)
+                }
+            };
+            if next >= EPOCH_LIMIT {
+                return Err(StoreError(
+                    "the shared store's epoch is out of range".into(),
+                ));
+            }
+            self.raise_epochs(next).await?;
+        }
+        Err(StoreError(
+            "the relays could not agree on the shared store's epoch; try again".into(),
+        ))
+    }
+
+    /// Runs `script` on `key` with `args` after its bucket's epoch check. A failed check means
+    /// the epoch moved (or the bucket's data was lost): the relay agrees on the new epoch and
+    /// refuses this operation, whose challenge may predate the change.
     async fn run<T: redis::FromRedisValue>(
         &self,
         script: &Script,
         key: &StoreKey,
         args: &[u64],
     ) -> Result<T, StoreError> {
-        let mut invocation = script.key(EPOCH_KEY);
+        let (key, epoch_key) = redis_keys(key);
+        let mut invocation = script.key(epoch_key);
         invocation
-            .key(format!("{PREFIX}{key}"))
+            .key(key)
             .arg(self.epoch.load(Ordering::SeqCst).to_string());
         for arg in args {
             invocation.arg(*arg);
@@ -163,10 +319,11 @@ impl RedisStore {
         let mut connection = self.connection.clone();
         match invocation.invoke_async(&mut connection).await {
             Ok(value) => Ok(value),
-            Err(error) if error.to_string().contains(EPOCH_MISMATCH) => {
-                self.renew_epoch().await?;
+            Err(error) if is_epoch_mismatch(&error) => {
+                self.agree_on_epoch().await?;
                 Err(StoreError(
-                    "the shared store lost its state and was started again; try again".into(),
+                    "the shared store changed epoch (it lost data or was started again); try again"
+                        .into(),
                 ))
             }
             Err(error) => Err(store_error(&error)),
@@ -226,10 +383,109 @@ impl Store for RedisStore {
 
     async fn ready(&self) -> Result<(), StoreError> {
         let mut connection = self.connection.clone();
-        let _: String = redis::cmd("PING")
+        // On a cluster, PING goes to every master and answers only when all of them do.
+        let _: Value = redis::cmd("PING")
             .query_async(&mut connection)
             .await
             .map_err(|e| store_error(&e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::secret::SecretString;
+    use otp_relay_tests::RedisServer;
+
+    fn setting(server: &RedisServer) -> RedisSetting {
+        RedisSetting {
+            nodes: vec![SecretString::new(server.url())],
+            cluster: false,
+            ca: None,
+        }
+    }
+
+    /// A key whose bucket is `wanted`.
+    fn key_in_bucket(wanted: u64) -> StoreKey {
+        (0u8..=255)
+            .map(|n| StoreKey::Attempts([n; 16]))
+            .find(|key| bucket(&key.to_string()) == wanted)
+            .expect("some key falls in every bucket")
+    }
+
+    #[test]
+    fn the_keys_of_one_operation_share_a_hash_tag() {
+        let (key, epoch) = redis_keys(&StoreKey::Used([7; 16]));
+        let tag = |text: &str| text[text.find('{').unwrap()..=text.find('}').unwrap()].to_string();
+        assert_eq!(tag(&key), tag(&epoch));
+        assert!(key.ends_with(&format!("used:{}", "07".repeat(16))));
+        let buckets: std::collections::HashSet<u64> = (0u8..=255)
+            .map(|n| bucket(&StoreKey::Used([n; 16]).to_string()))
+            .collect();
+        assert!(buckets.len() > 64, "keys spread over the buckets");
+    }
+
+    #[tokio::test]
+    async fn relays_agree_on_the_epoch_and_keep_it_across_restarts() {
+        let server = RedisServer::start();
+        let a = RedisStore::connect(&setting(&server)).await.unwrap();
+        let b = RedisStore::connect(&setting(&server)).await.unwrap();
+        assert_ne!(a.epoch(), 0);
+        assert_eq!(a.epoch(), b.epoch());
+        assert_eq!(server.keys().len(), BUCKETS as usize);
+        drop(a);
+        let again = RedisStore::connect(&setting(&server)).await.unwrap();
+        assert_eq!(again.epoch(), b.epoch());
+    }
+
+    #[tokio::test]
+    async fn a_bucket_that_lost_its_data_moves_every_relay_to_a_higher_epoch() {
+        let server = RedisServer::start();
+        let a = RedisStore::connect(&setting(&server)).await.unwrap();
+        let b = RedisStore::connect(&setting(&server)).await.unwrap();
+        let before = a.epoch();
+        let key = key_in_bucket(5);
+        let count = a.increment(&key, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(count.value, 1);
+
+        // Bucket 5 loses its keys, as a shard failing over to an empty replica would.
+        let (data, epoch) = redis_keys(&key);
+        assert_eq!(server.cli(&["del", &data, &epoch]), "2");
+        let refused = b.increment(&key, Duration::from_secs(60)).await;
+        assert!(refused.is_err(), "the operation that noticed is refused");
+        assert!(b.epoch() > before, "{} > {before}", b.epoch());
+
+        // The other relay learns it on its next operation, whichever bucket it touches.
+        let elsewhere = key_in_bucket(9);
+        assert!(a.count(&elsewhere).await.is_err());
+        assert_eq!(a.epoch(), b.epoch());
+        assert_eq!(
+            a.increment(&key, Duration::from_secs(60))
+                .await
+                .unwrap()
+                .value,
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_an_error_within_seconds() {
+        let mut server = RedisServer::start();
+        let store = RedisStore::connect(&setting(&server)).await.unwrap();
+        server.stop();
+        let started = std::time::Instant::now();
+        assert!(store.ready().await.is_err());
+        assert!(
+            store
+                .claim(&StoreKey::Used([1; 16]), Duration::from_secs(9))
+                .await
+                .is_err()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }
