@@ -4,7 +4,8 @@
 #   1. verify with a wrong code, against a bare axum endpoint answering a fixed JSON error;
 #   2. the relay's memory (RSS) before and after issuing 100,000 codes to distinct addresses;
 #   3. the whole flow through the development outbox (request, read the code, verify);
-#   4. sends through a real SMTP server process, against that server's own ceiling.
+#   4. sends through a real SMTP server process, against that server's own ceiling;
+#   5. two relays sharing one Redis: verify and issue, beside one relay with its memory store.
 # Everything it starts stops at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,7 +56,7 @@ relay OTP_RELAY_DEV=1
 # Warm up first (connections, the allocator's pools), so that what is measured is per code.
 "$bin/examples/compare" issue --url "$url" --count 2000 >/dev/null
 before=$(rss_kib "$pid")
-"$bin/examples/compare" issue --url "$url" --count 100000 >&2
+issued=$("$bin/examples/compare" issue --url "$url" --count 100000 --pid "$pid" | tee /dev/stderr | rate)
 after=$(rss_kib "$pid")
 kill "$pid"
 awk -v a="$after" -v b="$before" 'BEGIN { printf "RSS %d KiB before, %d KiB after: %+d KiB, %.1f bytes per code\n", b, a, a - b, (a - b) * 1024 / 100000 }'
@@ -83,3 +84,26 @@ sends=$("$bin/examples/compare" issue --url "$url" --count 10000000 --seconds "$
 kill "$pid"
 awk -v s="$sends" -v c="$ceiling" 'BEGIN { printf "relay sends / SMTP server alone = %.0f %%\n", 100 * s / c }'
 echo "messages the SMTP server stored from the relay: $(( $(ls "$log/maildir/new" | wc -l) - stored_before ))"
+
+echo "== 5. two relays sharing one Redis (development mode), beside one relay with its memory store"
+redis_port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$log" >/dev/null &
+redis_pid=$!
+pids+=("$redis_pid")
+for _ in $(seq 100); do
+    [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ] && break
+    sleep 0.1
+done
+# Relays that share a store share the challenge key too.
+secret="k1:$("$bin/otp-relay" keygen)"
+shared=(OTP_RELAY_DEV=1 OTP_RELAY_STORE="redis://127.0.0.1:$redis_port" OTP_RELAY_SECRET="$secret")
+relay "${shared[@]}"
+url_a=$url pid_a=$pid
+relay "${shared[@]}"
+urls="$url_a,$url" servers="$pid_a,$pid,$redis_pid"
+verify_shared=$("$bin/examples/compare" verify --url "$urls" --seconds "$seconds" --pool $((seconds * 4000)) --pid "$servers" | tee /dev/stderr | rate)
+issued_shared=$("$bin/examples/compare" issue --url "$urls" --count 10000000 --seconds "$seconds" --pid "$servers" | tee /dev/stderr | rate)
+kill "$pid_a" "$pid"
+echo "(server CPU above: both relays and Redis together)"
+awk -v v="$verify_shared" -v m="$verify" 'BEGIN { printf "verify: two relays and Redis %.0f/s, one relay in memory %.0f/s (%.0f %%)\n", v, m, 100 * v / m }'
+awk -v v="$issued_shared" -v m="$issued" 'BEGIN { printf "issue:  two relays and Redis %.0f/s, one relay in memory %.0f/s (%.0f %%)\n", v, m, 100 * v / m }'

@@ -10,7 +10,9 @@
 //!   ceiling.
 //!
 //! Each prints one line: requests, rate, p50 and p99, and with `--pid PID` the server's CPU time
-//! per request. Options: `--seconds S` (10), `--concurrency C` (16).
+//! per request. Options: `--seconds S` (10), `--concurrency C` (16). Several servers (relays
+//! sharing a store) are given as `--url URL,URL --pid PID,PID`: connection `i` goes to server
+//! `i % n`, and the CPU time is theirs together.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -89,15 +91,23 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// CPU time the process `--pid` has used so far (user and system), from /proc; Linux ticks are
-/// 1/100 s.
+/// CPU time the processes `--pid` (comma-separated) have used so far (user and system), from
+/// /proc; Linux ticks are 1/100 s.
 fn server_cpu() -> Option<Duration> {
-    let pid = arg("--pid")?;
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let mut ticks = 0u64;
+    for pid in arg("--pid")?.split(',') {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let after_name = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        ticks += fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    }
     Some(Duration::from_millis(ticks * 10))
+}
+
+/// The server connection `task` talks to, from a comma-separated list.
+fn server_for(addresses: &str, task: usize) -> String {
+    let all: Vec<&str> = addresses.split(',').collect();
+    all[task % all.len()].to_string()
 }
 
 fn report(
@@ -149,8 +159,11 @@ async fn hammer(
     let stop = Arc::new(AtomicBool::new(false));
     let tasks: Vec<_> = (0..concurrency)
         .map(|task| {
-            let (stop, bodies, address) =
-                (Arc::clone(&stop), Arc::clone(&bodies), address.to_string());
+            let (stop, bodies, address) = (
+                Arc::clone(&stop),
+                Arc::clone(&bodies),
+                server_for(address, task),
+            );
             tokio::spawn(async move {
                 let mut samples = Vec::new();
                 let mut errors = 0usize;
@@ -205,8 +218,12 @@ async fn issue(
     let started = Instant::now();
     let deadline = started.checked_add(limit);
     let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (next, address, tag) = (Arc::clone(&next), address.to_string(), tag.to_string());
+        .map(|task| {
+            let (next, address, tag) = (
+                Arc::clone(&next),
+                server_for(address, task),
+                tag.to_string(),
+            );
             tokio::spawn(async move {
                 let mut issued = Vec::new();
                 let mut samples = Vec::new();
@@ -341,10 +358,11 @@ async fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
     let url = arg("--url").unwrap_or_else(|| "http://127.0.0.1:8787".into());
     let address = url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    if !address.starts_with("127.0.0.1:") {
+        .split(',')
+        .map(|url| url.trim_start_matches("http://").trim_end_matches('/'))
+        .collect::<Vec<_>>()
+        .join(",");
+    if !address.split(',').all(|a| a.starts_with("127.0.0.1:")) {
         eprintln!("compare: only loopback servers are load-tested");
         std::process::exit(2);
     }
