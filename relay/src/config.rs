@@ -199,17 +199,7 @@ pub enum StoreSetting {
     Redis(RedisSetting),
 }
 
-/// How to reach Redis: one server, or the seed nodes of a cluster.
-#[derive(Debug, Clone)]
-pub struct RedisSetting {
-    /// `redis://` or `rediss://` URLs (they may hold a password): one for a single server, one
-    /// per seed node of a cluster.
-    pub nodes: Vec<SecretString>,
-    /// Whether the nodes form a Redis Cluster.
-    pub cluster: bool,
-    /// The CA certificates (PEM) trusted for `rediss://` in place of the system's.
-    pub ca: Option<Vec<u8>>,
-}
+pub use crate::core::store::redis_store::RedisSetting;
 
 /// The forms `OTP_RELAY_STORE` takes, for error messages.
 const STORE_FORMS: &str = "memory, redis://[user:pass@]host:port[/db], rediss://[user:pass@]host:port[/db] (TLS) or redis-cluster://[user:pass@]host:port,host:port,...";

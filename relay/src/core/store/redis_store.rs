@@ -12,13 +12,25 @@
 //! Commands time out within a second, and connections come back by themselves when Redis does.
 
 use super::{Count, Store, StoreError, StoreKey};
-use crate::config::RedisSetting;
+use crate::core::secret::SecretString;
 use async_trait::async_trait;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, Script, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// How to reach Redis: one server, or the seed nodes of a cluster (`OTP_RELAY_STORE`).
+#[derive(Debug, Clone)]
+pub struct RedisSetting {
+    /// `redis://` or `rediss://` URLs (they may hold a password): one for a single server, one
+    /// per seed node of a cluster.
+    pub nodes: Vec<SecretString>,
+    /// Whether the nodes form a Redis Cluster.
+    pub cluster: bool,
+    /// The CA certificates (PEM) trusted for `rediss://` in place of the system's.
+    pub ca: Option<Vec<u8>>,
+}
 
 /// How many hash tags the keys are spread over: enough to spread them over a cluster's masters,
 /// few enough that moving every bucket to a new epoch is quick.
@@ -395,7 +407,6 @@ impl Store for RedisStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::secret::SecretString;
     use otp_relay_tests::RedisServer;
 
     fn setting(server: &RedisServer) -> RedisSetting {
@@ -470,22 +481,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unreachable_server_is_an_error_within_seconds() {
+    async fn an_unreachable_server_is_an_error() {
         let mut server = RedisServer::start();
         let store = RedisStore::connect(&setting(&server)).await.unwrap();
         server.stop();
-        let started = std::time::Instant::now();
+        // Each answers with an error, not a hang (how fast is shown with the real binary, in
+        // relay/tests/shared_store.rs: the core reads no clock of its own).
         assert!(store.ready().await.is_err());
-        assert!(
-            store
-                .claim(&StoreKey::Used([1; 16]), Duration::from_secs(9))
-                .await
-                .is_err()
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{:?}",
-            started.elapsed()
-        );
+        let claimed = store
+            .claim(&StoreKey::Used([1; 16]), Duration::from_secs(9))
+            .await;
+        assert!(claimed.is_err());
     }
 }
