@@ -33,6 +33,7 @@ fmt-check:
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p otp-relay-frontend --target wasm32-unknown-unknown -- -D warnings
+	scripts/binary-deps.sh
 
 wasm-check:
 	$(CARGO) build -p otp-relay-shared --target wasm32-unknown-unknown

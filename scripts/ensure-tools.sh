@@ -57,6 +57,17 @@ need_binaryen() {
     npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION" >/dev/null
 }
 
+# The Node backend example's dependencies (jose, pinned in examples/backend/package-lock.json).
+need_node_backend() {
+    local pinned
+    pinned=$(sed -n 's/.*"jose": "\(.*\)".*/\1/p' examples/backend/package.json)
+    if grep -q "\"version\": \"$pinned\"" examples/backend/node_modules/jose/package.json 2>/dev/null; then
+        return 0
+    fi
+    echo "ensure-tools: installing jose@$pinned for the Node backend example" >&2
+    npm ci --silent --no-audit --no-fund --prefix examples/backend >/dev/null
+}
+
 frontend_tools() {
     need_rust_target wasm32-unknown-unknown
     need_cargo_tool trunk trunk "$TRUNK_VERSION" --locked
@@ -72,10 +83,12 @@ case "$want" in
         frontend_tools
         ;;
     test)
-        # The SMTP server the tests run (aiosmtpd for Debian's own python3), PyJWT for the
-        # Python backend example, the browser and its WebDriver, and Redis (a node, a cluster)
-        # for the shared store.
-        need_deb python3-aiosmtpd python3-jwt chromium chromium-driver redis-server redis-tools
+        # The SMTP server the tests run (aiosmtpd for Debian's own python3), PyJWT with its
+        # Ed25519 support for the Python backend example, the browser and its WebDriver, Redis
+        # (a node, a cluster) for the shared store, and jose for the Node backend example.
+        need_deb python3-aiosmtpd python3-jwt python3-cryptography chromium chromium-driver \
+            redis-server redis-tools
+        need_node_backend
         ;;
     *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac

@@ -1,25 +1,25 @@
-"""Checks an otp-relay proof in a Python backend, with PyJWT.
+"""Checks an otp-relay proof in a Python backend, with PyJWT and the relay's published keys.
 
-    OTP_RELAY_PROOF_SECRET=... SITE_ORIGIN=https://shop.example RELAY_URL=https://verify.example.net \
+    SITE_ORIGIN=https://shop.example RELAY_URL=https://verify.example.net \
         python3 verify_proof.py <proof>
 
-prints the verified address and exits 0, or says why the proof is refused and exits 1.
+prints the verified address and exits 0, or says why the proof is refused and exits 1. The keys
+come from RELAY_URL/.well-known/jwks.json (JWKS_URL overrides it), cached by PyJWKClient.
 """
 
-import base64
 import os
 import sys
 
-import jwt  # PyJWT (pip install pyjwt, or Debian's python3-jwt)
+import jwt  # PyJWT with cryptography (pip install "pyjwt[crypto]", or Debian's python3-jwt)
 
 
-def verified_email(proof: str, secret: str, site_origin: str, relay_url: str) -> str:
-    """The address a proof vouches for; raises jwt.InvalidTokenError when it does not."""
-    key = base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
+def verified_email(proof: str, jwks: jwt.PyJWKClient, site_origin: str, relay_url: str) -> str:
+    """The address a proof vouches for; raises jwt.PyJWTError when it does not."""
+    key = jwks.get_signing_key_from_jwt(proof)  # the published key the proof's `kid` names
     claims = jwt.decode(
         proof,
-        key,
-        algorithms=["HS256"],  # only HS256: never "none", never another algorithm
+        key.key,
+        algorithms=["EdDSA"],  # only EdDSA: never "none", never HS256 with a public key
         audience=site_origin,  # minted for this site's pages only
         issuer=relay_url,
         leeway=0,
@@ -31,14 +31,13 @@ def verified_email(proof: str, secret: str, site_origin: str, relay_url: str) ->
 
 
 if __name__ == "__main__":
+    relay = os.environ["RELAY_URL"]
+    jwks_url = os.environ.get("JWKS_URL", relay.rstrip("/") + "/.well-known/jwks.json")
     try:
         email = verified_email(
-            sys.argv[1],
-            os.environ["OTP_RELAY_PROOF_SECRET"],
-            os.environ["SITE_ORIGIN"],
-            os.environ["RELAY_URL"],
+            sys.argv[1], jwt.PyJWKClient(jwks_url), os.environ["SITE_ORIGIN"], relay
         )
-    except jwt.InvalidTokenError as error:
+    except jwt.PyJWTError as error:
         print(f"refused: {error}", file=sys.stderr)
         sys.exit(1)
     print(email)

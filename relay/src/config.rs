@@ -4,7 +4,8 @@
 
 use crate::cli::{Cli, Command};
 use crate::core::keys::{self, KeyRing};
-use crate::core::secret::{SecretBytes, SecretString};
+use crate::core::proof::ProofKeys;
+use crate::core::secret::SecretString;
 use crate::core::{Policy, Rate, ServiceSettings};
 use crate::mail::SmtpSettings;
 use clap::{Args, Parser};
@@ -55,8 +56,13 @@ pub struct ServeArgs {
     /// the first signs, all verify. Unset: a random key for this run only.
     #[arg(long, env = "OTP_RELAY_SECRET", hide_env_values = true)]
     pub secret: Option<SecretString>,
-    /// The proof's HS256 key (base64url, at least 32 bytes), shared with the backends that check
-    /// proofs. Unset: a random key for this run only, which no backend can know.
+    /// Proof keys, "kid:base64url" items separated by commas, each a 32-byte Ed25519 seed
+    /// (`otp-relay keygen --kid ID`): the first signs, every one is published at
+    /// /.well-known/jwks.json. Unset: a random key for this run only.
+    #[arg(long, env = "OTP_RELAY_PROOF_KEYS", hide_env_values = true)]
+    pub proof_keys: Option<SecretString>,
+    /// Legacy: sign proofs with HS256 under this secret (base64url, at least 32 bytes) instead,
+    /// which every backend that checks proofs must then hold. Not with OTP_RELAY_PROOF_KEYS.
     #[arg(long, env = "OTP_RELAY_PROOF_SECRET", hide_env_values = true)]
     pub proof_secret: Option<SecretString>,
     #[command(flatten)]
@@ -173,7 +179,7 @@ pub struct Config {
     pub public_host: String,
     pub keys: KeyRing,
     pub keys_are_ephemeral: bool,
-    pub proof_key: SecretBytes,
+    pub proof_keys: ProofKeys,
     pub proof_key_is_ephemeral: bool,
     pub smtp: SmtpArgs,
     pub policy: Policy,
@@ -445,17 +451,35 @@ impl Config {
             ),
             _ => (KeyRing::random(), true),
         };
-        let (proof_key, proof_key_is_ephemeral) =
-            match args.proof_secret.as_ref().map(|s| s.expose().trim()) {
-                Some(text) if !text.is_empty() => (
-                    keys::decode_secret("OTP_RELAY_PROOF_SECRET", text)
-                        .map_err(|e| format!("OTP_RELAY_PROOF_SECRET: {e}"))?,
+        let set = |value: &Option<SecretString>| {
+            value
+                .as_ref()
+                .map(|s| s.expose().trim().to_string())
+                .filter(|text| !text.is_empty())
+        };
+        let (proof_keys, proof_key_is_ephemeral) =
+            match (set(&args.proof_keys), set(&args.proof_secret)) {
+                (Some(_), Some(_)) => {
+                    return Err(
+                        "OTP_RELAY_PROOF_KEYS and OTP_RELAY_PROOF_SECRET are both set: \
+                        keep OTP_RELAY_PROOF_KEYS (Ed25519, public keys at /.well-known/jwks.json) \
+                        and unset OTP_RELAY_PROOF_SECRET, or keep only the legacy HS256 secret"
+                            .into(),
+                    );
+                }
+                (Some(spec), None) => (
+                    ProofKeys::parse_ed25519(&spec)
+                        .map_err(|e| format!("OTP_RELAY_PROOF_KEYS: {e}"))?,
                     false,
                 ),
-                _ => (
-                    SecretBytes::new(crate::core::random::bytes::<32>().to_vec()),
-                    true,
+                (None, Some(text)) => (
+                    ProofKeys::Hs256(
+                        keys::decode_secret("OTP_RELAY_PROOF_SECRET", &text)
+                            .map_err(|e| format!("OTP_RELAY_PROOF_SECRET: {e}"))?,
+                    ),
+                    false,
                 ),
+                (None, None) => (ProofKeys::random_ed25519(), true),
             };
 
         let mut allowed_origins = Vec::new();
@@ -513,7 +537,7 @@ impl Config {
             public_host,
             keys,
             keys_are_ephemeral,
-            proof_key,
+            proof_keys,
             proof_key_is_ephemeral,
             smtp: args.smtp,
             policy,
@@ -547,7 +571,7 @@ impl Config {
         ServiceSettings {
             policy: self.policy.clone(),
             keys: self.keys.clone(),
-            proof_key: self.proof_key.clone(),
+            proof_keys: self.proof_keys.clone(),
             public_url: self.public_url.clone(),
             public_host: self.public_host.clone(),
         }
@@ -795,13 +819,53 @@ mod tests {
     }
 
     #[test]
+    fn proofs_are_ed25519_unless_a_legacy_secret_is_set_on_purpose() {
+        let (ephemeral, with_keys) = (
+            serve(&[]).unwrap(),
+            serve(&[
+                "--proof-keys",
+                &format!("p2:{},p1:{}", keys::random_secret(), keys::random_secret()),
+            ])
+            .unwrap(),
+        );
+        assert!(ephemeral.proof_key_is_ephemeral);
+        assert!(matches!(ephemeral.proof_keys, ProofKeys::Ed25519 { .. }));
+        assert!(!with_keys.proof_key_is_ephemeral);
+        let published = with_keys.proof_keys.jwks().unwrap().keys;
+        assert_eq!(published.len(), 2);
+        assert_eq!(published[0].kid, "p2");
+
+        // `--flag=value`: a base64url secret may start with '-'.
+        let legacy = serve(&[&format!("--proof-secret={}", keys::random_secret())]).unwrap();
+        assert!(matches!(legacy.proof_keys, ProofKeys::Hs256(_)));
+        assert!(!legacy.proof_key_is_ephemeral);
+
+        let both = serve(&[
+            "--proof-keys",
+            &format!("p1:{}", keys::random_secret()),
+            &format!("--proof-secret={}", keys::random_secret()),
+        ])
+        .unwrap_err();
+        assert!(both.contains("both set"), "{both}");
+        let blank = serve(&["--proof-keys", " ", "--proof-secret", ""]).unwrap();
+        assert!(blank.proof_key_is_ephemeral, "blank settings are unset");
+        let long_seed =
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, [1u8; 64]);
+        let wrong = serve(&["--proof-keys", &format!("p1:{long_seed}")]).unwrap_err();
+        assert!(
+            wrong.contains("OTP_RELAY_PROOF_KEYS") && wrong.contains("exactly 32"),
+            "{wrong}"
+        );
+    }
+
+    #[test]
     fn secrets_never_show_in_debug_output() {
         let secret = crate::core::keys::random_secret();
         let config = serve_plain(&[
             "--secret",
             &format!("k:{secret}"),
-            "--proof-secret",
-            &secret,
+            "--proof-keys",
+            &format!("p1:{secret}"),
             "--smtp-url",
             "smtps://user:hunter2@smtp.example.com",
         ])

@@ -217,8 +217,8 @@ fn announce(config: &Config, mailer: &Mailer, store: &dyn Store) {
     }
     if config.proof_key_is_ephemeral {
         tracing::warn!(
-            "OTP_RELAY_PROOF_SECRET is not set: proofs are signed with a random key no backend knows. \
-             Set it with `otp-relay keygen` and share it with the backends that check proofs."
+            "OTP_RELAY_PROOF_KEYS is not set: proofs are signed with a random Ed25519 key for this run \
+             only, so proofs from before a restart no longer verify. Set it with `otp-relay keygen --kid p1`."
         );
     }
     tracing::info!(

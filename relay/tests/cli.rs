@@ -22,6 +22,30 @@ fn keygen_prints_a_fresh_256_bit_secret() {
     assert_ne!(secret, String::from_utf8(second.stdout).unwrap());
 }
 
+/// `keygen --kid p1` prints a proof key the relay accepts, and publishes.
+#[tokio::test]
+async fn keygen_with_a_key_id_prints_a_key_the_relay_takes() {
+    let printed = otp_relay()
+        .args(["keygen", "--kid", "p7"])
+        .output()
+        .unwrap();
+    assert!(printed.status.success());
+    let key = String::from_utf8(printed.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(key.starts_with("p7:"), "{key}");
+    let relay = RelayProcess::dev(&[("OTP_RELAY_PROOF_KEYS".into(), key)]);
+    let jwks = fetch_jwks(&relay.url).await;
+    assert!(jwks.find("p7").is_some());
+    let bad = otp_relay()
+        .args(["keygen", "--kid", "no spaces"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("key id"));
+}
+
 #[test]
 fn serve_help_explains_the_settings() {
     let help = otp_relay().args(["serve", "--help"]).output().unwrap();
@@ -31,6 +55,9 @@ fn serve_help_explains_the_settings() {
         "OTP_RELAY_PUBLIC_URL",
         "OTP_RELAY_SECRET",
         "OTP_RELAY_PROOF_SECRET",
+        "OTP_RELAY_PROOF_KEYS",
+        "OTP_RELAY_STORE",
+        "OTP_RELAY_STORE_CA",
         "OTP_RELAY_SMTP_URL",
         "OTP_RELAY_SMTP_CA",
         "OTP_RELAY_FROM",

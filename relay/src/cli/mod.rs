@@ -22,9 +22,13 @@ pub struct Cli {
 pub enum Command {
     /// Serve the HTTP API (and, optionally, a built frontend).
     Serve(Box<ServeArgs>),
-    /// Print a fresh random secret for OTP_RELAY_SECRET (prefix it with a key id) or
-    /// OTP_RELAY_PROOF_SECRET.
-    Keygen,
+    /// Print a fresh random 32-byte secret, base64url: with `--kid ID` as `ID:secret`, ready for
+    /// OTP_RELAY_SECRET (a challenge key) or OTP_RELAY_PROOF_KEYS (an Ed25519 proof key).
+    Keygen {
+        /// The key id to put before the secret (1 to 16 of A-Z a-z 0-9 - _).
+        #[arg(long)]
+        kid: Option<String>,
+    },
     /// Verify an address from the terminal: ask a relay for a code, type it in (or pipe it).
     ///
     /// Exit codes: 0 verified, 2 invalid input (or the input ended), 3 wrong code (attempts used
@@ -61,9 +65,23 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     match cli.command {
-        Command::Keygen => {
-            println!("{}", crate::core::keys::random_secret());
-            ExitCode::SUCCESS
+        Command::Keygen { kid } => {
+            let secret = crate::core::keys::random_secret();
+            let Some(kid) = kid else {
+                println!("{secret}");
+                return ExitCode::SUCCESS;
+            };
+            // Checked as the relay will check it, so what is printed is always accepted.
+            match crate::core::keys::parse_items(&format!("{kid}:{secret}")) {
+                Ok(_) => {
+                    println!("{kid}:{secret}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("otp-relay keygen: {error}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Command::Serve(args) => runtime.block_on(serve::run(*args)),
         Command::SendTest { address, smtp } => runtime.block_on(send_test::run(&address, &smtp)),

@@ -57,6 +57,10 @@ pub enum KeyError {
         "secret {0:?} is {1} bytes; at least 32 random bytes are needed (use `otp-relay keygen`)"
     )]
     TooShort(String, usize),
+    #[error(
+        "proof key {0:?} is {1} bytes; an Ed25519 seed is exactly 32 random bytes (use `otp-relay keygen --kid ID`)"
+    )]
+    SeedLength(String, usize),
 }
 
 fn derive(secret: &[u8], label: &[u8]) -> SecretKey {
@@ -85,40 +89,49 @@ pub fn random_secret() -> String {
     URL_SAFE_NO_PAD.encode(crate::core::random::bytes::<32>())
 }
 
+/// Splits `kid:base64url[,kid:base64url...]` into checked key ids and decoded secrets (each
+/// at least 32 bytes), in order. Shared by the challenge keys and the proof keys.
+pub fn parse_items(spec: &str) -> Result<Vec<(String, SecretBytes)>, KeyError> {
+    let mut items: Vec<(String, SecretBytes)> = Vec::new();
+    for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (kid, secret) = item
+            .split_once(':')
+            .ok_or_else(|| KeyError::NoKid(item.chars().take(4).collect::<String>() + "…"))?;
+        let kid_ok = !kid.is_empty()
+            && kid.len() <= MAX_KID_LEN
+            && kid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !kid_ok {
+            return Err(KeyError::BadKid(kid.to_string()));
+        }
+        if items.iter().any(|(k, _)| k == kid) {
+            return Err(KeyError::DuplicateKid(kid.to_string()));
+        }
+        items.push((kid.to_string(), decode_secret(kid, secret)?));
+    }
+    if items.is_empty() {
+        return Err(KeyError::Empty);
+    }
+    Ok(items)
+}
+
 impl KeyRing {
     /// Parses `kid:base64url[,kid:base64url...]`.
     pub fn parse(spec: &str) -> Result<Self, KeyError> {
-        let mut keys: Vec<ChallengeKeys> = Vec::new();
-        let mut first_secret = None;
-        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (kid, secret) = item
-                .split_once(':')
-                .ok_or_else(|| KeyError::NoKid(item.chars().take(4).collect::<String>() + "…"))?;
-            let kid_ok = !kid.is_empty()
-                && kid.len() <= MAX_KID_LEN
-                && kid
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if !kid_ok {
-                return Err(KeyError::BadKid(kid.to_string()));
-            }
-            if keys.iter().any(|k| k.kid == kid) {
-                return Err(KeyError::DuplicateKid(kid.to_string()));
-            }
-            let secret = decode_secret(kid, secret)?;
-            first_secret.get_or_insert_with(|| secret.clone());
-            keys.push(ChallengeKeys {
-                kid: kid.to_string(),
+        let items = parse_items(spec)?;
+        let (_, first) = items.first().ok_or(KeyError::Empty)?;
+        let store_key = derive(first.expose(), LABEL_STORE);
+        let keys = items
+            .into_iter()
+            .map(|(kid, secret)| ChallengeKeys {
+                kid,
                 token_mac: derive(secret.expose(), LABEL_TOKEN),
                 code_prf: derive(secret.expose(), LABEL_CODE),
                 address_binding: derive(secret.expose(), LABEL_ADDRESS),
-            });
-        }
-        let first = first_secret.ok_or(KeyError::Empty)?;
-        Ok(KeyRing {
-            keys,
-            store_key: derive(first.expose(), LABEL_STORE),
-        })
+            })
+            .collect();
+        Ok(KeyRing { keys, store_key })
     }
 
     /// A ring with one random key, for a run without a configured secret.

@@ -16,8 +16,7 @@ use crate::core::error::ApiError;
 use crate::core::hex;
 use crate::core::keys::KeyRing;
 use crate::core::policy::{Policy, Rate};
-use crate::core::proof::{ProofClaims, ProofSigner};
-use crate::core::secret::SecretBytes;
+use crate::core::proof::{ProofClaims, ProofKeys, ProofSigner};
 use crate::core::store::{AddressId, Count, Store, StoreKey};
 use crate::core::token::{Challenge, TokenError, address_tag, site_tag};
 use hmac::Mac;
@@ -41,7 +40,7 @@ pub struct Requester {
 pub struct ServiceSettings {
     pub policy: Policy,
     pub keys: KeyRing,
-    pub proof_key: SecretBytes,
+    pub proof_keys: ProofKeys,
     /// As written by the operator: the proof's `iss`, and its `aud` without an `Origin`.
     pub public_url: String,
     /// Host of the public URL: for the autofill line when a request has no `Origin`.
@@ -91,7 +90,7 @@ impl VerificationService {
         delivery: Arc<dyn Delivery>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let proof = ProofSigner::new(settings.proof_key.expose());
+        let proof = ProofSigner::new(&settings.proof_keys);
         VerificationService {
             settings,
             store,

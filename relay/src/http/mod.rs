@@ -65,6 +65,7 @@ pub fn router(app: SharedApp) -> Router {
         .route("/healthz", get(health))
         .route("/livez", get(health))
         .route("/readyz", get(ready))
+        .route("/.well-known/jwks.json", get(jwks))
         .route("/dev/outbox", get(outbox::page));
     router = match app.config.static_dir.clone() {
         Some(dir) => {
@@ -125,6 +126,32 @@ async fn ready(State(app): State<SharedApp>) -> Result<Json<Health>, ApiError> {
     Ok(Json(Health {
         status: "ready".into(),
     }))
+}
+
+/// `GET /.well-known/jwks.json`: the public halves of the proof keys, for backends that check
+/// proofs. Readable from any origin (it holds nothing secret), and cached for
+/// [`JWKS_MAX_AGE`](crate::core::proof::JWKS_MAX_AGE), which the rotation procedure waits out.
+async fn jwks(State(app): State<SharedApp>) -> Result<axum::response::Response, ApiError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let set = app.config.proof_keys.jwks().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            "This relay signs proofs with a shared secret (HS256, OTP_RELAY_PROOF_SECRET), so it has no public keys to publish. Set OTP_RELAY_PROOF_KEYS instead.",
+        )
+    })?;
+    let cache = format!(
+        "public, max-age={}",
+        crate::core::proof::JWKS_MAX_AGE.as_secs()
+    );
+    Ok((
+        [
+            (header::CACHE_CONTROL, cache),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_string()),
+        ],
+        Json(set),
+    )
+        .into_response())
 }
 
 async fn not_found() -> ApiError {
