@@ -84,10 +84,11 @@ case "$want" in
         ;;
     test)
         # The SMTP server the tests run (aiosmtpd for Debian's own python3), PyJWT with its
-        # Ed25519 support for the Python backend example, the browser and its WebDriver, Redis
-        # (a node, a cluster) for the shared store, and jose for the Node backend example.
-        need_deb python3-aiosmtpd python3-jwt python3-cryptography chromium chromium-driver \
-            redis-server redis-tools
+        # Ed25519 support for the Python backend example, the Prometheus text parser and YAML
+        # for the metrics and the ops/ files, the browser and its WebDriver, Redis (a node, a
+        # cluster) for the shared store, and jose for the Node backend example.
+        need_deb python3-aiosmtpd python3-jwt python3-cryptography python3-prometheus-client \
+            python3-yaml chromium chromium-driver redis-server redis-tools
         need_node_backend
         ;;
     *) echo "usage: $0 build|test" >&2; exit 2 ;;

@@ -115,6 +115,13 @@ pub struct ServeArgs {
     /// A built frontend (trunk's dist/) to serve at /.
     #[arg(long, env = "OTP_RELAY_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+    /// Where to serve Prometheus metrics at /metrics, e.g. 127.0.0.1:9187 (a private address:
+    /// never the public one). Unset: no metrics are served.
+    #[arg(long, env = "OTP_RELAY_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// The log's format on stderr: text, or json (one object per line).
+    #[arg(long, env = "OTP_RELAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// Where the relay keeps its state: `memory` (this process only), or shared by several
     /// relays: `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS), or
     /// `redis-cluster://[user:pass@]host:port,host:port,…` (Redis Cluster).
@@ -191,9 +198,42 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     pub connections: ConnectionLimits,
     pub static_dir: Option<PathBuf>,
+    /// Where metrics are served, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
+    pub log_format: LogFormat,
     pub store: StoreSetting,
     pub store_capacity: usize,
     pub limit_sketch_width: usize,
+}
+
+/// How the log is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (timestamp, level, target, fields with the message).
+    Json,
+}
+
+/// Reads `OTP_RELAY_METRICS_LISTEN`: blank is unset; the public address is refused.
+fn parse_metrics_listen(
+    text: Option<&str>,
+    public: SocketAddr,
+) -> Result<Option<SocketAddr>, String> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let address: SocketAddr = text.parse().map_err(|_| {
+        format!(
+            "OTP_RELAY_METRICS_LISTEN: {text:?} is not an address and port such as 127.0.0.1:9187"
+        )
+    })?;
+    if address.port() != 0 && address.port() == public.port() {
+        return Err(format!(
+            "OTP_RELAY_METRICS_LISTEN: {address} is the public port (OTP_RELAY_LISTEN); metrics are served on a port of their own, such as 127.0.0.1:9187"
+        ));
+    }
+    Ok(Some(address))
 }
 
 /// Where the relay keeps its state.
@@ -413,6 +453,7 @@ impl Config {
         }
         let trusted_proxies = parse_trusted_proxies(&args.trust_proxy)?;
         let store = parse_store(&args.store, args.store_ca.as_deref())?;
+        let metrics_listen = parse_metrics_listen(args.metrics_listen.as_deref(), args.listen)?;
         if !(64..=1 << 24).contains(&args.limit_sketch_width)
             || !args.limit_sketch_width.is_power_of_two()
         {
@@ -546,6 +587,8 @@ impl Config {
             trusted_proxies,
             connections,
             static_dir: args.static_dir,
+            metrics_listen,
+            log_format: args.log_format,
             store,
             store_capacity: args.store_capacity,
             limit_sketch_width: args.limit_sketch_width,
@@ -855,6 +898,31 @@ mod tests {
         assert!(
             wrong.contains("OTP_RELAY_PROOF_KEYS") && wrong.contains("exactly 32"),
             "{wrong}"
+        );
+    }
+
+    #[test]
+    fn metrics_get_a_port_of_their_own() {
+        assert_eq!(serve(&[]).unwrap().metrics_listen, None);
+        assert_eq!(
+            serve(&["--metrics-listen", " "]).unwrap().metrics_listen,
+            None
+        );
+        let on = serve(&["--metrics-listen", "127.0.0.1:9187"]).unwrap();
+        assert_eq!(on.metrics_listen, Some("127.0.0.1:9187".parse().unwrap()));
+        let public = serve(&[
+            "--listen",
+            "127.0.0.1:8787",
+            "--metrics-listen",
+            "127.0.0.1:8787",
+        ])
+        .unwrap_err();
+        assert!(public.contains("public port"), "{public}");
+        assert!(serve(&["--metrics-listen", "9187"]).is_err());
+        assert!(serve(&["--log-format", "xml"]).is_err());
+        assert_eq!(
+            serve(&["--log-format", "json"]).unwrap().log_format,
+            LogFormat::Json
         );
     }
 

@@ -6,7 +6,8 @@
 //! [`server`], that knows the HTTP framework) → [`core`] issues the challenge, derives the code,
 //! verifies and signs the proof (no HTTP, no SMTP, no wall clock) → [`mail`] delivers the email
 //! (the only module that knows the mail library). [`config`] checks the operator's settings, [`server`] wires it
-//! together, and [`cli`] holds the commands, among them the terminal client.
+//! together, [`metrics`] counts what happens for Prometheus, and [`cli`] holds the commands, among
+//! them the terminal client.
 
 pub mod cli;
 pub mod config;
@@ -14,4 +15,5 @@ pub mod core;
 pub mod http;
 pub mod log_writer;
 pub mod mail;
+pub mod metrics;
 pub mod server;

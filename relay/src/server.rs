@@ -13,6 +13,7 @@ use crate::core::store::redis_store::RedisStore;
 use crate::core::{Clock, Delivery, MemoryStore, Store, VerificationService};
 use crate::http::{App, SharedApp};
 use crate::mail::{Mailer, Outbox};
+use crate::metrics::{MeteredDelivery, MeteredStore, Metrics};
 use axum::extract::ConnectInfo;
 use axum::http::Request;
 use hyper::body::Incoming;
@@ -52,11 +53,21 @@ fn assemble_on(
     outbox: Option<Arc<Outbox>>,
     clock: Arc<dyn Clock>,
 ) -> SharedApp {
+    let metrics = Arc::new(Metrics::new());
+    let store = Arc::new(MeteredStore {
+        inner: store,
+        metrics: Arc::clone(&metrics),
+    });
+    let delivery = Arc::new(MeteredDelivery {
+        inner: delivery,
+        metrics: Arc::clone(&metrics),
+    });
     let service = VerificationService::new(config.service_settings(), store, delivery, clock);
     Arc::new(App {
         config,
         service,
         outbox,
+        metrics,
     })
 }
 
@@ -109,6 +120,10 @@ pub async fn serve(
         clock,
     );
     announce(&app.config, &mailer, store.as_ref());
+    let metrics_server = match app.config.metrics_listen {
+        Some(address) => Some(serve_metrics(address, Arc::clone(&app.metrics)).await?),
+        None => None,
+    };
     let router = crate::http::router(app);
 
     // Expired entries of the in-memory store go even when nobody writes (Redis expires its own).
@@ -129,8 +144,54 @@ pub async fn serve(
     if let Some(sweeper) = sweeper {
         sweeper.abort();
     }
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves `GET /metrics` on `address`, a port of its own, in a task of its own.
+async fn serve_metrics(
+    address: std::net::SocketAddr,
+    metrics: Arc<Metrics>,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+        format!("cannot listen on {address} for metrics (OTP_RELAY_METRICS_LISTEN): {e}")
+    })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the metrics address: {e}"))?;
+    let router = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = Arc::clone(&metrics);
+            async move {
+                match metrics.encode() {
+                    Ok(text) => (
+                        [(
+                            header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        text,
+                    )
+                        .into_response(),
+                    Err(error) => {
+                        tracing::error!(%error, "could not encode the metrics");
+                        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                    }
+                }
+            }
+        }),
+    );
+    tracing::info!("metrics at http://{bound}/metrics");
+    Ok(tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!(%error, "the metrics server stopped");
+        }
+    }))
 }
 
 /// Serves `router` on `listener` within `limits` until `shutdown` completes, then lets the
@@ -196,15 +257,18 @@ pub async fn serve_connections(
 fn announce(config: &Config, mailer: &Mailer, store: &dyn Store) {
     if config.dev {
         let outbox = format!("{}/dev/outbox", config.public_url.trim_end_matches('/'));
-        // On stderr as well as in the log, where a log filter cannot hide it.
-        eprintln!(
-            "\n  ==================== DEVELOPMENT MODE ====================\n  \
+        // On stderr as well as in the log, where a log filter cannot hide it (but not amid JSON
+        // lines, where it would break the log's format; the log line says it there).
+        if config.log_format == crate::config::LogFormat::Text {
+            eprintln!(
+                "\n  ==================== DEVELOPMENT MODE ====================\n  \
              No email is sent: every code is shown at {outbox}\n  \
              to anyone who can reach it. Listening on loopback only.\n  \
              Never run like this in production: set OTP_RELAY_SMTP_URL\n  \
              and drop OTP_RELAY_DEV.\n  \
              ==========================================================\n"
-        );
+            );
+        }
         tracing::warn!(
             "DEVELOPMENT MODE: no email is sent; codes are shown at {outbox}. Never run like this in production."
         );

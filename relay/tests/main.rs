@@ -9,6 +9,7 @@ mod cli;
 mod faults;
 mod flow;
 mod layout;
+mod operations;
 mod proofs;
 mod shared_store;
 mod terminal;

@@ -134,7 +134,7 @@ pub fn wait_phrase(seconds: u64) -> String {
 
 impl From<crate::core::store::StoreError> for ApiError {
     fn from(error: crate::core::store::StoreError) -> Self {
-        tracing::error!(%error, "store unavailable: refusing (fail closed)");
+        tracing::error!(reason = "unavailable", %error, "store unavailable: refusing (fail closed)");
         ApiError::unavailable()
     }
 }

@@ -468,7 +468,7 @@ impl VerificationService {
         let expected = derive_code(keys, &challenge.nonce, policy.code_length);
         if !codes_match(&submitted, &expected) {
             let left = u64::from(policy.max_attempts).saturating_sub(attempts.value);
-            tracing::info!(to = %email.masked(), challenge = %short_id(&challenge), attempts_left = left, "wrong code");
+            tracing::info!(reason = "wrong_code", to = %email.masked(), challenge = %short_id(&challenge), attempts_left = left, "wrong code");
             return Err(ApiError::wrong_code(u32::try_from(left).unwrap_or(0)));
         }
         // Right code: it was not a failure after all.

@@ -1,16 +1,35 @@
 //! The one place errors become HTTP: the status of the error's code, the JSON body of API
-//! version 1, and a `Retry-After` header where the error says when to come back.
+//! version 1, and a `Retry-After` header where the error says when to come back. Refusals that
+//! matter for security are logged here, one line each with the code as `reason` (a wrong code and
+//! an unreachable store are logged where they happen, with more to say).
 
 use crate::core::ApiError;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use otp_relay_shared::ErrorCode;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let retry_after = self.retry_after;
+        if matches!(
+            self.code,
+            ErrorCode::RateLimited
+                | ErrorCode::TooManyAttempts
+                | ErrorCode::OriginNotAllowed
+                | ErrorCode::InvalidChallenge
+                | ErrorCode::AlreadyUsed
+                | ErrorCode::Expired
+        ) {
+            tracing::info!(
+                reason = self.code.as_str(),
+                status = status.as_u16(),
+                detail = %self.message,
+                "request refused"
+            );
+        }
         let mut response = (status, Json(self.into_body())).into_response();
         if let Some(seconds) = retry_after {
             response

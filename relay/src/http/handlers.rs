@@ -1,5 +1,5 @@
 //! The API's three endpoints: each takes a shared request type and hands it to the verification
-//! service; what the service answers becomes the response.
+//! service; what the service answers becomes the response, and is counted for the metrics.
 
 use super::SharedApp;
 use super::extract::ApiRequest;
@@ -15,11 +15,12 @@ pub async fn issue(
     State(app): State<SharedApp>,
     request: ApiRequest<CreateChallengeRequest>,
 ) -> Result<Response, ApiError> {
-    let response = app
+    let outcome = app
         .service
         .issue(&request.body.email, &request.requester)
-        .await?;
-    Ok((StatusCode::CREATED, Json(response)).into_response())
+        .await;
+    app.metrics.count_send(&outcome);
+    Ok((StatusCode::CREATED, Json(outcome?)).into_response())
 }
 
 /// `POST /api/v1/challenges/resend`.
@@ -28,11 +29,12 @@ pub async fn resend(
     request: ApiRequest<ResendRequest>,
 ) -> Result<Response, ApiError> {
     let body = &request.body;
-    let response = app
+    let outcome = app
         .service
         .resend(&body.challenge, &body.email, &request.requester)
-        .await?;
-    Ok(Json(response).into_response())
+        .await;
+    app.metrics.count_send(&outcome);
+    Ok(Json(outcome?).into_response())
 }
 
 /// `POST /api/v1/challenges/verify`.
@@ -41,9 +43,10 @@ pub async fn verify(
     request: ApiRequest<VerifyRequest>,
 ) -> Result<Response, ApiError> {
     let body = &request.body;
-    let response = app
+    let outcome = app
         .service
         .verify(&body.challenge, &body.email, &body.code, &request.requester)
-        .await?;
-    Ok(Json(response).into_response())
+        .await;
+    app.metrics.count_verification(&outcome);
+    Ok(Json(outcome?).into_response())
 }

@@ -36,6 +36,7 @@ pub struct App {
     pub config: Config,
     pub service: VerificationService,
     pub outbox: Option<Arc<Outbox>>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The handlers' state.
@@ -83,10 +84,24 @@ pub fn router(app: SharedApp) -> Router {
         None => router.fallback(not_found),
     };
     let deadline = app.config.connections.request_timeout;
+    let metrics = Arc::clone(&app.metrics);
     router
         .layer(middleware::from_fn(move |request, next| {
             within_deadline(deadline, request, next)
         }))
+        .layer(middleware::from_fn(
+            move |request: axum::extract::Request, next: middleware::Next| {
+                let metrics = Arc::clone(&metrics);
+                async move {
+                    // Every route is a fixed path, so the path names the route; any other path
+                    // is counted as `other` (metrics::ROUTES).
+                    let route = crate::metrics::Metrics::route_of(request.uri().path());
+                    let response = next.run(request).await;
+                    metrics.count_request(route, response.status().as_u16());
+                    response
+                }
+            },
+        ))
         .with_state(app)
 }
 

@@ -1,0 +1,274 @@
+//! Prometheus metrics, served on their own listen address (`OTP_RELAY_METRICS_LISTEN`), never on
+//! the public port. Every label comes from a fixed set (a result is `sent`, `verified` or an
+//! error code; a route is one of the router's own paths), so no address, IP or origin can become
+//! a series and the number of series cannot grow with traffic.
+//!
+//! The counters are moved from outside the core: the handlers count results, and the store and
+//! the delivery are wrapped ([`MeteredStore`], [`MeteredDelivery`]) to count errors and time
+//! deliveries, so the domain knows nothing of metrics.
+
+use crate::core::store::{Count, Store, StoreError, StoreKey};
+use crate::core::{ApiError, CodeEmail, Delivery, DeliveryError};
+use async_trait::async_trait;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The label of a send or a verification: what came of it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabel {
+    pub result: &'static str,
+}
+
+/// The labels of an HTTP request: the route that answered (a fixed path) and the status.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub route: &'static str,
+    pub status: u16,
+}
+
+/// The build the relay runs.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildLabels {
+    pub version: &'static str,
+}
+
+/// The routes `otp_relay_http_requests_total` names; anything else is `other`.
+pub const ROUTES: [&str; 9] = [
+    "/api/v1/challenges",
+    "/api/v1/challenges/resend",
+    "/api/v1/challenges/verify",
+    "/healthz",
+    "/livez",
+    "/readyz",
+    "/.well-known/jwks.json",
+    "/dev/outbox",
+    "/otp-verify.js",
+];
+
+/// Every metric the relay exports, and the registry that encodes them.
+pub struct Metrics {
+    registry: Registry,
+    sends: Family<ResultLabel, Counter>,
+    verifications: Family<ResultLabel, Counter>,
+    delivery_seconds: Histogram,
+    store_errors: Counter,
+    http_requests: Family<HttpLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("otp_relay");
+        let sends = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "sends",
+            "Requests for a code (first sends and resends), by result: sent, or the error code",
+            sends.clone(),
+        );
+        let verifications = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "verifications",
+            "Codes checked, by result: verified, or the error code",
+            verifications.clone(),
+        );
+        // From 10 ms to about 20 s: a local relay answers in milliseconds, a slow provider in
+        // seconds, and the SMTP timeout is 10 s by default.
+        let delivery_seconds = Histogram::new(
+            prometheus_client::metrics::histogram::exponential_buckets(0.01, 2.0, 12),
+        );
+        registry.register(
+            "delivery_seconds",
+            "Time to hand one message to the mail server (or the outbox), failed sends included",
+            delivery_seconds.clone(),
+        );
+        let store_errors = Counter::default();
+        registry.register(
+            "store_errors",
+            "Store operations that failed (the store did not answer, or lost its data)",
+            store_errors.clone(),
+        );
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered on the public port, by route and status",
+            http_requests.clone(),
+        );
+        let build_info = Family::<BuildLabels, Gauge>::default();
+        build_info
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+        registry.register("build_info", "The relay's version", build_info);
+        Metrics {
+            registry,
+            sends,
+            verifications,
+            delivery_seconds,
+            store_errors,
+            http_requests,
+        }
+    }
+
+    /// The result label of an answer: `success` or the error's code.
+    fn result<T>(outcome: &Result<T, ApiError>, success: &'static str) -> ResultLabel {
+        ResultLabel {
+            result: match outcome {
+                Ok(_) => success,
+                Err(error) => error.code.as_str(),
+            },
+        }
+    }
+
+    /// Counts a send (or a resend) by what came of it.
+    pub fn count_send<T>(&self, outcome: &Result<T, ApiError>) {
+        self.sends
+            .get_or_create(&Self::result(outcome, "sent"))
+            .inc();
+    }
+
+    /// Counts a verification by what came of it.
+    pub fn count_verification<T>(&self, outcome: &Result<T, ApiError>) {
+        self.verifications
+            .get_or_create(&Self::result(outcome, "verified"))
+            .inc();
+    }
+
+    /// The route label of a request path: one of [`ROUTES`], or `other`.
+    pub fn route_of(path: &str) -> &'static str {
+        ROUTES
+            .iter()
+            .find(|known| **known == path)
+            .copied()
+            .unwrap_or("other")
+    }
+
+    /// Counts one answered request on `route` (from [`Metrics::route_of`]).
+    pub fn count_request(&self, route: &'static str, status: u16) {
+        self.http_requests
+            .get_or_create(&HttpLabels { route, status })
+            .inc();
+    }
+
+    /// The metrics in the OpenMetrics text format, which Prometheus scrapes.
+    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+/// A store that counts its errors.
+pub struct MeteredStore {
+    pub inner: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl MeteredStore {
+    fn counted<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if result.is_err() {
+            self.metrics.store_errors.inc();
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl Store for MeteredStore {
+    async fn increment(&self, key: &StoreKey, window: Duration) -> Result<Count, StoreError> {
+        self.counted(self.inner.increment(key, window).await)
+    }
+
+    async fn decrement(&self, key: &StoreKey, counted: &Count) -> Result<(), StoreError> {
+        self.counted(self.inner.decrement(key, counted).await)
+    }
+
+    async fn count(&self, key: &StoreKey) -> Result<Count, StoreError> {
+        self.counted(self.inner.count(key).await)
+    }
+
+    async fn claim(&self, key: &StoreKey, ttl: Duration) -> Result<Option<Duration>, StoreError> {
+        self.counted(self.inner.claim(key, ttl).await)
+    }
+
+    async fn is_claimed(&self, key: &StoreKey) -> Result<bool, StoreError> {
+        self.counted(self.inner.is_claimed(key).await)
+    }
+
+    async fn release(&self, key: &StoreKey) -> Result<(), StoreError> {
+        self.counted(self.inner.release(key).await)
+    }
+
+    fn epoch(&self) -> u64 {
+        self.inner.epoch()
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.counted(self.inner.ready().await)
+    }
+}
+
+/// A delivery that times each message.
+pub struct MeteredDelivery {
+    pub inner: Arc<dyn Delivery>,
+    pub metrics: Arc<Metrics>,
+}
+
+#[async_trait]
+impl Delivery for MeteredDelivery {
+    async fn deliver(&self, email: CodeEmail) -> Result<(), DeliveryError> {
+        let started = Instant::now();
+        let result = self.inner.deliver(email).await;
+        self.metrics
+            .delivery_seconds
+            .observe(started.elapsed().as_secs_f64());
+        result
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otp_relay_shared::ErrorCode;
+
+    #[test]
+    fn labels_come_from_fixed_sets() {
+        let metrics = Metrics::new();
+        metrics.count_send::<()>(&Ok(()));
+        metrics.count_send::<()>(&Err(ApiError::new(ErrorCode::RateLimited, "later")));
+        metrics.count_verification::<()>(&Ok(()));
+        metrics.count_request(Metrics::route_of("/api/v1/challenges"), 201);
+        metrics.count_request(Metrics::route_of("/ada@example.com"), 404);
+        metrics.count_request(Metrics::route_of("/"), 404);
+        let text = metrics.encode().unwrap();
+        assert!(
+            text.contains(r#"otp_relay_sends_total{result="sent"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"otp_relay_sends_total{result="rate_limited"} 1"#));
+        assert!(text.contains(r#"otp_relay_verifications_total{result="verified"} 1"#));
+        assert!(text.contains(r#"otp_relay_http_requests_total{route="other",status="404"} 2"#));
+        assert!(text.contains(r#"otp_relay_build_info{version=""#));
+        assert!(!text.contains("ada@"), "{text}");
+        assert!(text.ends_with("# EOF\n"));
+    }
+}
