@@ -130,10 +130,13 @@ impl RelayClient {
     /// calls, so the wasm holds one request future, not three.
     pub async fn call(&self, call: Call) -> Action {
         let (path, fields) = match &call {
-            Call::RequestCode(CreateChallengeRequest { email }) => {
+            // The page's language reaches the relay as the browser's Accept-Language.
+            Call::RequestCode(CreateChallengeRequest { email, .. }) => {
                 ("/api/v1/challenges", vec![("email", email.as_str())])
             }
-            Call::Resend(ResendRequest { challenge, email }) => (
+            Call::Resend(ResendRequest {
+                challenge, email, ..
+            }) => (
                 "/api/v1/challenges/resend",
                 vec![("challenge", challenge.as_str()), ("email", email.as_str())],
             ),

@@ -8,6 +8,7 @@ mod bad_requests;
 mod cli;
 mod faults;
 mod flow;
+mod languages;
 mod layout;
 mod operations;
 mod proofs;

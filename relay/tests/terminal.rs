@@ -8,8 +8,12 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// The client with no locale from the machine running the tests: English unless a test says.
 fn verify_command(relay: &str, args: &[&str]) -> Command {
     let mut command = relay_command();
+    for locale in ["LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"] {
+        command.env_remove(locale);
+    }
     command.args(["verify", "--relay", relay]).args(args);
     command
 }
@@ -267,4 +271,91 @@ fn a_script_whose_input_ends_early_gets_the_invalid_input_code() {
     let said: Vec<String> = stderr.lines().map_while(Result::ok).collect();
     assert_eq!(child.wait().unwrap().code(), Some(2));
     assert!(said.iter().any(|l| l.contains("input ended")), "{said:?}");
+}
+
+/// What rexpect shows of `text`: it reads the terminal byte by byte, one char per byte, so UTF-8
+/// text is matched byte for byte.
+fn on_pty(text: &str) -> String {
+    text.bytes().map(char::from).collect()
+}
+
+/// The client in German, from the locale, through a pseudo-terminal: prompts, the attempts left
+/// (with German plurals) and the result; and the email it asked for is German too.
+#[test]
+fn the_client_speaks_the_locale_language_and_asks_for_the_email_in_it() {
+    let app = TestApp::spawn();
+    let mut command = verify_command(&app.relay.url, &[]);
+    command.env("LANG", "de_DE.UTF-8");
+    let mut session = spawn_command(command, Some(15_000)).expect("a pseudo-terminal");
+    session.exp_string("E-Mail-Adresse: ").unwrap();
+    session.send_line("dora@example.com").unwrap();
+    session
+        .exp_string(&on_pty("Wir haben einen 6-stelligen Code an dora@example.com gesendet. Er ist 5 Minuten lang gültig."))
+        .unwrap();
+    session.exp_string("Code: ").unwrap();
+    let delivered = app.smtp.last_to("dora@example.com");
+    assert!(
+        delivered.subject.ends_with("ist Ihr Bestätigungscode"),
+        "{}",
+        delivered.subject
+    );
+    assert!(
+        delivered.raw.contains("Content-Language: de"),
+        "{}",
+        delivered.raw
+    );
+    let code = delivered.code();
+    session.send_line("12").unwrap();
+    session
+        .exp_string("Der Code besteht nur aus den Ziffern aus der E-Mail.")
+        .unwrap();
+    session.send_line(&wrong_code(&code)).unwrap();
+    session
+        .exp_string("Dieser Code ist nicht richtig. Noch 2 Versuche.")
+        .unwrap();
+    session.send_line(&wrong_code(&code)).unwrap();
+    session
+        .exp_string("Dieser Code ist nicht richtig. Noch 1 Versuch.")
+        .unwrap();
+    session.send_line(&code).unwrap();
+    session
+        .exp_string(&on_pty(
+            "Bestätigt: Die Adresse dora@example.com gehört Ihnen.",
+        ))
+        .unwrap();
+    assert_eq!(exit_code(&mut session), 0);
+}
+
+/// `--lang` wins over the locale; a language the client does not speak is an input error.
+#[test]
+fn the_lang_flag_wins_over_the_locale() {
+    let app = TestApp::spawn();
+    let mut command = verify_command(
+        &app.relay.url,
+        &["--lang", "fr", "--email", "flo@example.com"],
+    );
+    command.env("LANG", "de_DE.UTF-8");
+    let mut session = spawn_command(command, Some(15_000)).expect("a pseudo-terminal");
+    session
+        .exp_string(&on_pty(
+            "Nous avons envoyé un code à 6 chiffres à flo@example.com.",
+        ))
+        .unwrap();
+    session.exp_string("Code : ").unwrap();
+    let delivered = app.smtp.last_to("flo@example.com");
+    assert!(delivered.raw.contains("Content-Language: fr"));
+    session.send_line(&delivered.code()).unwrap();
+    session
+        .exp_string(&on_pty("Vérifié : flo@example.com"))
+        .unwrap();
+    assert_eq!(exit_code(&mut session), 0);
+
+    let unknown = verify_command(
+        &app.relay.url,
+        &["--lang", "tlh", "--email", "x@example.com"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("--lang"));
 }

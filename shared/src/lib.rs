@@ -1,5 +1,6 @@
 //! What the otp-relay relay and its clients must agree on: the JSON shapes of API version 1,
-//! the error codes clients branch on, and the rules for a valid address and a valid code.
+//! the error codes clients branch on, the rules for a valid address and a valid code, and the
+//! languages with their message catalogues ([`i18n`]).
 //!
 //! This crate is target-neutral (no I/O, no async runtime) so that the browser frontend, compiled
 //! to `wasm32-unknown-unknown`, checks input with exactly the rules the relay enforces.
@@ -8,10 +9,12 @@ pub mod api;
 pub mod code;
 pub mod email;
 pub mod error;
+pub mod i18n;
 
 pub use code::{Code, CodeError};
 pub use email::{EmailAddress, EmailError};
 pub use error::ErrorCode;
+pub use i18n::{Catalogue, Lang};
 
 /// Code length the relay uses unless configured otherwise.
 pub const DEFAULT_CODE_LENGTH: usize = 6;

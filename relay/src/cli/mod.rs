@@ -43,6 +43,10 @@ pub enum Command {
         /// On success print only the proof (a JWT) on stdout, for scripts.
         #[arg(long)]
         print_proof: bool,
+        /// The language to speak (en, de, fr, es, pt, ja, ar); default: the locale (LANGUAGE,
+        /// LC_ALL, LC_MESSAGES, LANG), else English. The email is written in it too.
+        #[arg(long)]
+        lang: Option<String>,
     },
     /// Send one test message with the configured SMTP server and say plainly what went wrong.
     SendTest {
@@ -89,11 +93,26 @@ pub fn run(cli: Cli) -> ExitCode {
             email,
             relay,
             print_proof,
+            lang,
         } => {
+            let lang = match lang {
+                Some(tag) => match otp_relay_shared::Lang::from_tag(&tag) {
+                    Some(lang) => lang,
+                    None => {
+                        eprintln!(
+                            "otp-relay verify: --lang {tag:?} is not one of en, de, fr, es, pt, ja, ar"
+                        );
+                        return ExitCode::from(verify::Outcome::InvalidInput.code());
+                    }
+                },
+                None => verify::locale_lang(|name| std::env::var(name).ok())
+                    .unwrap_or(otp_relay_shared::Lang::En),
+            };
             let options = verify::VerifyOptions {
                 relay,
                 email,
                 print_proof,
+                lang,
             };
             ExitCode::from(runtime.block_on(verify::verify(options)).code())
         }

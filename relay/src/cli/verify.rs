@@ -1,14 +1,15 @@
 //! `otp-relay verify`: the terminal client. It asks a relay for a code, reads the code the person
 //! types (or a script pipes in), and says plainly what happened. Typos are explained and asked
 //! again without using an attempt; everything the relay refuses ends with a message and its own
-//! exit code (see [`Outcome`]).
+//! exit code (see [`Outcome`]). It speaks the person's language ([`VerifyOptions::lang`]: `--lang`,
+//! else the locale) and asks the relay to write the email in it too.
 
 use otp_relay_shared::api::{
     ChallengeResponse, CreateChallengeRequest, ErrorResponse, ResendRequest, VerifyRequest,
     VerifyResponse,
 };
 use otp_relay_shared::code::normalize_typed_code;
-use otp_relay_shared::{Code, EmailAddress, ErrorCode};
+use otp_relay_shared::{Catalogue, Code, EmailAddress, ErrorCode, Lang};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::io::{BufRead, IsTerminal, Write};
@@ -45,6 +46,17 @@ pub struct VerifyOptions {
     pub relay: String,
     pub email: Option<String>,
     pub print_proof: bool,
+    pub lang: Lang,
+}
+
+/// The language of the terminal: `LANGUAGE` (a list), `LC_ALL`, `LC_MESSAGES`, then `LANG`, as
+/// gettext reads them; `C`, `POSIX` and unset are none.
+pub fn locale_lang(var: impl Fn(&str) -> Option<String>) -> Option<Lang> {
+    ["LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|name| var(name))
+        .filter(|value| !value.is_empty() && value != "C" && value != "POSIX")
+        .find_map(|value| Lang::first_of(value.split(':')))
 }
 
 /// An answer from the relay, or none.
@@ -56,6 +68,7 @@ enum Reply<T> {
         code: Option<ErrorCode>,
         message: String,
         attempts_left: Option<u32>,
+        retry_after: Option<u64>,
     },
     Unreachable(String),
 }
@@ -92,6 +105,7 @@ impl RelayApi {
                         "The relay's answer was not understood ({error}). Is --relay the relay's URL?"
                     ),
                     attempts_left: None,
+                    retry_after: None,
                 },
             };
         }
@@ -100,11 +114,13 @@ impl RelayApi {
                 code: Some(error.code),
                 message: error.message,
                 attempts_left: error.attempts_left,
+                retry_after: error.retry_after,
             },
             Err(_) => Reply::Error {
                 code: None,
                 message: format!("The relay answered {status}."),
                 attempts_left: None,
+                retry_after: None,
             },
         }
     }
@@ -133,6 +149,44 @@ fn say(text: &str) {
     eprintln!("{text}");
 }
 
+/// What the client says, in the person's language.
+struct Words {
+    catalogue: Catalogue,
+}
+
+impl Words {
+    fn text(&self, key: &str, args: &[(&str, &str)]) -> String {
+        self.catalogue.text(key, args)
+    }
+
+    fn plural(&self, key: &str, n: u64, args: &[(&str, &str)]) -> String {
+        self.catalogue.plural(key, n, args)
+    }
+
+    /// A refusal from the relay: its own sentence in English, which says most; in another
+    /// language the catalogue's sentence for the error's code.
+    fn refusal(&self, code: Option<ErrorCode>, message: &str, retry_after: Option<u64>) -> String {
+        if self.catalogue.lang == Lang::En {
+            return message.to_string();
+        }
+        let key = match code {
+            Some(ErrorCode::InvalidEmail) => "error.invalid_email",
+            Some(ErrorCode::InvalidCodeFormat) => "error.invalid_code_format",
+            Some(ErrorCode::InvalidChallenge) => "error.invalid_challenge",
+            Some(ErrorCode::Expired) => "error.expired",
+            Some(ErrorCode::AlreadyUsed) => "error.already_used",
+            Some(ErrorCode::TooManyAttempts) => "error.too_many_attempts",
+            Some(ErrorCode::RateLimited) => "error.rate_limited",
+            Some(ErrorCode::OriginNotAllowed) => "error.origin_not_allowed",
+            Some(ErrorCode::DeliveryFailed) => "error.delivery_failed",
+            Some(ErrorCode::Unavailable) => "error.unavailable",
+            _ => "error.other",
+        };
+        let wait = self.catalogue.duration(retry_after.unwrap_or(60).max(1));
+        self.text(key, &[("time", &wait)])
+    }
+}
+
 fn parse_time(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).ok()
 }
@@ -144,17 +198,14 @@ fn seconds_until(at: Option<OffsetDateTime>) -> i64 {
     })
 }
 
-fn plural(n: u64, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
 /// What a refusal means for the exit code, after saying it.
-fn end_with(code: Option<ErrorCode>, message: &str) -> Outcome {
-    say(message);
+fn end_with(
+    words: &Words,
+    code: Option<ErrorCode>,
+    message: &str,
+    retry_after: Option<u64>,
+) -> Outcome {
+    say(&words.refusal(code, message, retry_after));
     match code {
         Some(ErrorCode::TooManyAttempts | ErrorCode::WrongCode) => Outcome::WrongCode,
         Some(ErrorCode::Expired | ErrorCode::InvalidChallenge) => Outcome::Expired,
@@ -165,15 +216,17 @@ fn end_with(code: Option<ErrorCode>, message: &str) -> Outcome {
     }
 }
 
-fn unreachable(relay: &str, detail: &str) -> Outcome {
-    say(&format!(
-        "Cannot reach the relay at {relay} ({detail}). Check that it is running, or pass --relay URL."
-    ));
+fn unreachable(words: &Words, relay: &str, detail: &str) -> Outcome {
+    say(&words.text("cli.unreachable", &[("relay", relay), ("detail", detail)]));
     Outcome::Unreachable
 }
 
 /// Runs the whole exchange.
 pub async fn verify(options: VerifyOptions) -> Outcome {
+    let words = Words {
+        catalogue: Catalogue::builtin(options.lang),
+    };
+    let lang = Some(options.lang.tag().to_string());
     let mut input = Input {
         lines: std::io::stdin().lock().lines(),
         interactive: std::io::stdin().is_terminal(),
@@ -183,7 +236,7 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
         .build()
     {
         Ok(http) => http,
-        Err(error) => return unreachable(&options.relay, &error.to_string()),
+        Err(error) => return unreachable(&words, &options.relay, &error.to_string()),
     };
     let api = RelayApi {
         http,
@@ -195,10 +248,10 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
     let (email, challenge) = loop {
         let raw = match typed.take() {
             Some(raw) => raw,
-            None => match input.ask("Email address: ") {
+            None => match input.ask(&format!("{} ", words.text("cli.email_prompt", &[]))) {
                 Some(line) => line,
                 None => {
-                    say("No email address was given.");
+                    say(&words.text("cli.no_email", &[]));
                     return Outcome::InvalidInput;
                 }
             },
@@ -206,31 +259,37 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
         let email = match EmailAddress::parse(&raw) {
             Ok(email) => email,
             Err(error) if input.interactive && options.email.is_none() => {
-                say(&error.to_string());
+                say(&words.refusal(Some(ErrorCode::InvalidEmail), &error.to_string(), None));
                 continue;
             }
             Err(error) => {
-                say(&error.to_string());
+                say(&words.refusal(Some(ErrorCode::InvalidEmail), &error.to_string(), None));
                 return Outcome::InvalidInput;
             }
         };
         let request = CreateChallengeRequest {
             email: email.to_string(),
+            lang: lang.clone(),
         };
         match api
             .post::<ChallengeResponse>("/api/v1/challenges", &request)
             .await
         {
             Reply::Ok(body) => break (email, body),
-            Reply::Unreachable(detail) => return unreachable(&options.relay, &detail),
+            Reply::Unreachable(detail) => return unreachable(&words, &options.relay, &detail),
             Reply::Error {
                 code: Some(ErrorCode::InvalidEmail),
                 message,
                 ..
             } if input.interactive && options.email.is_none() => {
-                say(&message);
+                say(&words.refusal(Some(ErrorCode::InvalidEmail), &message, None));
             }
-            Reply::Error { code, message, .. } => return end_with(code, &message),
+            Reply::Error {
+                code,
+                message,
+                retry_after,
+                ..
+            } => return end_with(&words, code, &message, retry_after),
         }
     };
 
@@ -239,21 +298,28 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
     let expires_at = parse_time(&challenge.expires_at);
     let mut attempts_left = u64::from(challenge.attempts_left);
     let lifetime = seconds_until(expires_at).max(0) as u64;
+    // Whole minutes once there is a minute or more: the seconds tick away while one reads.
     let lifetime = if lifetime >= 60 {
-        plural(lifetime.div_ceil(60), "minute", "minutes")
+        words.catalogue.duration(lifetime.div_ceil(60) * 60)
     } else {
-        plural(lifetime, "second", "seconds")
+        words.catalogue.duration(lifetime)
     };
-    say(&format!(
-        "We sent a {code_length}-digit code to {email}. It expires in {lifetime}."
+    let shown = email.to_string();
+    say(&words.text(
+        "cli.sent",
+        &[
+            ("length", &code_length.to_string()),
+            ("email", &shown),
+            ("time", &lifetime),
+        ],
     ));
     if input.interactive {
-        say("Type the code from the email, or r and Enter to have it sent again.");
+        say(&words.text("cli.type_code", &[]));
     }
 
     while attempts_left > 0 {
-        let Some(line) = input.ask("Code: ") else {
-            say("The input ended before a code was entered.");
+        let Some(line) = input.ask(&format!("{} ", words.text("cli.code_prompt", &[]))) else {
+            say(&words.text("cli.input_ended", &[]));
             return Outcome::InvalidInput;
         };
         let trimmed = line.trim();
@@ -263,6 +329,7 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
             let request = ResendRequest {
                 challenge: token.clone(),
                 email: email.to_string(),
+                lang: lang.clone(),
             };
             match api
                 .post::<ChallengeResponse>("/api/v1/challenges/resend", &request)
@@ -270,28 +337,37 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
             {
                 Reply::Ok(body) => {
                     let left = u64::from(body.sends_left);
-                    say(&format!(
-                        "We sent the code to {email} again (the first email's code works too; {} left).",
-                        plural(left, "resend", "resends")
-                    ));
+                    say(&words.plural("cli.resent", left, &[("email", &shown)]));
                 }
-                Reply::Unreachable(detail) => return unreachable(&options.relay, &detail),
+                Reply::Unreachable(detail) => {
+                    return unreachable(&words, &options.relay, &detail);
+                }
                 Reply::Error {
-                    code: Some(ErrorCode::RateLimited | ErrorCode::DeliveryFailed),
+                    code: code @ Some(ErrorCode::RateLimited | ErrorCode::DeliveryFailed),
                     message,
+                    retry_after,
                     ..
                 } => {
-                    say(&message);
+                    say(&words.refusal(code, &message, retry_after));
                 }
-                Reply::Error { code, message, .. } => return end_with(code, &message),
+                Reply::Error {
+                    code,
+                    message,
+                    retry_after,
+                    ..
+                } => return end_with(&words, code, &message, retry_after),
             }
             continue;
         }
         let typed_code = normalize_typed_code(trimmed);
         let code = match Code::parse(&typed_code, code_length) {
             Ok(code) => code,
-            Err(error) => {
+            Err(error) if words.catalogue.lang == Lang::En => {
                 say(&format!("{error} No attempt was used."));
+                continue;
+            }
+            Err(_) => {
+                say(&words.text("error.invalid_code_format", &[]));
                 continue;
             }
         };
@@ -306,15 +382,16 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
         {
             Reply::Ok(body) => {
                 let proof = body.proof;
+                let verified = words.text("cli.verified", &[("email", &shown)]);
                 if options.print_proof {
-                    say(&format!("Verified: {email} controls this address."));
+                    say(&verified);
                     println!("{proof}");
                 } else {
-                    println!("Verified: {email} controls this address.");
+                    println!("{verified}");
                 }
                 return Outcome::Verified;
             }
-            Reply::Unreachable(detail) => return unreachable(&options.relay, &detail),
+            Reply::Unreachable(detail) => return unreachable(&words, &options.relay, &detail),
             Reply::Error {
                 code: Some(ErrorCode::WrongCode),
                 attempts_left: left,
@@ -322,20 +399,22 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
             } => {
                 attempts_left = u64::from(left.unwrap_or(0));
                 if attempts_left > 0 {
-                    say(&format!(
-                        "That code is not right. {} left.",
-                        plural(attempts_left, "attempt", "attempts")
-                    ));
+                    say(&words.plural("cli.wrong", attempts_left, &[]));
                 }
             }
             Reply::Error {
-                code: Some(ErrorCode::InvalidCodeFormat),
+                code: code @ Some(ErrorCode::InvalidCodeFormat),
                 message,
                 ..
-            } => say(&message),
-            Reply::Error { code, message, .. } => return end_with(code, &message),
+            } => say(&words.refusal(code, &message, None)),
+            Reply::Error {
+                code,
+                message,
+                retry_after,
+                ..
+            } => return end_with(&words, code, &message, retry_after),
         }
     }
-    say("That code is not right, and no attempts are left. Run again to get a new code.");
+    say(&words.text("cli.no_attempts", &[]));
     Outcome::WrongCode
 }

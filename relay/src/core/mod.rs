@@ -20,7 +20,7 @@ pub mod store;
 pub mod token;
 
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
-pub use delivery::{CodeEmail, Delivery, DeliveryError};
+pub use delivery::{Brand, CodeEmail, Delivery, DeliveryError};
 pub use error::ApiError;
 pub use policy::{Policy, Rate};
 pub use service::{Requester, ServiceSettings, VerificationService};

@@ -33,6 +33,8 @@ pub struct Requester {
     pub ip: IpAddr,
     /// The request's `Origin`, already checked against the allow-list.
     pub origin: Option<String>,
+    /// The language to write to the person in: the body's `lang`, else `Accept-Language`.
+    pub lang: otp_relay_shared::Lang,
 }
 
 /// What the service is given besides its collaborators: the rules, the keys and who it is.
@@ -45,6 +47,8 @@ pub struct ServiceSettings {
     pub public_url: String,
     /// Host of the public URL: for the autofill line when a request has no `Origin`.
     pub public_host: String,
+    /// Each allowed origin's branding, when the operator set one.
+    pub branding: std::collections::HashMap<String, Arc<crate::core::Brand>>,
 }
 
 /// The domain service: the whole flow, over a store, a delivery and a clock it is given.
@@ -214,6 +218,12 @@ impl VerificationService {
             code,
             lifetime,
             site_host: self.site_host(requester),
+            lang: requester.lang,
+            brand: requester
+                .origin
+                .as_ref()
+                .and_then(|origin| self.settings.branding.get(origin))
+                .cloned(),
         };
         match self.delivery.deliver(message).await {
             Ok(()) => {

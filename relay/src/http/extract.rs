@@ -11,6 +11,7 @@ use axum::http::header;
 use futures_util::StreamExt;
 use ipnet::IpNet;
 use otp_relay_shared::ErrorCode;
+use otp_relay_shared::Lang;
 use otp_relay_shared::api::{CreateChallengeRequest, ResendRequest, VerifyRequest};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -24,7 +25,7 @@ const DRAIN_LIMIT: usize = 2 * 1024 * 1024;
 const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The names of the fields any request type reads; others are ignored.
-const KNOWN_FIELDS: [&str; 3] = ["email", "challenge", "code"];
+const KNOWN_FIELDS: [&str; 4] = ["email", "challenge", "code", "lang"];
 
 /// The known fields of a JSON object body, borrowed from the body as raw JSON (nothing is
 /// allocated for fields that are not read). A field given twice counts with its last value.
@@ -61,6 +62,15 @@ impl<'de> Deserialize<'de> for Fields<'de> {
 }
 
 impl Fields<'_> {
+    /// An optional string field: absent, `null` or not a string is `None`.
+    pub fn optional_string(&self, name: &str) -> Option<String> {
+        KNOWN_FIELDS
+            .iter()
+            .position(|known| *known == name)
+            .and_then(|slot| self.0[slot])
+            .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+    }
+
     /// A required string field.
     pub fn string(&self, name: &str) -> Result<String, ApiError> {
         let raw = KNOWN_FIELDS
@@ -89,6 +99,7 @@ impl FromFields for CreateChallengeRequest {
     fn from_fields(fields: &Fields<'_>) -> Result<Self, ApiError> {
         Ok(CreateChallengeRequest {
             email: fields.string("email")?,
+            lang: fields.optional_string("lang"),
         })
     }
 }
@@ -98,6 +109,7 @@ impl FromFields for ResendRequest {
         Ok(ResendRequest {
             challenge: fields.string("challenge")?,
             email: fields.string("email")?,
+            lang: fields.optional_string("lang"),
         })
     }
 }
@@ -135,7 +147,7 @@ impl<T: FromFields> FromRequest<SharedApp> for ApiRequest<T> {
                 "Send the request as JSON, with the header Content-Type: application/json.",
             ));
         }
-        let requester = requester(&request, &app.config.trusted_proxies)?;
+        let mut requester = requester(&request, &app.config.trusted_proxies)?;
         let bytes = read_body(request).await?;
         let fields: Fields<'_> = serde_json::from_slice(&bytes).map_err(|e| {
             if e.classify() == serde_json::error::Category::Data {
@@ -144,6 +156,14 @@ impl<T: FromFields> FromRequest<SharedApp> for ApiRequest<T> {
                 ApiError::invalid_request(format!("The request body is not valid JSON ({e})."))
             }
         })?;
+        // The body's `lang` (a page or widget says which language it shows) comes before the
+        // browser's `Accept-Language`.
+        if let Some(lang) = fields
+            .optional_string("lang")
+            .and_then(|tag| Lang::from_tag(&tag))
+        {
+            requester.lang = lang;
+        }
         Ok(ApiRequest {
             body: T::from_fields(&fields)?,
             requester,
@@ -231,7 +251,13 @@ fn requester(request: &Request, trusted_proxies: &[IpNet]) -> Result<Requester, 
         .extensions()
         .get::<AllowedOrigin>()
         .map(|o| o.0.clone());
-    Ok(Requester { ip, origin })
+    let lang = request
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Lang::from_accept_language)
+        .unwrap_or(Lang::En);
+    Ok(Requester { ip, origin, lang })
 }
 
 /// Who the client is (docs/security.md, A22). A peer that is not a trusted proxy is the client,

@@ -1,8 +1,14 @@
-//! The code email as a person reads it: subject, plain text and HTML. The plain text ends with
-//! the `@host #code` line that browsers read to offer the code for autofill on that host only.
+//! The code email as a person reads it, in their language: subject, plain text and HTML. The
+//! plain text is complete on its own and ends with the `@host #code` line that browsers read to
+//! offer the code for autofill on that host only. With a site's branding (`OTP_RELAY_BRANDING`)
+//! the HTML part carries its product name, accent colour and logo, and the site's sender.
+//!
+//! The HTML part is what mail clients render well: one centred table, inline styles only, no
+//! external CSS, and colours that stay readable when a client darkens the message.
 
-use crate::core::CodeEmail;
-use std::time::Duration;
+use crate::core::{Brand, CodeEmail};
+use otp_relay_shared::{Catalogue, Lang};
+use std::sync::OnceLock;
 
 /// A rendered message.
 #[derive(Debug, Clone)]
@@ -10,48 +16,96 @@ pub struct RenderedMessage {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// For `Content-Language`.
+    pub lang: Lang,
+    /// The site's own sender, in place of the relay's.
+    pub from: Option<String>,
 }
 
-fn human_duration(lifetime: Duration) -> String {
-    let secs = lifetime.as_secs();
-    match (secs / 60, secs % 60) {
-        (0, s) => format!("{s} second{}", if s == 1 { "" } else { "s" }),
-        (m, 0) => format!("{m} minute{}", if m == 1 { "" } else { "s" }),
-        (m, s) => format!("{m} min {s} s"),
-    }
+/// Every built-in catalogue, parsed once.
+fn catalogue(lang: Lang) -> &'static Catalogue {
+    static ALL: OnceLock<Vec<Catalogue>> = OnceLock::new();
+    let all = ALL.get_or_init(|| Lang::ALL.into_iter().map(Catalogue::builtin).collect());
+    all.iter()
+        .find(|catalogue| catalogue.lang == lang)
+        .unwrap_or(&all[0])
+}
+
+fn escape(text: &str) -> String {
+    html_escape::encode_text(text).into_owned()
 }
 
 /// Subject, plain text and HTML for one code email.
 pub fn render(email: &CodeEmail) -> RenderedMessage {
+    let words = catalogue(email.lang);
     let code = email.code.as_str();
-    let lifetime = human_duration(email.lifetime);
     let host = email.site_host.as_str();
-    let subject = format!("{code} is your verification code");
-    let text = format!(
-        "Your verification code is {code}\r\n\
-         \r\n\
-         Enter it on {host} to confirm that this is your email address. \
-         It expires in {lifetime}.\r\n\
-         \r\n\
-         Not you? If you did not ask for this code, ignore this email: \
-         nothing happens without the code.\r\n\
-         \r\n\
-         @{host} #{code}"
-    );
-    let host_html = html_escape::encode_text(host);
+    let time = words.duration(email.lifetime.as_secs());
+    let brand: Option<&Brand> = email.brand.as_deref();
+    let subject = words.text("email.subject", &[("code", code)]);
+    let intro = words.text("email.intro", &[]);
+    let enter = words.text("email.enter", &[("host", host), ("time", &time)]);
+    let not_you = words.text("email.not_you", &[]);
+    let sent_for = brand.map(|brand| words.text("email.sent_for", &[("product", &brand.product)]));
+
+    let mut text = format!("{intro} {code}\r\n\r\n{enter}\r\n\r\n{not_you}\r\n\r\n");
+    if let Some(sent_for) = &sent_for {
+        text.push_str(sent_for);
+        text.push_str("\r\n\r\n");
+    }
+    text.push_str(&format!("@{host} #{code}"));
+
+    let accent = brand
+        .and_then(|brand| brand.accent.as_deref())
+        .unwrap_or("#2f6fde");
+    let dir = if email.lang.is_rtl() { "rtl" } else { "ltr" };
+    let align = if email.lang.is_rtl() { "right" } else { "left" };
+    let logo = brand
+        .and_then(|brand| brand.logo.as_deref().map(|logo| (brand, logo)))
+        .map(|(brand, logo)| {
+            format!(
+                "<tr><td style=\"padding:0 0 16px 0\"><img src=\"{}\" alt=\"{}\" height=\"32\" style=\"display:block;height:32px;border:0\"></td></tr>",
+                escape(logo),
+                escape(&brand.product)
+            )
+        })
+        .unwrap_or_default();
+    let footer = sent_for
+        .map(|line| {
+            format!(
+                "<tr><td style=\"padding:16px 0 0 0;font-size:12px;color:#6b7280\">{}</td></tr>",
+                escape(&line)
+            )
+        })
+        .unwrap_or_default();
     let html = format!(
-        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;color:#1a1a1a\">\
-         <p>Your verification code is</p>\
-         <p style=\"font-size:28px;font-weight:bold;letter-spacing:4px\">{code}</p>\
-         <p>Enter it on <b>{host_html}</b> to confirm that this is your email address. \
-         It expires in {lifetime}.</p>\
-         <p style=\"color:#555\">Not you? If you did not ask for this code, ignore this \
-         email: nothing happens without the code.</p></body></html>"
+        "<!doctype html><html lang=\"{lang}\" dir=\"{dir}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"color-scheme\" content=\"light dark\"><meta name=\"supported-color-schemes\" content=\"light dark\">\
+         <title>{subject}</title></head>\
+         <body style=\"margin:0;padding:0;background:#f4f5f7\">\
+         <table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"background:#f4f5f7\"><tr><td align=\"center\" style=\"padding:24px 12px\">\
+         <table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"max-width:480px;background:#ffffff;border-radius:8px;text-align:{align}\">\
+         <tr><td style=\"padding:24px;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:15px;line-height:1.5;color:#1f2937\">\
+         <table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\">\
+         {logo}\
+         <tr><td style=\"padding:0 0 8px 0\">{intro_html}</td></tr>\
+         <tr><td style=\"padding:0 0 16px 0\"><div dir=\"ltr\" style=\"display:inline-block;padding:10px 16px;border:2px solid {accent};border-radius:6px;font-size:28px;font-weight:700;letter-spacing:4px;font-family:ui-monospace,Menlo,Consolas,monospace;color:#111827\">{code}</div></td></tr>\
+         <tr><td style=\"padding:0 0 12px 0\">{enter_html}</td></tr>\
+         <tr><td style=\"padding:0;color:#4b5563;font-size:13px\">{not_you_html}</td></tr>\
+         {footer}\
+         </table></td></tr></table></td></tr></table></body></html>",
+        lang = email.lang.tag(),
+        subject = escape(&subject),
+        intro_html = escape(&intro),
+        enter_html = escape(&enter),
+        not_you_html = escape(&not_you),
     );
     RenderedMessage {
         subject,
         text,
         html,
+        lang: email.lang,
+        from: brand.and_then(|brand| brand.from.clone()),
     }
 }
 
@@ -62,6 +116,8 @@ pub fn test_message() -> RenderedMessage {
         text: "This is a test message from otp-relay send-test. SMTP delivery works.".into(),
         html: "<p>This is a test message from <b>otp-relay send-test</b>. SMTP delivery works.</p>"
             .into(),
+        lang: Lang::En,
+        from: None,
     }
 }
 
@@ -69,6 +125,7 @@ pub fn test_message() -> RenderedMessage {
 mod tests {
     use super::*;
     use otp_relay_shared::{Code, EmailAddress};
+    use std::time::Duration;
 
     #[test]
     fn the_message_has_everything_and_ends_with_the_autofill_line() {
@@ -77,6 +134,8 @@ mod tests {
             code: Code::parse("042137", 6).unwrap(),
             lifetime: Duration::from_secs(300),
             site_host: "shop.example".into(),
+            lang: Lang::En,
+            brand: None,
         });
         assert!(rendered.subject.contains("042137"));
         assert!(rendered.text.contains("expires in 5 minutes"));
@@ -86,6 +145,80 @@ mod tests {
         assert!(rendered.html.contains("ignore this"));
     }
 
+    fn email_in(lang: Lang, brand: Option<Brand>) -> CodeEmail {
+        CodeEmail {
+            to: EmailAddress::parse("ada@example.com").unwrap(),
+            code: Code::parse("042137", 6).unwrap(),
+            lifetime: Duration::from_secs(300),
+            site_host: "shop.example".into(),
+            lang,
+            brand: brand.map(std::sync::Arc::new),
+        }
+    }
+
+    fn shop() -> Brand {
+        Brand {
+            product: "Example Shop".into(),
+            from: Some("Example Shop <codes@shop.example>".into()),
+            accent: Some("#0a7d4f".into()),
+            logo: Some("https://shop.example/logo.png".into()),
+        }
+    }
+
+    /// Every email, in each language, with and without a site's branding, against the files in
+    /// `relay/src/mail/snapshots/` (`UPDATE_SNAPSHOTS=1` writes them after a deliberate change;
+    /// review the difference before committing). Each has the code, the expiry in its language
+    /// and the `@host #code` line last.
+    #[test]
+    fn every_email_matches_its_snapshot_and_has_the_code_the_expiry_and_the_autofill_line() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/mail/snapshots");
+        let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
+        for lang in Lang::ALL {
+            for (variant, brand) in [("plain", None), ("branded", Some(shop()))] {
+                let branded = brand.is_some();
+                let rendered = render(&email_in(lang, brand));
+                let expiry = Catalogue::builtin(lang).duration(300);
+                let name = format!("{}-{variant}", lang.tag());
+                assert!(rendered.subject.contains("042137"), "{name}");
+                assert!(rendered.text.contains(&expiry), "{name}: {expiry}");
+                assert!(
+                    rendered.text.ends_with("\r\n@shop.example #042137"),
+                    "{name}"
+                );
+                assert!(rendered.html.contains(">042137<"), "{name}");
+                assert!(rendered.html.contains(&escape(&expiry)), "{name}");
+                assert!(
+                    rendered.html.contains(&format!("lang=\"{}\"", lang.tag())),
+                    "{name}"
+                );
+                assert_eq!(
+                    rendered.html.contains("dir=\"rtl\""),
+                    lang.is_rtl(),
+                    "{name}"
+                );
+                assert_eq!(rendered.html.contains("Example Shop"), branded, "{name}");
+                assert_eq!(rendered.html.contains("#0a7d4f"), branded, "{name}");
+                assert_eq!(rendered.text.contains("Example Shop"), branded, "{name}");
+                assert!(!rendered.html.contains("<link") && !rendered.html.contains("<style"));
+                let snapshot = format!(
+                    "Subject: {}\n\n----- text/plain -----\n{}\n\n----- text/html -----\n{}\n",
+                    rendered.subject,
+                    rendered.text.replace("\r\n", "\n"),
+                    rendered.html.replace("<tr>", "\n<tr>")
+                );
+                let path = dir.join(format!("{name}.txt"));
+                if update {
+                    std::fs::create_dir_all(&dir).unwrap();
+                    std::fs::write(&path, &snapshot).unwrap();
+                }
+                let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+                    panic!("{} is missing: run with UPDATE_SNAPSHOTS=1", path.display())
+                });
+                assert_eq!(snapshot, expected, "{name} differs from its snapshot");
+            }
+        }
+    }
+
     #[test]
     fn a_host_with_markup_is_escaped_in_html() {
         let rendered = render(&CodeEmail {
@@ -93,14 +226,9 @@ mod tests {
             code: Code::parse("042137", 6).unwrap(),
             lifetime: Duration::from_secs(60),
             site_host: "<b>x".into(),
+            lang: Lang::En,
+            brand: None,
         });
         assert!(rendered.html.contains("&lt;b&gt;x"));
-    }
-
-    #[test]
-    fn lifetimes_read_naturally() {
-        assert_eq!(human_duration(Duration::from_secs(60)), "1 minute");
-        assert_eq!(human_duration(Duration::from_secs(90)), "1 min 30 s");
-        assert_eq!(human_duration(Duration::from_secs(2)), "2 seconds");
     }
 }

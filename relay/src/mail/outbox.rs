@@ -68,6 +68,8 @@ mod tests {
                     subject: format!("message {n}"),
                     text: String::new(),
                     html: String::new(),
+                    lang: otp_relay_shared::Lang::En,
+                    from: None,
                 },
             );
         }

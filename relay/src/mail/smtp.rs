@@ -43,6 +43,26 @@ const POOL_SIZE: usize = 8;
 const IDLE_REUSE: Duration = Duration::from_secs(30);
 
 /// Parses the sender address.
+/// `Content-Language`, which lettre has no type for.
+#[derive(Clone)]
+struct ContentLanguage(&'static str);
+
+impl lettre::message::header::Header for ContentLanguage {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("Content-Language")
+    }
+
+    fn parse(text: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        otp_relay_shared::Lang::from_tag(text)
+            .map(|lang| ContentLanguage(lang.tag()))
+            .ok_or_else(|| "not a language the relay speaks".into())
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), self.0.to_string())
+    }
+}
+
 pub fn parse_from(text: &str) -> Result<Mailbox, String> {
     text.parse::<Mailbox>()
         .map_err(|e| format!("OTP_RELAY_FROM {text:?} is not a valid sender ({e}); write e.g. \"Example <no-reply@example.com>\""))
@@ -100,10 +120,17 @@ impl SmtpMailer {
                 format!("{e}"),
             )
         })?;
+        // A site's own sender was checked at start (OTP_RELAY_BRANDING), so it parses here.
+        let from = message
+            .from
+            .as_deref()
+            .and_then(|from| parse_from(from).ok())
+            .unwrap_or_else(|| self.from.clone());
         let email = Message::builder()
-            .from(self.from.clone())
+            .from(from)
             .to(recipient)
             .subject(message.subject)
+            .header(ContentLanguage(message.lang.tag()))
             .multipart(
                 MultiPart::alternative()
                     .singlepart(

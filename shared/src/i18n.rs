@@ -1,0 +1,422 @@
+//! Languages: which ones there are, how a person's preference picks one, each language's plural
+//! rules (CLDR, for whole numbers), and the message catalogues translators edit.
+//!
+//! A catalogue is a plain text file, one message per line, so that a translator needs no Rust:
+//!
+//! ```text
+//! # comment
+//! email.subject = {code} is your verification code
+//! cli.wrong[one] = That code is not right. {n} attempt left.
+//! cli.wrong[other] = That code is not right. {n} attempts left.
+//! ```
+//!
+//! `{name}` is a placeholder, kept as it is in every language. A message with a number has one
+//! line per plural form the language uses (`zero`, `one`, `two`, `few`, `many`, `other`;
+//! `other` always). The English catalogue is complete by definition, and a test checks that every
+//! other one has every English message with the same placeholders.
+
+use std::collections::HashMap;
+
+/// The languages the product speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lang {
+    En,
+    De,
+    Fr,
+    Es,
+    Pt,
+    Ja,
+    Ar,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 7] = [
+        Lang::En,
+        Lang::De,
+        Lang::Fr,
+        Lang::Es,
+        Lang::Pt,
+        Lang::Ja,
+        Lang::Ar,
+    ];
+
+    /// The BCP 47 tag (`de`), as in `lang` attributes and `Content-Language`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::De => "de",
+            Lang::Fr => "fr",
+            Lang::Es => "es",
+            Lang::Pt => "pt",
+            Lang::Ja => "ja",
+            Lang::Ar => "ar",
+        }
+    }
+
+    /// Whether the language is written right to left.
+    pub fn is_rtl(self) -> bool {
+        self == Lang::Ar
+    }
+
+    /// The language of a tag such as `de-AT` or `pt_BR.UTF-8` (its primary subtag), if spoken.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        let primary = tag
+            .trim()
+            .split(['-', '_', '.', '@'])
+            .next()?
+            .to_ascii_lowercase();
+        Lang::ALL.into_iter().find(|lang| lang.tag() == primary)
+    }
+
+    /// The first spoken language of `tags`, in the order of preference given.
+    pub fn first_of<'a>(tags: impl IntoIterator<Item = &'a str>) -> Option<Lang> {
+        tags.into_iter().find_map(Lang::from_tag)
+    }
+
+    /// The preferred spoken language of an `Accept-Language` header (`fr-CH, en;q=0.8`).
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut ranked: Vec<(u16, usize, &str)> = header
+            .split(',')
+            .enumerate()
+            .filter_map(|(index, item)| {
+                let mut parts = item.split(';');
+                let tag = parts.next()?.trim();
+                let quality = parts
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .map_or(Some(1000), |q| {
+                        q.trim().parse::<f32>().ok().map(|q| (q * 1000.0) as u16)
+                    })?;
+                (quality > 0 && tag != "*").then_some((quality, index, tag))
+            })
+            .collect();
+        // Highest quality first; equal qualities in the order written.
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        Lang::first_of(ranked.into_iter().map(|(_, _, tag)| tag))
+    }
+
+    /// The CLDR plural category of the whole number `n` in this language.
+    pub fn plural(self, n: u64) -> Plural {
+        let millions = n != 0 && n.is_multiple_of(1_000_000);
+        match self {
+            Lang::En | Lang::De => {
+                if n == 1 {
+                    Plural::One
+                } else {
+                    Plural::Other
+                }
+            }
+            Lang::Es => match n {
+                1 => Plural::One,
+                _ if millions => Plural::Many,
+                _ => Plural::Other,
+            },
+            Lang::Fr | Lang::Pt => match n {
+                0 | 1 => Plural::One,
+                _ if millions => Plural::Many,
+                _ => Plural::Other,
+            },
+            Lang::Ja => Plural::Other,
+            Lang::Ar => match (n, n % 100) {
+                (0, _) => Plural::Zero,
+                (1, _) => Plural::One,
+                (2, _) => Plural::Two,
+                (_, 3..=10) => Plural::Few,
+                (_, 11..=99) => Plural::Many,
+                _ => Plural::Other,
+            },
+        }
+    }
+}
+
+/// A CLDR plural category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plural {
+    Zero,
+    One,
+    Two,
+    Few,
+    Many,
+    Other,
+}
+
+impl Plural {
+    pub fn name(self) -> &'static str {
+        match self {
+            Plural::Zero => "zero",
+            Plural::One => "one",
+            Plural::Two => "two",
+            Plural::Few => "few",
+            Plural::Many => "many",
+            Plural::Other => "other",
+        }
+    }
+}
+
+/// The English catalogue, built into every part of the product.
+pub const ENGLISH: &str = include_str!("../../i18n/en.txt");
+
+/// Every catalogue's text, for the parts that carry all languages (the relay, the terminal
+/// client). The browser carries English only and fetches the others when it needs them.
+pub const CATALOGUES: [(Lang, &str); 7] = [
+    (Lang::En, ENGLISH),
+    (Lang::De, include_str!("../../i18n/de.txt")),
+    (Lang::Fr, include_str!("../../i18n/fr.txt")),
+    (Lang::Es, include_str!("../../i18n/es.txt")),
+    (Lang::Pt, include_str!("../../i18n/pt.txt")),
+    (Lang::Ja, include_str!("../../i18n/ja.txt")),
+    (Lang::Ar, include_str!("../../i18n/ar.txt")),
+];
+
+/// One language's messages.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    pub lang: Lang,
+    messages: HashMap<String, String>,
+}
+
+impl Catalogue {
+    /// Reads a catalogue; the error names the line that is not `key = text`.
+    pub fn parse(lang: Lang, text: &str) -> Result<Catalogue, String> {
+        let mut messages = HashMap::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (key, message) = line
+                .split_once(" = ")
+                .or_else(|| line.strip_suffix(" =").map(|key| (key, "")))
+                .ok_or_else(|| {
+                    format!(
+                        "{} line {}: not `key = text`: {line}",
+                        lang.tag(),
+                        number + 1
+                    )
+                })?;
+            messages.insert(key.trim().to_string(), message.to_string());
+        }
+        Ok(Catalogue { lang, messages })
+    }
+
+    /// The built-in catalogue of `lang`.
+    pub fn builtin(lang: Lang) -> Catalogue {
+        let text = CATALOGUES
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map_or(ENGLISH, |(_, text)| text);
+        Catalogue::parse(lang, text).unwrap_or_else(|_| Catalogue::english())
+    }
+
+    /// The English catalogue.
+    pub fn english() -> Catalogue {
+        match Catalogue::parse(Lang::En, ENGLISH) {
+            Ok(catalogue) => catalogue,
+            // The file is part of the build and a test parses it.
+            Err(error) => unreachable!("the English catalogue: {error}"),
+        }
+    }
+
+    /// Every key, plural forms included (`cli.wrong[one]`).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.messages.keys().map(String::as_str)
+    }
+
+    /// The raw text of `key`, if the catalogue has it.
+    pub fn raw(&self, key: &str) -> Option<&str> {
+        self.messages.get(key).map(String::as_str)
+    }
+
+    /// The message `key` with its placeholders filled from `args`; the key itself when missing.
+    pub fn text(&self, key: &str, args: &[(&str, &str)]) -> String {
+        fill(self.raw(key).unwrap_or(key), args)
+    }
+
+    /// The message `key` in the plural form of `n` (falling back to `other`), with `{n}` and
+    /// `args` filled in.
+    pub fn plural(&self, key: &str, n: u64, args: &[(&str, &str)]) -> String {
+        let form = format!("{key}[{}]", self.lang.plural(n).name());
+        let other = format!("{key}[other]");
+        let template = self.raw(&form).or_else(|| self.raw(&other)).unwrap_or(key);
+        let count = n.to_string();
+        let mut all: Vec<(&str, &str)> = vec![("n", &count)];
+        all.extend_from_slice(args);
+        fill(template, &all)
+    }
+
+    /// A duration as people say it: `5 minutes`, `1 min 30 s`.
+    pub fn duration(&self, seconds: u64) -> String {
+        match (seconds / 60, seconds % 60) {
+            (0, s) => self.plural("time.seconds", s, &[]),
+            (m, 0) => self.plural("time.minutes", m, &[]),
+            (m, s) => self.text(
+                "time.minutes_seconds",
+                &[("m", &m.to_string()), ("s", &s.to_string())],
+            ),
+        }
+    }
+}
+
+/// `template` with each `{name}` replaced by its value in `args`; unknown names stay.
+pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('}') {
+            Some(end) => {
+                let name = &after[..end];
+                match args.iter().find(|(key, _)| *key == name) {
+                    Some((_, value)) => out.push_str(value),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The placeholders of a message, sorted: `{code}` and `{host}` → `["code", "host"]`.
+pub fn placeholders(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = text
+        .split('{')
+        .skip(1)
+        .filter_map(|part| part.split_once('}').map(|(name, _)| name.to_string()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preferences_pick_a_spoken_language() {
+        assert_eq!(Lang::from_tag("de-AT"), Some(Lang::De));
+        assert_eq!(Lang::from_tag("pt_BR.UTF-8"), Some(Lang::Pt));
+        assert_eq!(Lang::from_tag("zh-CN"), None);
+        assert_eq!(Lang::first_of(["zh", "ja-JP", "en"]), Some(Lang::Ja));
+        assert_eq!(
+            Lang::from_accept_language("zh-CN, fr-CH;q=0.9, en;q=0.95"),
+            Some(Lang::En)
+        );
+        assert_eq!(
+            Lang::from_accept_language("ar;q=0.5, *;q=0.9"),
+            Some(Lang::Ar)
+        );
+        assert_eq!(Lang::from_accept_language("es;q=0, nl"), None);
+        assert_eq!(Lang::from_accept_language(""), None);
+    }
+
+    #[test]
+    fn plural_rules_follow_cldr() {
+        let forms = |lang: Lang, ns: &[u64]| -> Vec<&str> {
+            ns.iter().map(|n| lang.plural(*n).name()).collect()
+        };
+        assert_eq!(forms(Lang::En, &[0, 1, 2]), ["other", "one", "other"]);
+        assert_eq!(
+            forms(Lang::Fr, &[0, 1, 2, 1_000_000]),
+            ["one", "one", "other", "many"]
+        );
+        assert_eq!(forms(Lang::Pt, &[0, 1, 2]), ["one", "one", "other"]);
+        assert_eq!(forms(Lang::Es, &[0, 1, 2]), ["other", "one", "other"]);
+        assert_eq!(forms(Lang::Ja, &[1, 2]), ["other", "other"]);
+        assert_eq!(
+            forms(Lang::Ar, &[0, 1, 2, 3, 10, 11, 99, 100, 102, 103]),
+            [
+                "zero", "one", "two", "few", "few", "many", "many", "other", "other", "few"
+            ]
+        );
+    }
+
+    #[test]
+    fn messages_fill_placeholders_and_pick_plural_forms() {
+        let catalogue = Catalogue::parse(
+            Lang::En,
+            "# c\nhello = Hi {name}, {name}!\nleft[one] = {n} attempt left\nleft[other] = {n} attempts left\nempty =\n",
+        )
+        .unwrap();
+        assert_eq!(catalogue.text("hello", &[("name", "Ada")]), "Hi Ada, Ada!");
+        assert_eq!(catalogue.plural("left", 1, &[]), "1 attempt left");
+        assert_eq!(catalogue.plural("left", 3, &[]), "3 attempts left");
+        assert_eq!(catalogue.text("missing", &[]), "missing");
+        assert_eq!(catalogue.raw("empty"), Some(""));
+        assert_eq!(fill("{a} {b}", &[("a", "1")]), "1 {b}");
+        assert_eq!(placeholders("{code} on {host}, {code}"), ["code", "host"]);
+        assert!(Catalogue::parse(Lang::De, "no equals sign").is_err());
+    }
+
+    /// Every catalogue parses and has every English message, in every plural form its language
+    /// uses, with the English placeholders (a plural form may leave out `{n}`, as Arabic's "one"
+    /// does); and no message the English one lacks.
+    #[test]
+    fn every_catalogue_has_every_english_message_with_the_same_placeholders() {
+        let english = Catalogue::english();
+        let base = |key: &str| key.split('[').next().unwrap_or(key).to_string();
+        let mut english_messages: HashMap<String, Vec<String>> = HashMap::new();
+        for key in english.keys() {
+            let mut names = placeholders(english.raw(key).unwrap_or_default());
+            if key.contains('[') {
+                names.retain(|name| name != "n");
+            }
+            english_messages.insert(base(key), names);
+        }
+        for (lang, text) in CATALOGUES {
+            let catalogue = Catalogue::parse(lang, text).unwrap();
+            for (message, names) in &english_messages {
+                let plural = english.raw(&format!("{message}[other]")).is_some();
+                let forms: Vec<String> = if plural {
+                    let mut forms = vec![format!("{message}[other]")];
+                    for n in 0..200u64 {
+                        let form = format!("{message}[{}]", lang.plural(n).name());
+                        if !forms.contains(&form) {
+                            forms.push(form);
+                        }
+                    }
+                    forms
+                } else {
+                    vec![message.clone()]
+                };
+                for form in forms {
+                    let text = catalogue
+                        .raw(&form)
+                        .unwrap_or_else(|| panic!("{}: {form} is missing", lang.tag()));
+                    let mut found = placeholders(text);
+                    if plural {
+                        found.retain(|name| name != "n");
+                    }
+                    assert_eq!(&found, names, "{}: {form}: {text}", lang.tag());
+                    assert!(!text.trim().is_empty(), "{}: {form} is empty", lang.tag());
+                }
+            }
+            for key in catalogue.keys() {
+                assert!(
+                    english_messages.contains_key(&base(key)),
+                    "{}: {key} is not an English message",
+                    lang.tag()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_english_catalogue_parses_and_says_durations_naturally() {
+        let english = Catalogue::english();
+        assert_eq!(english.duration(60), "1 minute");
+        assert_eq!(english.duration(300), "5 minutes");
+        assert_eq!(english.duration(90), "1 min 30 s");
+        assert_eq!(english.duration(1), "1 second");
+    }
+}
