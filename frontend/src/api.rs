@@ -166,8 +166,30 @@ impl RelayClient {
     }
 
     /// What the relay says about this page: allowed to call it, development outbox. `None` when
-    /// the relay cannot be asked (it is down, or older than this endpoint).
+    /// the relay cannot be asked (it is down, or older than this endpoint). Asked once per relay
+    /// and page: it does not change while the page lives, and a page that mounts many widgets
+    /// (or one, many times) then sends one request, not one per mount.
     pub async fn status(&self) -> Option<WidgetStatus> {
+        thread_local! {
+            static KNOWN: std::cell::RefCell<Vec<(String, WidgetStatus)>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let known = KNOWN.with(|known| {
+            known
+                .borrow()
+                .iter()
+                .find(|(base, _)| *base == self.base)
+                .map(|(_, status)| status.clone())
+        });
+        if known.is_some() {
+            return known;
+        }
+        let status = self.ask_status().await?;
+        KNOWN.with(|known| known.borrow_mut().push((self.base.clone(), status.clone())));
+        Some(status)
+    }
+
+    async fn ask_status(&self) -> Option<WidgetStatus> {
         let window = web_sys::window()?;
         let response: Response =
             await_promise(window.fetch_with_str(&self.url("/widget/v1/status")))
