@@ -192,3 +192,44 @@ fn a_branding_file_with_a_mistake_refuses_to_start_and_says_which() {
     ]);
     assert!(missing.1.contains("cannot read"), "{}", missing.1);
 }
+
+/// The page's and the widget's messages, per language, for browsers: public, cacheable, and a
+/// language the widget does not speak is a clear 404.
+#[tokio::test]
+async fn the_relay_serves_each_language_of_the_page() {
+    let relay = RelayProcess::dev(&[]);
+    let german = relay
+        .client
+        .get(format!("{}/widget/v1/i18n/de.txt", relay.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(german.status(), StatusCode::OK);
+    assert_eq!(german.headers()["access-control-allow-origin"], "*");
+    assert!(
+        german.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    assert!(
+        german.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = german.text().await.unwrap();
+    assert!(
+        text.contains("ui.title = E-Mail-Adresse bestätigen"),
+        "{text}"
+    );
+    for wrong in ["xx.txt", "de", "DE.txt", "../en.txt"] {
+        let reply = relay
+            .client
+            .get(format!("{}/widget/v1/i18n/{wrong}", relay.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::NOT_FOUND, "{wrong}");
+    }
+}

@@ -15,8 +15,6 @@
 //! `other` always). The English catalogue is complete by definition, and a test checks that every
 //! other one has every English message with the same placeholders.
 
-use std::collections::HashMap;
-
 /// The languages the product speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Lang {
@@ -60,12 +58,10 @@ impl Lang {
 
     /// The language of a tag such as `de-AT` or `pt_BR.UTF-8` (its primary subtag), if spoken.
     pub fn from_tag(tag: &str) -> Option<Lang> {
-        let primary = tag
-            .trim()
-            .split(['-', '_', '.', '@'])
-            .next()?
-            .to_ascii_lowercase();
-        Lang::ALL.into_iter().find(|lang| lang.tag() == primary)
+        let primary = tag.trim().split(['-', '_', '.', '@']).next()?;
+        Lang::ALL
+            .into_iter()
+            .find(|lang| lang.tag().eq_ignore_ascii_case(primary))
     }
 
     /// The first spoken language of `tags`, in the order of preference given.
@@ -152,11 +148,14 @@ impl Plural {
     }
 }
 
-/// The English catalogue, built into every part of the product.
+/// The English messages of the email and the terminal client (`i18n/en.txt`).
 pub const ENGLISH: &str = include_str!("../../i18n/en.txt");
 
-/// Every catalogue's text, for the parts that carry all languages (the relay, the terminal
-/// client). The browser carries English only and fetches the others when it needs them.
+/// The English messages of the page and the widget (`i18n/page/en.txt`), built into the wasm;
+/// the browser fetches another language's file from the relay when it needs it.
+pub const PAGE_ENGLISH: &str = include_str!("../../i18n/page/en.txt");
+
+/// Every language's email and terminal messages, for the relay and the terminal client.
 pub const CATALOGUES: [(Lang, &str); 7] = [
     (Lang::En, ENGLISH),
     (Lang::De, include_str!("../../i18n/de.txt")),
@@ -167,17 +166,47 @@ pub const CATALOGUES: [(Lang, &str); 7] = [
     (Lang::Ar, include_str!("../../i18n/ar.txt")),
 ];
 
-/// One language's messages.
-#[derive(Debug, Clone)]
+/// Every language's page and widget messages, which the relay serves to browsers (and the
+/// terminal client uses for refusals).
+pub const PAGE_CATALOGUES: [(Lang, &str); 7] = [
+    (Lang::En, PAGE_ENGLISH),
+    (Lang::De, include_str!("../../i18n/page/de.txt")),
+    (Lang::Fr, include_str!("../../i18n/page/fr.txt")),
+    (Lang::Es, include_str!("../../i18n/page/es.txt")),
+    (Lang::Pt, include_str!("../../i18n/page/pt.txt")),
+    (Lang::Ja, include_str!("../../i18n/page/ja.txt")),
+    (Lang::Ar, include_str!("../../i18n/page/ar.txt")),
+];
+
+fn text_of(set: &[(Lang, &'static str); 7], lang: Lang) -> &'static str {
+    set.iter()
+        .find(|(l, _)| *l == lang)
+        .map_or(set[0].1, |(_, text)| text)
+}
+
+/// One language's messages, sorted by key (a small sorted list keeps the browser's download
+/// smaller than a hash map would).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Catalogue {
     pub lang: Lang,
-    messages: HashMap<String, String>,
+    messages: Vec<(String, String)>,
 }
 
 impl Catalogue {
     /// Reads a catalogue; the error names the line that is not `key = text`.
     pub fn parse(lang: Lang, text: &str) -> Result<Catalogue, String> {
-        let mut messages = HashMap::new();
+        let mut catalogue = Catalogue {
+            lang,
+            messages: Vec::new(),
+        };
+        catalogue.add(text)?;
+        Ok(catalogue)
+    }
+
+    /// Adds the messages of another file of the same language.
+    pub fn add(&mut self, text: &str) -> Result<(), String> {
+        let lang = self.lang;
+        let messages = &mut self.messages;
         for (number, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -193,37 +222,59 @@ impl Catalogue {
                         number + 1
                     )
                 })?;
-            messages.insert(key.trim().to_string(), message.to_string());
+            let key = key.trim();
+            match messages.binary_search_by(|(known, _)| known.as_str().cmp(key)) {
+                Ok(at) => messages[at].1 = message.to_string(),
+                Err(at) => messages.insert(at, (key.to_string(), message.to_string())),
+            }
         }
-        Ok(Catalogue { lang, messages })
+        Ok(())
     }
 
-    /// The built-in catalogue of `lang`.
+    /// Every message of `lang` (email, terminal, page), for the relay and the terminal client.
     pub fn builtin(lang: Lang) -> Catalogue {
-        let text = CATALOGUES
-            .iter()
-            .find(|(l, _)| *l == lang)
-            .map_or(ENGLISH, |(_, text)| text);
-        Catalogue::parse(lang, text).unwrap_or_else(|_| Catalogue::english())
+        let mut catalogue = Catalogue {
+            lang,
+            messages: Vec::new(),
+        };
+        // The files are part of the build and a test parses every one of them.
+        if catalogue.add(text_of(&CATALOGUES, lang)).is_err()
+            || catalogue.add(text_of(&PAGE_CATALOGUES, lang)).is_err()
+        {
+            unreachable!("the built-in catalogue of {}", lang.tag());
+        }
+        catalogue
     }
 
-    /// The English catalogue.
+    /// Every English message.
     pub fn english() -> Catalogue {
-        match Catalogue::parse(Lang::En, ENGLISH) {
+        Catalogue::builtin(Lang::En)
+    }
+
+    /// The page's English messages, all a browser carries until it needs another language.
+    pub fn page_english() -> Catalogue {
+        match Catalogue::parse(Lang::En, PAGE_ENGLISH) {
             Ok(catalogue) => catalogue,
-            // The file is part of the build and a test parses it.
-            Err(error) => unreachable!("the English catalogue: {error}"),
+            Err(error) => unreachable!("the page's English catalogue: {error}"),
         }
+    }
+
+    /// The page catalogue of `lang` as the relay serves it.
+    pub fn page_text(lang: Lang) -> &'static str {
+        text_of(&PAGE_CATALOGUES, lang)
     }
 
     /// Every key, plural forms included (`cli.wrong[one]`).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.messages.keys().map(String::as_str)
+        self.messages.iter().map(|(key, _)| key.as_str())
     }
 
     /// The raw text of `key`, if the catalogue has it.
     pub fn raw(&self, key: &str) -> Option<&str> {
-        self.messages.get(key).map(String::as_str)
+        self.messages
+            .binary_search_by(|(known, _)| known.as_str().cmp(key))
+            .ok()
+            .map(|at| self.messages[at].1.as_str())
     }
 
     /// The message `key` with its placeholders filled from `args`; the key itself when missing.
@@ -363,9 +414,16 @@ mod tests {
     /// does); and no message the English one lacks.
     #[test]
     fn every_catalogue_has_every_english_message_with_the_same_placeholders() {
-        let english = Catalogue::english();
+        for set in [&CATALOGUES, &PAGE_CATALOGUES] {
+            complete_like_english(set);
+        }
+    }
+
+    fn complete_like_english(set: &[(Lang, &str); 7]) {
+        let english = Catalogue::parse(Lang::En, set[0].1).unwrap();
         let base = |key: &str| key.split('[').next().unwrap_or(key).to_string();
-        let mut english_messages: HashMap<String, Vec<String>> = HashMap::new();
+        let mut english_messages: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::new();
         for key in english.keys() {
             let mut names = placeholders(english.raw(key).unwrap_or_default());
             if key.contains('[') {
@@ -373,7 +431,8 @@ mod tests {
             }
             english_messages.insert(base(key), names);
         }
-        for (lang, text) in CATALOGUES {
+        for (lang, text) in set {
+            let (lang, text) = (*lang, *text);
             let catalogue = Catalogue::parse(lang, text).unwrap();
             for (message, names) in &english_messages {
                 let plural = english.raw(&format!("{message}[other]")).is_some();

@@ -24,7 +24,32 @@ pub(super) fn routes() -> Router<SharedApp> {
     Router::new()
         .route("/widget/v1/otp-verify.js", get(loader))
         .route("/widget/v1/status", get(status))
+        .route("/widget/v1/i18n/{file}", get(catalogue))
         .route("/widget/v1/{file}", get(asset))
+}
+
+/// `GET /widget/v1/i18n/<lang>.txt`: the page's and the widget's messages in one language
+/// (`i18n/page/`, built into the relay), which the browser fetches when it shows a language
+/// other than English. Public, and cached for a day: a new release's messages arrive within one.
+async fn catalogue(Path(file): Path<String>) -> Response {
+    let lang = file
+        .strip_suffix(".txt")
+        .and_then(otp_relay_shared::Lang::from_tag)
+        .filter(|lang| file == format!("{}.txt", lang.tag()));
+    let Some(lang) = lang else {
+        return ApiError::new(
+            ErrorCode::NotFound,
+            "No such language: the widget speaks en, de, fr, es, pt, ja and ar (/widget/v1/i18n/de.txt).",
+        )
+        .into_response();
+    };
+    let mut response = otp_relay_shared::Catalogue::page_text(lang).into_response();
+    public_headers(
+        response.headers_mut(),
+        "text/plain; charset=utf-8",
+        "public, max-age=86400",
+    );
+    response
 }
 
 fn not_available(why: &str) -> Response {
