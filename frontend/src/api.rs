@@ -130,13 +130,10 @@ impl RelayClient {
     /// calls, so the wasm holds one request future, not three.
     pub async fn call(&self, call: Call) -> Action {
         let (path, fields) = match &call {
-            // The page's language reaches the relay as the browser's Accept-Language.
-            Call::RequestCode(CreateChallengeRequest { email, .. }) => {
+            Call::RequestCode(CreateChallengeRequest { email }) => {
                 ("/api/v1/challenges", vec![("email", email.as_str())])
             }
-            Call::Resend(ResendRequest {
-                challenge, email, ..
-            }) => (
+            Call::Resend(ResendRequest { challenge, email }) => (
                 "/api/v1/challenges/resend",
                 vec![("challenge", challenge.as_str()), ("email", email.as_str())],
             ),
@@ -166,30 +163,8 @@ impl RelayClient {
     }
 
     /// What the relay says about this page: allowed to call it, development outbox. `None` when
-    /// the relay cannot be asked (it is down, or older than this endpoint). Asked once per relay
-    /// and page: it does not change while the page lives, and a page that mounts many widgets
-    /// (or one, many times) then sends one request, not one per mount.
+    /// the relay cannot be asked (it is down, or older than this endpoint).
     pub async fn status(&self) -> Option<WidgetStatus> {
-        thread_local! {
-            static KNOWN: std::cell::RefCell<Vec<(String, WidgetStatus)>> =
-                const { std::cell::RefCell::new(Vec::new()) };
-        }
-        let known = KNOWN.with(|known| {
-            known
-                .borrow()
-                .iter()
-                .find(|(base, _)| *base == self.base)
-                .map(|(_, status)| status.clone())
-        });
-        if known.is_some() {
-            return known;
-        }
-        let status = self.ask_status().await?;
-        KNOWN.with(|known| known.borrow_mut().push((self.base.clone(), status.clone())));
-        Some(status)
-    }
-
-    async fn ask_status(&self) -> Option<WidgetStatus> {
         let window = web_sys::window()?;
         let response: Response =
             await_promise(window.fetch_with_str(&self.url("/widget/v1/status")))

@@ -7,10 +7,6 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateChallengeRequest {
     pub email: String,
-    /// The language of the page (`de`, `pt-BR`): the email is written in it when the relay
-    /// speaks it; otherwise `Accept-Language` decides, then English.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lang: Option<String>,
 }
 
 /// `POST /api/v1/challenges/resend`.
@@ -18,9 +14,6 @@ pub struct CreateChallengeRequest {
 pub struct ResendRequest {
     pub challenge: String,
     pub email: String,
-    /// As for [`CreateChallengeRequest::lang`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lang: Option<String>,
 }
 
 /// `POST /api/v1/challenges/verify`.

@@ -80,14 +80,8 @@ async fn ask(relay: RelayClient, call: Option<Call>) -> Msg {
 impl VerifyFlow {
     fn run(&self, ctx: &Context<Self>, effect: Effect) {
         let call = match effect {
-            Effect::RequestCode { email } => {
-                Call::RequestCode(CreateChallengeRequest { email, lang: None })
-            }
-            Effect::Resend { challenge, email } => Call::Resend(ResendRequest {
-                challenge,
-                email,
-                lang: None,
-            }),
+            Effect::RequestCode { email } => Call::RequestCode(CreateChallengeRequest { email }),
+            Effect::Resend { challenge, email } => Call::Resend(ResendRequest { challenge, email }),
             Effect::Verify {
                 challenge,
                 email,

@@ -226,13 +226,19 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
     let words = Words {
         catalogue: Catalogue::builtin(options.lang),
     };
-    let lang = Some(options.lang.tag().to_string());
     let mut input = Input {
         lines: std::io::stdin().lock().lines(),
         interactive: std::io::stdin().is_terminal(),
     };
+    // The relay writes the email in the language the client speaks.
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT_LANGUAGE,
+        reqwest::header::HeaderValue::from_static(options.lang.tag()),
+    );
     let http = match reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
+        .default_headers(headers)
         .build()
     {
         Ok(http) => http,
@@ -269,7 +275,6 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
         };
         let request = CreateChallengeRequest {
             email: email.to_string(),
-            lang: lang.clone(),
         };
         match api
             .post::<ChallengeResponse>("/api/v1/challenges", &request)
@@ -329,7 +334,6 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
             let request = ResendRequest {
                 challenge: token.clone(),
                 email: email.to_string(),
-                lang: lang.clone(),
             };
             match api
                 .post::<ChallengeResponse>("/api/v1/challenges/resend", &request)

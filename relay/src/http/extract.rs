@@ -99,7 +99,6 @@ impl FromFields for CreateChallengeRequest {
     fn from_fields(fields: &Fields<'_>) -> Result<Self, ApiError> {
         Ok(CreateChallengeRequest {
             email: fields.string("email")?,
-            lang: fields.optional_string("lang"),
         })
     }
 }
@@ -109,7 +108,6 @@ impl FromFields for ResendRequest {
         Ok(ResendRequest {
             challenge: fields.string("challenge")?,
             email: fields.string("email")?,
-            lang: fields.optional_string("lang"),
         })
     }
 }
@@ -156,8 +154,9 @@ impl<T: FromFields> FromRequest<SharedApp> for ApiRequest<T> {
                 ApiError::invalid_request(format!("The request body is not valid JSON ({e})."))
             }
         })?;
-        // The body's `lang` (a page or widget says which language it shows) comes before the
-        // browser's `Accept-Language`.
+        // The body's optional `lang` (a page or widget says which language it shows) comes
+        // before the browser's `Accept-Language`; the shared request types leave it out, so that
+        // clients that do not send it carry no code for it.
         if let Some(lang) = fields
             .optional_string("lang")
             .and_then(|tag| Lang::from_tag(&tag))
