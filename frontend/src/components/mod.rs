@@ -30,6 +30,13 @@ pub struct VerifyFlowProps {
     pub hold: u32,
 }
 
+thread_local! {
+    /// The relay (as the props name it) that allowed this page, and whether it runs the
+    /// development outbox.
+    static ALLOWED: std::cell::RefCell<Option<(String, bool)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// Messages of the component.
 pub enum Msg {
     Flow(Action),
@@ -262,13 +269,22 @@ impl Component for VerifyFlow {
     fn create(ctx: &Context<Self>) -> Self {
         let tick = ctx.link().callback(|()| Msg::Tick);
         let relay = RelayClient::new(&ctx.props().relay);
-        ctx.link().send_future(ask(relay.clone(), None));
+        // A page's status does not change while the page lives: once a relay has said it allows
+        // the page, later widgets (or the same one mounted again) do not ask again, so a page
+        // that mounts many widgets sends one request and leaves none in flight.
+        let known = ALLOWED.with(|allowed| match &*allowed.borrow() {
+            Some((base, dev_outbox)) if *base == *ctx.props().relay => Some(*dev_outbox),
+            _ => None,
+        });
+        if known.is_none() {
+            ctx.link().send_future(ask(relay.clone(), None));
+        }
         VerifyFlow {
             flow: Flow::new(&ctx.props().email),
             relay,
             now_ms: now_ms(),
             id: instance_id(),
-            dev_outbox: false,
+            dev_outbox: known.unwrap_or(false),
             email_ref: NodeRef::default(),
             code_ref: NodeRef::default(),
             notice_ref: NodeRef::default(),
@@ -290,6 +306,10 @@ impl Component for VerifyFlow {
             Msg::Tick => self.flow.step == Step::Code || self.flow.blocked_until_ms.is_some(),
             Msg::Status(Some(status)) => {
                 self.dev_outbox = status.dev_outbox;
+                if status.allowed {
+                    let base = ctx.props().relay.to_string();
+                    ALLOWED.with(|allowed| *allowed.borrow_mut() = Some((base, status.dev_outbox)));
+                }
                 if !status.allowed {
                     let message = status.message.unwrap_or_else(|| {
                         "This site is not allowed to use this verification service.".into()

@@ -490,8 +490,11 @@ async fn several_widgets_work_independently_and_mounting_leaks_nothing() {
                    await new Promise((r) => setTimeout(r, 50));
                    const shown = spot.shadowRoot.querySelector('input').value;
                    handle.destroy();
+                   const statusRequests = performance.getEntriesByType('resource')
+                     .filter((e) => e.name.endsWith('/widget/v1/status')).length;
                    done({ warm, after, shown, left: spot.shadowRoot.childNodes.length,
-                          hidden: document.querySelectorAll('input[type=hidden]').length });
+                          hidden: document.querySelectorAll('input[type=hidden]').length,
+                          statusRequests });
                  })().catch((e) => done({ error: String(e) }));",
                 vec![json!(format!(
                     "{}/widget/v1/otp-verify.js",
@@ -504,6 +507,13 @@ async fn several_widgets_work_independently_and_mounting_leaks_nothing() {
         assert_eq!(report["shown"], "kept@example.com");
         assert_eq!(report["left"], 0, "destroy leaves an empty shadow root");
         assert_eq!(report["hidden"], 0);
+        // The page's status is asked once, not once per mount (the two widgets on the page may
+        // both ask before the first answer arrives).
+        assert!(
+            report["statusRequests"].as_u64().unwrap() <= 3,
+            "351 mounts asked for the status {} times",
+            report["statusRequests"]
+        );
         let (warm, after) = (
             report["warm"].as_f64().unwrap(),
             report["after"].as_f64().unwrap(),
