@@ -69,25 +69,31 @@ impl Lang {
         tags.into_iter().find_map(Lang::from_tag)
     }
 
-    /// The preferred spoken language of an `Accept-Language` header (`fr-CH, en;q=0.8`).
+    /// The preferred spoken language of an `Accept-Language` header (`fr-CH, en;q=0.8`): the
+    /// spoken one of highest quality, the first written among equals. It runs for every API
+    /// request, so it allocates nothing.
     pub fn from_accept_language(header: &str) -> Option<Lang> {
-        let mut ranked: Vec<(u16, usize, &str)> = header
-            .split(',')
-            .enumerate()
-            .filter_map(|(index, item)| {
-                let mut parts = item.split(';');
-                let tag = parts.next()?.trim();
-                let quality = parts
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .map_or(Some(1000), |q| {
-                        q.trim().parse::<f32>().ok().map(|q| (q * 1000.0) as u16)
-                    })?;
-                (quality > 0 && tag != "*").then_some((quality, index, tag))
-            })
-            .collect();
-        // Highest quality first; equal qualities in the order written.
-        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        Lang::first_of(ranked.into_iter().map(|(_, _, tag)| tag))
+        let mut best: Option<(u16, Lang)> = None;
+        for item in header.split(',') {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or_default().trim();
+            let quality = match parts.find_map(|p| p.trim().strip_prefix("q=")) {
+                None => 1000,
+                Some(q) => match q.trim().parse::<f32>() {
+                    Ok(q) => (q * 1000.0) as u16,
+                    Err(_) => continue,
+                },
+            };
+            if quality == 0 || tag == "*" {
+                continue;
+            }
+            if let Some(lang) = Lang::from_tag(tag)
+                && best.is_none_or(|(top, _)| quality > top)
+            {
+                best = Some((quality, lang));
+            }
+        }
+        best.map(|(_, lang)| lang)
     }
 
     /// The CLDR plural category of the whole number `n` in this language.

@@ -901,14 +901,19 @@ impl RedisServer {
         format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
-    /// `redis-cli` for this server, with `args`; its standard output.
-    pub fn cli(&self, args: &[&str]) -> String {
+    /// `redis-cli` pointed at this server (over TLS, trusting its CA, when it speaks only TLS).
+    fn redis_cli(&self) -> Command {
         let mut command = Command::new("redis-cli");
         command.args(["-p", &self.port.to_string()]);
         if let Some(certs) = &self.tls {
             command.arg("--tls").arg("--cacert").arg(certs.ca());
         }
         command
+    }
+
+    /// `redis-cli` for this server, with `args`; its standard output.
+    pub fn cli(&self, args: &[&str]) -> String {
+        self.redis_cli()
             .args(args)
             .stderr(Stdio::null())
             .output()
@@ -982,12 +987,8 @@ impl RedisServer {
     /// Runs one command per line through `redis-cli`; one answer per line.
     pub fn batch(&self, commands: &[String]) -> Vec<String> {
         use std::io::Write;
-        let mut command = Command::new("redis-cli");
-        command.args(["-p", &self.port.to_string()]);
-        if let Some(certs) = &self.tls {
-            command.arg("--tls").arg("--cacert").arg(certs.ca());
-        }
-        let mut child = command
+        let mut child = self
+            .redis_cli()
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

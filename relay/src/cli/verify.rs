@@ -169,21 +169,13 @@ impl Words {
         if self.catalogue.lang == Lang::En {
             return message.to_string();
         }
-        let key = match code {
-            Some(ErrorCode::InvalidEmail) => "error.invalid_email",
-            Some(ErrorCode::InvalidCodeFormat) => "error.invalid_code_format",
-            Some(ErrorCode::InvalidChallenge) => "error.invalid_challenge",
-            Some(ErrorCode::Expired) => "error.expired",
-            Some(ErrorCode::AlreadyUsed) => "error.already_used",
-            Some(ErrorCode::TooManyAttempts) => "error.too_many_attempts",
-            Some(ErrorCode::RateLimited) => "error.rate_limited",
-            Some(ErrorCode::OriginNotAllowed) => "error.origin_not_allowed",
-            Some(ErrorCode::DeliveryFailed) => "error.delivery_failed",
-            Some(ErrorCode::Unavailable) => "error.unavailable",
-            _ => "error.other",
-        };
+        // Each error code has its sentence under `error.<code>`; any other is `error.other`.
+        let key = code
+            .map(|code| format!("error.{}", code.as_str()))
+            .filter(|key| self.catalogue.raw(key).is_some())
+            .unwrap_or_else(|| "error.other".to_string());
         let wait = self.catalogue.duration(retry_after.unwrap_or(60).max(1));
-        self.text(key, &[("time", &wait)])
+        self.text(&key, &[("time", &wait)])
     }
 }
 

@@ -62,23 +62,24 @@ impl<'de> Deserialize<'de> for Fields<'de> {
 }
 
 impl Fields<'_> {
-    /// An optional string field: absent, `null` or not a string is `None`.
-    pub fn optional_string(&self, name: &str) -> Option<String> {
+    /// The raw JSON of a known field, if the body has it.
+    fn raw(&self, name: &str) -> Option<&str> {
         KNOWN_FIELDS
             .iter()
             .position(|known| *known == name)
             .and_then(|slot| self.0[slot])
-            .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+            .map(RawValue::get)
+    }
+
+    /// An optional string field: absent, `null` or not a string is `None`.
+    pub fn optional_string(&self, name: &str) -> Option<String> {
+        self.raw(name)
+            .and_then(|raw| serde_json::from_str::<String>(raw).ok())
     }
 
     /// A required string field.
     pub fn string(&self, name: &str) -> Result<String, ApiError> {
-        let raw = KNOWN_FIELDS
-            .iter()
-            .position(|known| *known == name)
-            .and_then(|slot| self.0[slot])
-            .map(RawValue::get)
-            .filter(|raw| *raw != "null");
+        let raw = self.raw(name).filter(|raw| *raw != "null");
         match raw {
             None => Err(ApiError::invalid_request(format!(
                 "The field \"{name}\" is missing; send it as a string."

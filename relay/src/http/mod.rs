@@ -88,7 +88,7 @@ pub fn router(app: SharedApp) -> Router {
     router
         .layer(middleware::from_fn(
             move |request: axum::extract::Request, next: middleware::Next| {
-                within_deadline(deadline, Arc::clone(&metrics), request, next)
+                counted_within_deadline(deadline, Arc::clone(&metrics), request, next)
             },
         ))
         .with_state(app)
@@ -98,7 +98,7 @@ pub fn router(app: SharedApp) -> Router {
 /// mail server that hangs), so no request holds a connection open for ever (A21); and counts
 /// every answer for the metrics. One layer for both: each layer costs every request a boxed
 /// future.
-async fn within_deadline(
+async fn counted_within_deadline(
     deadline: std::time::Duration,
     metrics: Arc<crate::metrics::Metrics>,
     request: axum::extract::Request,
@@ -107,12 +107,12 @@ async fn within_deadline(
     // Every route is a fixed path, so the path names the route; any other path is counted as
     // `other` (metrics::ROUTES).
     let route = crate::metrics::Metrics::route_of(request.uri().path());
-    let response = within(deadline, request, next).await;
+    let response = within_deadline(deadline, request, next).await;
     metrics.count_request(route, response.status().as_u16());
     response
 }
 
-async fn within(
+async fn within_deadline(
     deadline: std::time::Duration,
     request: axum::extract::Request,
     next: middleware::Next,
