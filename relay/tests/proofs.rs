@@ -126,6 +126,16 @@ async fn the_proof_is_eddsa_and_three_backends_accept_it_through_the_live_jwks()
     for (backend, verdict) in three_backends(&proof, &app.relay.url).await {
         assert_eq!(verdict, Ok("proof@example.com".to_string()), "{backend}");
     }
+    // The documented check pins the issuer as well as the audience.
+    let jwks = fetch_jwks(&app.relay.url).await;
+    assert!(
+        check_proof(&proof, &jwks, SITE, "https://evil.example").is_err(),
+        "another issuer"
+    );
+    assert!(
+        check_proof(&proof, &jwks, OTHER_SITE, ISSUER).is_err(),
+        "another site"
+    );
 }
 
 /// A proof minted by a relay whose clock stands eleven minutes back, so that its ten-minute proof
