@@ -18,7 +18,7 @@ test: test-tools fmt-check lint wasm-check frontend size tests
 
 ## What building and running need, at pinned versions, installed only when missing: rustfmt and
 ## clippy, the wasm32 target, trunk and the wasm-bindgen CLI (cargo install, in ~/.cargo/bin),
-## wasm-opt from binaryen (npm, in $(TOOLS_DIR)).
+## wasm-opt from binaryen and esbuild (npm, in $(TOOLS_DIR)).
 tools:
 	@scripts/ensure-tools.sh build
 
@@ -38,9 +38,11 @@ lint:
 wasm-check:
 	$(CARGO) build -p otp-relay-shared --target wasm32-unknown-unknown
 
-## The release build of the page (dist/), which the browser tests load.
+## The release build of the page (dist/), which the browser tests load: trunk minifies the HTML
+## and the CSS (Trunk.toml), esbuild the JavaScript.
 frontend:
 	trunk build --release
+	scripts/minify-dist.sh
 
 size: frontend
 	scripts/size.sh

@@ -2,7 +2,7 @@
 # Installs what building, running and testing need, only when it is missing, at pinned versions.
 # Idempotent. Usage: scripts/ensure-tools.sh build|test
 #   build: rustfmt, clippy, the wasm32 target, trunk and wasm-bindgen (cargo install, ~/.cargo/bin),
-#          wasm-opt from binaryen (npm, in $OTP_RELAY_TOOLS or ~/.cache/otp-relay/tools)
+#          wasm-opt from binaryen and esbuild (npm, in $OTP_RELAY_TOOLS or ~/.cache/otp-relay/tools)
 #   test:  the test peers: aiosmtpd, PyJWT, Chromium and ChromeDriver (Debian packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ want=${1:-build}
 TOOLS_DIR=${OTP_RELAY_TOOLS:-$HOME/.cache/otp-relay/tools}
 TRUNK_VERSION=0.21.14          # trunk 0.22 needs a newer rustc than these machines have
 BINARYEN_VERSION=132           # Debian's binaryen is too old for what rustc emits
+ESBUILD_VERSION=0.28.2         # minifies the release build's JavaScript
 # wasm-bindgen's CLI must match the library version in Cargo.lock exactly.
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
 apt_updated=0
@@ -57,6 +58,15 @@ need_binaryen() {
     npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION" >/dev/null
 }
 
+need_esbuild() {
+    if [ "$("$TOOLS_DIR/node_modules/.bin/esbuild" --version 2>/dev/null)" = "$ESBUILD_VERSION" ]; then
+        return 0
+    fi
+    echo "ensure-tools: installing esbuild@$ESBUILD_VERSION into $TOOLS_DIR" >&2
+    mkdir -p "$TOOLS_DIR"
+    npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "esbuild@$ESBUILD_VERSION" >/dev/null
+}
+
 # The Node backend example's dependencies (jose, pinned in examples/backend/package-lock.json).
 need_node_backend() {
     local pinned
@@ -74,6 +84,7 @@ frontend_tools() {
     # Its own lock file names a crate release the registry no longer serves: no --locked.
     need_cargo_tool wasm-bindgen-cli wasm-bindgen "$WASM_BINDGEN_VERSION"
     need_binaryen
+    need_esbuild
 }
 
 case "$want" in
