@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What a browser downloads for the page, gzip -9 compressed, against the budget. Run after
-# `trunk build --release`.
+# `make frontend`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${SIZE_BUDGET_BYTES:-80000}

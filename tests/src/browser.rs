@@ -213,7 +213,7 @@ pub fn dist_dir() -> PathBuf {
         .unwrap_or_else(|_| workspace_root().join("dist"));
     assert!(
         dist.join("index.html").exists(),
-        "{} has no built frontend: run `make test` (it runs `trunk build --release` first)",
+        "{} has no built frontend: run `make test` (it builds the frontend first)",
         dist.display()
     );
     dist

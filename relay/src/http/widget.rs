@@ -108,7 +108,7 @@ async fn loader(State(app): State<SharedApp>, request_headers: HeaderMap) -> Res
         find(&dir, "style-", ".css").await,
     ) else {
         return not_available(
-            "the static directory holds no widget build (run `trunk build --release`).",
+            "the static directory holds no widget build (run `make frontend`).",
         );
     };
     let body = template
