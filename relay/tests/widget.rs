@@ -202,3 +202,76 @@ async fn the_status_tells_a_page_whether_its_origin_is_allowed() {
         "same-origin pages send no Origin"
     );
 }
+
+/// `bytes` gzip-compressed with a name in the header, so these exact bytes can be told apart
+/// from what the relay's own compression would make of the file.
+fn precompressed(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::GzBuilder::new()
+        .filename("precompressed")
+        .write(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn a_release_builds_precompressed_files_are_served_as_they_are() {
+    let dir = build_dir();
+    let wasm = std::fs::read(dir.path().join("otp-relay-frontend-0a1b2c_bg.wasm")).unwrap();
+    let wasm_gz = precompressed(&wasm);
+    std::fs::write(
+        dir.path().join("otp-relay-frontend-0a1b2c_bg.wasm.gz"),
+        &wasm_gz,
+    )
+    .unwrap();
+    let page_gz = precompressed(b"<h1>page</h1>");
+    std::fs::write(dir.path().join("index.html.gz"), &page_gz).unwrap();
+    let relay = RelayProcess::dev(&[(
+        "OTP_RELAY_STATIC_DIR".into(),
+        dir.path().display().to_string(),
+    )]);
+    let path = "/widget/v1/otp-relay-frontend-0a1b2c_bg.wasm";
+
+    for accept in ["gzip", "br, gzip;q=0.8", "GZIP"] {
+        let (status, headers, body) = get(&relay, path, &[("Accept-Encoding", accept)]).await;
+        assert_eq!(status, StatusCode::OK, "{accept}");
+        assert_eq!(headers["content-encoding"], "gzip", "{accept}");
+        assert_eq!(headers["content-type"], "application/wasm");
+        assert_eq!(headers["vary"], "accept-encoding");
+        assert_eq!(
+            body, wasm_gz,
+            "{accept}: the precompressed file, byte for byte"
+        );
+        assert_eq!(gunzip(&body), wasm);
+    }
+    for accept in [None, Some("identity"), Some("gzip;q=0")] {
+        let headers: Vec<(&str, &str)> =
+            accept.map(|a| ("Accept-Encoding", a)).into_iter().collect();
+        let (status, headers, body) = get(&relay, path, &headers).await;
+        assert_eq!(status, StatusCode::OK, "{accept:?}");
+        assert!(headers.get("content-encoding").is_none(), "{accept:?}");
+        assert_eq!(body, wasm, "{accept:?}");
+    }
+    // The page itself, from the static directory's root.
+    let (_, headers, body) = get(&relay, "/", &[("Accept-Encoding", "gzip")]).await;
+    assert_eq!(headers["content-encoding"], "gzip");
+    assert_eq!(body, page_gz);
+    // A file without a precompressed copy is still compressed on the way out.
+    let (_, headers, body) = get(
+        &relay,
+        "/widget/v1/otp-relay-frontend-0a1b2c.js",
+        &[("Accept-Encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(headers["content-encoding"], "gzip");
+    assert!(gunzip(&body).starts_with(b"export default function init()"));
+}

@@ -78,7 +78,11 @@ pub fn router(app: SharedApp) -> Router {
                             .gzip(true)
                             .quality(CompressionLevel::Best),
                     )
-                    .service(ServeDir::new(dir).fallback(ServeFile::new(index))),
+                    .service(
+                        ServeDir::new(dir)
+                            .precompressed_gzip()
+                            .fallback(ServeFile::new(index).precompressed_gzip()),
+                    ),
             )
         }
         None => router.fallback(not_found),

@@ -107,9 +107,7 @@ async fn loader(State(app): State<SharedApp>, request_headers: HeaderMap) -> Res
         find(&dir, "otp-relay-frontend-", "_bg.wasm").await,
         find(&dir, "style-", ".css").await,
     ) else {
-        return not_available(
-            "the static directory holds no widget build (run `make frontend`).",
-        );
+        return not_available("the static directory holds no widget build (run `make frontend`).");
     };
     let body = template
         .replace("__APP_JS__", &format!("./{app_js}"))
@@ -156,7 +154,27 @@ async fn status(State(app): State<SharedApp>, request_headers: HeaderMap) -> Res
     response
 }
 
-async fn asset(State(app): State<SharedApp>, Path(file): Path<String>) -> Response {
+/// Whether the request accepts gzip (`Accept-Encoding: gzip`, not with `q=0`).
+fn accepts_gzip(request_headers: &HeaderMap) -> bool {
+    request_headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            parts
+                .next()
+                .is_some_and(|name| name.eq_ignore_ascii_case("gzip"))
+                && !parts.any(|p| p.strip_prefix("q=").is_some_and(|q| q.parse() == Ok(0.0)))
+        })
+}
+
+async fn asset(
+    State(app): State<SharedApp>,
+    Path(file): Path<String>,
+    request_headers: HeaderMap,
+) -> Response {
     let Some(dir) = static_dir(&app) else {
         return not_available(
             "this relay serves no built frontend (set OTP_RELAY_STATIC_DIR to trunk's dist/).",
@@ -177,14 +195,26 @@ async fn asset(State(app): State<SharedApp>, Path(file): Path<String>) -> Respon
     if !plain_name || content_type.is_empty() || file == LOADER || !file.contains('-') {
         return not_available("no such widget file.");
     }
-    match tokio::fs::read(dir.join(&file)).await {
+    // A release build carries each file precompressed beside it (`file.gz`, by zopfli: smaller
+    // than what the relay's own gzip makes); the compression layer leaves an encoded answer be.
+    let precompressed = match accepts_gzip(&request_headers) {
+        true => tokio::fs::read(dir.join(format!("{file}.gz"))).await.ok(),
+        false => None,
+    };
+    let encoded = precompressed.is_some();
+    let read = match precompressed {
+        Some(bytes) => Ok(bytes),
+        None => tokio::fs::read(dir.join(&file)).await,
+    };
+    match read {
         Ok(bytes) => {
             let mut response = bytes.into_response();
-            public_headers(
-                response.headers_mut(),
-                content_type,
-                "public, max-age=31536000, immutable",
-            );
+            let headers = response.headers_mut();
+            public_headers(headers, content_type, "public, max-age=31536000, immutable");
+            if encoded {
+                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
             response
         }
         Err(_) => not_available(
