@@ -18,7 +18,7 @@ test: test-tools fmt-check lint wasm-check frontend size tests
 
 ## What building and running need, at pinned versions, installed only when missing: rustfmt and
 ## clippy, the wasm32 target, trunk and the wasm-bindgen CLI (cargo install, in ~/.cargo/bin),
-## wasm-opt from binaryen and esbuild (npm, in $(TOOLS_DIR)).
+## wasm-opt from binaryen and esbuild (npm, in $(TOOLS_DIR)), zopfli (Debian package).
 tools:
 	@scripts/ensure-tools.sh build
 
@@ -39,10 +39,10 @@ wasm-check:
 	$(CARGO) build -p otp-relay-shared --target wasm32-unknown-unknown
 
 ## The release build of the page (dist/), which the browser tests load: trunk minifies the HTML
-## and the CSS (Trunk.toml), esbuild the JavaScript.
+## and the CSS (Trunk.toml), esbuild the JavaScript, zopfli precompresses what the relay serves.
 frontend:
 	trunk build --release
-	scripts/minify-dist.sh
+	scripts/finish-dist.sh
 
 size: frontend
 	scripts/size.sh

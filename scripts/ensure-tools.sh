@@ -2,7 +2,8 @@
 # Installs what building, running and testing need, only when it is missing, at pinned versions.
 # Idempotent. Usage: scripts/ensure-tools.sh build|test
 #   build: rustfmt, clippy, the wasm32 target, trunk and wasm-bindgen (cargo install, ~/.cargo/bin),
-#          wasm-opt from binaryen and esbuild (npm, in $OTP_RELAY_TOOLS or ~/.cache/otp-relay/tools)
+#          wasm-opt from binaryen and esbuild (npm, in $OTP_RELAY_TOOLS or ~/.cache/otp-relay/tools),
+#          zopfli (Debian package)
 #   test:  the test peers: aiosmtpd, PyJWT, Chromium and ChromeDriver (Debian packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -85,6 +86,7 @@ frontend_tools() {
     need_cargo_tool wasm-bindgen-cli wasm-bindgen "$WASM_BINDGEN_VERSION"
     need_binaryen
     need_esbuild
+    need_deb zopfli
 }
 
 case "$want" in

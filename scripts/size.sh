@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# What a browser downloads for the page, gzip -9 compressed, against the budget. Run after
+# What a browser downloads for the page, against the budget: each file as the relay sends it to a
+# browser that accepts gzip, that is its precompressed copy (`file.gz`, see finish-dist.sh), or
+# for a file without one (the loader, which the relay rewrites) gzip -9. Run after
 # `make frontend`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,7 +9,7 @@ budget=${SIZE_BUDGET_BYTES:-80000}
 total=0
 for file in dist/*.wasm dist/*.js dist/*.css; do
     raw=$(stat -c %s "$file")
-    gz=$(gzip -9 -c "$file" | wc -c)
+    if [ -f "$file.gz" ]; then gz=$(stat -c %s "$file.gz"); else gz=$(gzip -9 -n -c "$file" | wc -c); fi
     total=$((total + gz))
     printf '%-48s %8d bytes  %7d gzip\n' "$(basename "$file")" "$raw" "$gz"
 done
