@@ -5,9 +5,10 @@
 //! change in `otp_relay_shared::api` cannot go unnoticed here.
 
 use crate::flow::{Action, ChallengeInfo, Failure, VerifiedProof};
+use crate::words::Words;
 use js_sys::{Date, JSON, Object, Promise, Reflect};
-use otp_relay_shared::ErrorCode;
 use otp_relay_shared::api::{CreateChallengeRequest, ResendRequest, VerifyRequest, WidgetStatus};
+use otp_relay_shared::{ErrorCode, Lang};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
@@ -25,6 +26,8 @@ pub enum Call {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayClient {
     base: String,
+    /// The language the page shows: the relay writes the email in it and sends its messages.
+    lang: Lang,
 }
 
 fn field(object: &JsValue, name: &str) -> JsValue {
@@ -81,9 +84,10 @@ async fn await_promise(promise: Promise) -> Result<JsValue, JsValue> {
 }
 
 impl RelayClient {
-    pub fn new(base: &str) -> Self {
+    pub fn new(base: &str, lang: Lang) -> Self {
         RelayClient {
             base: base.trim_end_matches('/').to_string(),
+            lang,
         }
     }
 
@@ -129,7 +133,7 @@ impl RelayClient {
     /// Makes a call and turns the answer into the flow's next action. One function for the three
     /// calls, so the wasm holds one request future, not three.
     pub async fn call(&self, call: Call) -> Action {
-        let (path, fields) = match &call {
+        let (path, mut fields) = match &call {
             Call::RequestCode(CreateChallengeRequest { email }) => {
                 ("/api/v1/challenges", vec![("email", email.as_str())])
             }
@@ -150,6 +154,8 @@ impl RelayClient {
                 ],
             ),
         };
+        // The relay writes the email in the language the page shows.
+        fields.push(("lang", self.lang.tag()));
         let body = match self.post(path, &fields).await {
             Ok(body) => body,
             Err(failure) => return Action::Failed(failure),
@@ -162,25 +168,36 @@ impl RelayClient {
         action.unwrap_or(Action::Failed(Failure::Unreachable))
     }
 
-    /// What the relay says about this page: allowed to call it, development outbox. `None` when
-    /// the relay cannot be asked (it is down, or older than this endpoint).
-    pub async fn status(&self) -> Option<WidgetStatus> {
+    /// What the relay says about this page: allowed to call it, development outbox; and for a
+    /// language other than English, its messages. `None` when the relay cannot be asked (it is
+    /// down, or older than this endpoint).
+    pub async fn status(&self) -> Option<(WidgetStatus, Option<Words>)> {
         let window = web_sys::window()?;
-        let response: Response =
-            await_promise(window.fetch_with_str(&self.url("/widget/v1/status")))
-                .await
-                .ok()?
-                .dyn_into()
-                .ok()?;
+        let path = format!("/widget/v1/status?lang={}", self.lang.tag());
+        let response: Response = await_promise(window.fetch_with_str(&self.url(&path)))
+            .await
+            .ok()?
+            .dyn_into()
+            .ok()?;
         if !response.ok() {
             return None;
         }
         let body = await_promise(response.json().ok()?).await.ok()?;
-        Some(WidgetStatus {
+        let status = WidgetStatus {
             origin: text(&body, "origin"),
             allowed: field(&body, "allowed").as_bool()?,
             message: text(&body, "message"),
             dev_outbox: field(&body, "dev_outbox").as_bool().unwrap_or(false),
-        })
+        };
+        // One text per message slot, in the order the build numbered them (`words`).
+        let messages = field(&body, "messages");
+        let messages = js_sys::Array::is_array(&messages).then(|| {
+            let texts = js_sys::Array::from(&messages);
+            Words::receive(
+                self.lang,
+                texts.iter().map(|text| text.as_string()).collect(),
+            )
+        });
+        Some((status, messages))
     }
 }

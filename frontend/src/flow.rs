@@ -2,8 +2,9 @@
 //! and which request to make next. No browser types, no clock of its own (time comes in as
 //! milliseconds since the epoch), so every transition is tested natively.
 
+use crate::words::{self, Words};
 use otp_relay_shared::code::normalize_typed_code;
-use otp_relay_shared::{EmailAddress, ErrorCode};
+use otp_relay_shared::{EmailAddress, ErrorCode, Lang};
 
 /// A challenge as the flow needs it, times in milliseconds since the Unix epoch.
 #[derive(Debug, Clone, PartialEq)]
@@ -163,6 +164,8 @@ pub struct Flow {
     last_submitted: Option<String>,
     /// Why this page cannot use the relay at all, if it cannot.
     pub refused: Option<String>,
+    /// The messages, in the language the flow speaks.
+    pub words: Words,
 }
 
 impl Default for Flow {
@@ -187,9 +190,15 @@ pub fn clock(seconds: u64) -> String {
 }
 
 impl Flow {
-    /// A fresh flow, the address field prefilled.
+    /// A fresh flow in English, the address field prefilled.
     pub fn new(prefill: &str) -> Self {
+        Self::speaking(prefill, Words::english())
+    }
+
+    /// A fresh flow speaking `words`, the address field prefilled.
+    pub fn speaking(prefill: &str, words: Words) -> Self {
         Flow {
+            words,
             step: Step::Email,
             busy: Busy::Idle,
             email_input: prefill.to_string(),
@@ -293,7 +302,8 @@ impl Flow {
                 match EmailAddress::parse(&self.email_input) {
                     Ok(email) => self.request_code_for(email.to_string()),
                     Err(error) => {
-                        self.email_error = Some(error.to_string());
+                        self.email_error =
+                            Some(self.refusal(ErrorCode::InvalidEmail, &error.to_string(), None));
                         self.focus = Some(Focus::EmailField);
                         None
                     }
@@ -307,13 +317,8 @@ impl Flow {
                 let normalized = normalize_typed_code(&text);
                 let digits: String = normalized.chars().filter(char::is_ascii_digit).collect();
                 if digits.len() != normalized.chars().count() {
-                    self.say(
-                        Tone::Error,
-                        format!(
-                            "The code has only digits: enter the {length} digits from the email."
-                        ),
-                        Recovery::None,
-                    );
+                    let text = self.words.say(words::UI_DIGITS_ONLY, &length.to_string());
+                    self.say(Tone::Error, text, Recovery::None);
                 } else if matches!(&self.notice, Some(n) if n.recovery == Recovery::None && n.tone == Tone::Error)
                 {
                     self.notice = None;
@@ -327,12 +332,9 @@ impl Flow {
             }
             Action::SubmitCode => {
                 if self.code_input.len() != self.code_length() {
-                    let length = self.code_length();
-                    self.say(
-                        Tone::Error,
-                        format!("Enter all {length} digits of the code."),
-                        Recovery::None,
-                    );
+                    let length = self.code_length().to_string();
+                    let text = self.words.say(words::UI_ENTER_ALL, &length);
+                    self.say(Tone::Error, text, Recovery::None);
                     self.focus = Some(Focus::CodeField);
                     return None;
                 }
@@ -377,12 +379,12 @@ impl Flow {
             }
             Action::UseAnotherAddress => {
                 let email = self.email_input.clone();
-                *self = Flow::new(&email);
+                *self = Flow::speaking(&email, self.words);
                 self.focus = Some(Focus::EmailField);
                 None
             }
             Action::Reset => {
-                *self = Flow::new("");
+                *self = Flow::speaking("", self.words);
                 None
             }
             Action::Refused(reason) => {
@@ -395,12 +397,11 @@ impl Flow {
             }
             Action::SubmissionHeld => {
                 if self.step != Step::Verified {
-                    let text = match self.step {
-                        Step::Email => {
-                            "Verify your email address first: enter it and send the code."
-                        }
-                        _ => "Verify your email address first: enter the code from the email.",
+                    let slot = match self.step {
+                        Step::Email => words::UI_FIRST_EMAIL,
+                        _ => words::UI_FIRST_CODE,
                     };
+                    let text = self.words.text(slot);
                     self.say(Tone::Error, text, Recovery::None);
                     self.focus = Some(match self.step {
                         Step::Email => Focus::EmailField,
@@ -417,25 +418,16 @@ impl Flow {
                 self.code_dead = false;
                 self.last_submitted = None;
                 self.blocked_until_ms = None;
-                self.say(
-                    Tone::Info,
-                    "Check your inbox: the email can take a minute to arrive, and may land in spam.",
-                    Recovery::None,
-                );
+                let text = self.words.text(words::UI_CHECK_INBOX);
+                self.say(Tone::Info, text, Recovery::None);
                 self.challenge = Some(challenge);
                 self.focus = Some(Focus::CodeField);
                 None
             }
             Action::Resent(challenge) => {
                 self.busy = Busy::Idle;
-                self.say(
-                    Tone::Info,
-                    format!(
-                        "We sent the code to {} again. The first email's code works too.",
-                        challenge.email
-                    ),
-                    Recovery::None,
-                );
+                let text = self.words.say(words::UI_SENT_AGAIN, &challenge.email);
+                self.say(Tone::Info, text, Recovery::None);
                 self.challenge = Some(challenge);
                 self.focus = Some(Focus::CodeField);
                 None
@@ -450,6 +442,29 @@ impl Flow {
             }
             Action::Failed(failure) => self.fail(failure, now_ms),
         }
+    }
+
+    /// A refusal as the person reads it: the relay's sentence when the flow speaks English (it
+    /// says most), else the sentence this language has for the error's code.
+    fn refusal(&self, code: ErrorCode, message: &str, retry_after: Option<u64>) -> String {
+        if self.words.lang == Lang::En {
+            return message.to_string();
+        }
+        let slot = match code {
+            ErrorCode::InvalidEmail => words::ERROR_INVALID_EMAIL,
+            ErrorCode::InvalidCodeFormat => words::ERROR_INVALID_CODE_FORMAT,
+            ErrorCode::InvalidChallenge => words::ERROR_INVALID_CHALLENGE,
+            ErrorCode::Expired => words::ERROR_EXPIRED,
+            ErrorCode::AlreadyUsed => words::ERROR_ALREADY_USED,
+            ErrorCode::TooManyAttempts => words::ERROR_TOO_MANY_ATTEMPTS,
+            ErrorCode::RateLimited => words::ERROR_RATE_LIMITED,
+            ErrorCode::OriginNotAllowed => words::ERROR_ORIGIN_NOT_ALLOWED,
+            ErrorCode::DeliveryFailed => words::ERROR_DELIVERY_FAILED,
+            ErrorCode::Unavailable => words::ERROR_UNAVAILABLE,
+            _ => words::ERROR_OTHER,
+        };
+        let wait = clock(retry_after.unwrap_or(30));
+        self.words.say(slot, &wait)
     }
 
     fn submit_code(&mut self, _now_ms: f64) -> Option<Effect> {
@@ -477,11 +492,8 @@ impl Flow {
         self.last_submitted = None;
         let (code, message, attempts_left, retry_after) = match failure {
             Failure::Unreachable => {
-                self.say(
-                    Tone::Error,
-                    "We cannot reach the verification service. Check your connection and try again.",
-                    Recovery::Retry,
-                );
+                let text = self.words.text(words::UI_UNREACHABLE);
+                self.say(Tone::Error, text, Recovery::Retry);
                 self.focus = Some(Focus::Notice);
                 return Some(Effect::ReportError {
                     code: "unreachable".into(),
@@ -499,6 +511,8 @@ impl Flow {
             code: code.as_str().to_string(),
             message: message.clone(),
         });
+        // What the person reads: the relay's own sentence in English, else this language's.
+        let message = self.refusal(code, &message, retry_after);
         self.focus = Some(Focus::Notice);
         match code {
             ErrorCode::InvalidEmail if self.step == Step::Email => {
@@ -513,22 +527,11 @@ impl Flow {
                 self.code_input.clear();
                 if left == 0 {
                     self.code_dead = true;
-                    self.say(
-                        Tone::Error,
-                        "That code is not right, and no attempts are left. Get a new code.",
-                        Recovery::NewCode,
-                    );
+                    let text = self.words.text(words::UI_NO_ATTEMPTS);
+                    self.say(Tone::Error, text, Recovery::NewCode);
                 } else {
-                    let attempts = if left == 1 {
-                        "1 attempt".to_string()
-                    } else {
-                        format!("{left} attempts")
-                    };
-                    self.say(
-                        Tone::Error,
-                        format!("That code is not right. {attempts} left."),
-                        Recovery::None,
-                    );
+                    let text = self.words.count(words::UI_WRONG, u64::from(left));
+                    self.say(Tone::Error, text, Recovery::None);
                     self.focus = Some(Focus::CodeField);
                 }
             }

@@ -7,6 +7,7 @@ pub mod api;
 pub mod components;
 pub mod flow;
 pub mod widget;
+pub mod words;
 
 use components::VerifyFlowProps;
 use web_sys::Element;

@@ -18,6 +18,14 @@ fn dispatch(target: &Element, name: &str, detail: &[(&str, &str)]) {
     }
 }
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `navigator.languages`: the browser's languages in order of preference. The page follows
+    /// the browser.
+    #[wasm_bindgen(thread_local_v2, js_namespace = navigator, js_name = languages)]
+    static BROWSER_LANGUAGES: js_sys::Array;
+}
+
 fn main() {
     let Some(root) = web_sys::window()
         .and_then(|w| w.document())
@@ -50,6 +58,7 @@ fn main() {
             );
         }),
         hold: 0,
+        lang: String::from(BROWSER_LANGUAGES.with(|list| list.join(","))).into(),
     };
     // The page lives as long as the app: keep it mounted.
     std::mem::forget(otp_relay_frontend::mount(root, props));

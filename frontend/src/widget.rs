@@ -88,12 +88,14 @@ pub fn mount_widget(
     container: Element,
     relay: String,
     email: String,
+    lang: String,
     on_verified: Function,
     on_error: Function,
 ) -> Result<WidgetHandle, JsValue> {
     let flow = VerifyFlowProps {
         relay: relay.into(),
         email: email.into(),
+        lang: lang.into(),
         hold: 0,
         on_verified: Callback::from(move |proof: VerifiedProof| {
             let detail = object(&[

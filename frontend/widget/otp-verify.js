@@ -8,9 +8,10 @@
 //   <otp-verify email="ada@example.com"></otp-verify>
 //
 // Attributes: relay (default: this script's origin), email (prefill), name (form mode: inside a
-// <form>, a hidden input of that name carries the proof, and the form waits for verification).
+// <form>, a hidden input of that name carries the proof, and the form waits for verification),
+// lang (its language; else the page's <html lang>, else the browser's).
 // Events on the element, bubbling and composed: otp-verified {email, proof, expires_at},
-// otp-error {code, message}. For frameworks: mount(element, {relay, email, name}) returns a
+// otp-error {code, message}. For frameworks: mount(element, {relay, email, name, lang}) returns a
 // handle with reset() and destroy().
 
 import init, { mountWidget, memoryBytes as wasmMemoryBytes } from "__APP_JS__";
@@ -68,10 +69,14 @@ export async function mount(element, options = {}) {
     form.addEventListener("submit", onSubmit, true);
   }
 
+  // The widget's language: its own (lang attribute, mount option), else the host page's, else
+  // the browser's. The first one the widget speaks wins; English otherwise.
+  const languages = [options.lang, document.documentElement.lang, ...(navigator.languages || [])];
   widget = mountWidget(
     container,
     options.relay || defaultRelay,
     options.email || "",
+    languages.filter(Boolean).join(","),
     (detail) => {
       verified = true;
       if (hidden) hidden.value = detail.proof;
@@ -110,7 +115,7 @@ export async function memoryBytes() {
 }
 
 class OtpVerifyElement extends HTMLElement {
-  static observedAttributes = ["relay", "email", "name"];
+  static observedAttributes = ["relay", "email", "name", "lang"];
   #mounted = null;
 
   connectedCallback() {
@@ -142,6 +147,7 @@ class OtpVerifyElement extends HTMLElement {
       relay: this.getAttribute("relay") || undefined,
       email: this.getAttribute("email") || undefined,
       name: this.getAttribute("name") || undefined,
+      lang: this.getAttribute("lang") || undefined,
     }).catch((error) => {
       emit(this, "otp-error", { code: "load_failed", message: `The verification widget could not load: ${error}` });
       return null;

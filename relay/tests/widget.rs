@@ -4,6 +4,7 @@
 use otp_relay_tests::*;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::json;
 
 /// A static directory shaped like trunk's output.
 fn build_dir() -> tempfile::TempDir {
@@ -201,6 +202,42 @@ async fn the_status_tells_a_page_whether_its_origin_is_allowed() {
         true,
         "same-origin pages send no Origin"
     );
+}
+
+/// What each language costs a page: its messages arrive with the status, in the order the
+/// browser build numbers them (`page_slots`); English is built in and comes with none.
+#[tokio::test]
+async fn the_status_brings_the_messages_of_the_language_asked_for() {
+    use otp_relay_shared::{Catalogue, Lang, i18n::page_slots};
+    let relay = RelayProcess::dev(&[]);
+    let slots = page_slots();
+    let english = get(&relay, "/widget/v1/status?lang=en", &[]).await;
+    let english: serde_json::Value = serde_json::from_slice(&english.2).unwrap();
+    assert_eq!(english["allowed"], true);
+    assert!(english.get("messages").is_none(), "{english}");
+    for unknown in ["?lang=xx", "?lang=", ""] {
+        let (_, _, body) = get(&relay, &format!("/widget/v1/status{unknown}"), &[]).await;
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(body.get("messages").is_none(), "{unknown}: {body}");
+    }
+    for lang in Lang::ALL.into_iter().filter(|lang| *lang != Lang::En) {
+        // As a browser gets it: compressed, which is what the language adds to the download.
+        let path = format!("/widget/v1/status?lang={}-XX", lang.tag());
+        let (status, headers, body) = get(&relay, &path, &[("Accept-Encoding", "gzip")]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["content-encoding"], "gzip");
+        let sent = body.len();
+        let body: serde_json::Value = serde_json::from_slice(&gunzip(&body)).unwrap();
+        let messages = body["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), slots.len(), "{}", lang.tag());
+        let catalogue = Catalogue::builtin(lang);
+        for (slot, text) in slots.iter().zip(messages) {
+            assert_eq!(text.as_str(), catalogue.raw(slot), "{}: {slot}", lang.tag());
+        }
+        assert_ne!(messages[0], json!(Catalogue::english().raw("ui.title")));
+        println!("{} adds {sent} bytes (the status answer, gzip)", lang.tag());
+        assert!(sent < 2_500, "{}: {sent} bytes", lang.tag());
+    }
 }
 
 /// `bytes` gzip-compressed with a name in the header, so these exact bytes can be told apart

@@ -58,7 +58,9 @@ impl Lang {
 
     /// The language of a tag such as `de-AT` or `pt_BR.UTF-8` (its primary subtag), if spoken.
     pub fn from_tag(tag: &str) -> Option<Lang> {
-        let primary = tag.trim().split(['-', '_', '.', '@']).next()?;
+        // The primary subtag: the letters up to the first other character (`-`, `_`, `.`).
+        let tag = tag.trim_ascii();
+        let primary = &tag[..tag.bytes().take_while(u8::is_ascii_alphabetic).count()];
         Lang::ALL
             .into_iter()
             .find(|lang| lang.tag().eq_ignore_ascii_case(primary))
@@ -142,6 +144,16 @@ pub enum Plural {
 }
 
 impl Plural {
+    /// Every category, in the order of a plural message's slots (see [`page_slots`]).
+    pub const ALL: [Plural; 6] = [
+        Plural::Zero,
+        Plural::One,
+        Plural::Two,
+        Plural::Few,
+        Plural::Many,
+        Plural::Other,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Plural::Zero => "zero",
@@ -183,6 +195,31 @@ pub const PAGE_CATALOGUES: [(Lang, &str); 7] = [
     (Lang::Ja, include_str!("../../i18n/page/ja.txt")),
     (Lang::Ar, include_str!("../../i18n/page/ar.txt")),
 ];
+
+/// The page's message slots, in the order of the English page catalogue: a message takes one
+/// slot, a message with a number six (`key[zero]` … `key[other]`, in [`Plural::ALL`] order).
+/// The browser build numbers its messages this way (its build script calls this), and the relay
+/// sends another language's messages as a list in this order, so no key is carried in the
+/// download or over the network.
+pub fn page_slots() -> Vec<String> {
+    let mut slots: Vec<String> = Vec::new();
+    for line in PAGE_ENGLISH.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let key = line.split_once(" =").map_or(line, |(key, _)| key).trim();
+        match key.split_once('[') {
+            Some((base, _)) => {
+                let first = format!("{base}[{}]", Plural::ALL[0].name());
+                if !slots.contains(&first) {
+                    slots.extend(Plural::ALL.map(|form| format!("{base}[{}]", form.name())));
+                }
+            }
+            None => slots.push(key.to_string()),
+        }
+    }
+    slots
+}
 
 fn text_of(set: &[(Lang, &'static str); 7], lang: Lang) -> &'static str {
     set.iter()
@@ -268,6 +305,12 @@ impl Catalogue {
     /// The page catalogue of `lang` as the relay serves it.
     pub fn page_text(lang: Lang) -> &'static str {
         text_of(&PAGE_CATALOGUES, lang)
+    }
+
+    /// This catalogue's text for each of [`page_slots`], `None` where it has none (a plural form
+    /// the language does not use).
+    pub fn page_slot_texts(&self) -> Vec<Option<&str>> {
+        page_slots().iter().map(|slot| self.raw(slot)).collect()
     }
 
     /// Every key, plural forms included (`cli.wrong[one]`).
@@ -474,6 +517,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn page_slots_number_every_page_message_and_six_per_plural() {
+        let slots = page_slots();
+        let english = Catalogue::page_english();
+        let plain = english.keys().filter(|key| !key.contains('[')).count();
+        let plural_messages = english
+            .keys()
+            .filter(|key| key.ends_with("[other]"))
+            .count();
+        assert_eq!(slots.len(), plain + 6 * plural_messages);
+        assert_eq!(slots[0], "ui.title");
+        let wrong = slots
+            .iter()
+            .position(|slot| slot == "ui.wrong[zero]")
+            .unwrap();
+        assert_eq!(slots[wrong + 5], "ui.wrong[other]");
+        let (arabic, german) = (Catalogue::builtin(Lang::Ar), Catalogue::builtin(Lang::De));
+        let arabic = arabic.page_slot_texts();
+        assert_eq!(arabic.len(), slots.len());
+        assert!(arabic[wrong].is_some(), "Arabic has a zero form");
+        let german = german.page_slot_texts();
+        assert_eq!(german[wrong], None, "German has no zero form");
+        assert!(german.iter().filter(|text| text.is_some()).count() > plain);
     }
 
     #[test]

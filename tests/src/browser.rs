@@ -55,8 +55,9 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts chromedriver and a headless Chromium at the given window size.
-    pub async fn start(width: u32, height: u32) -> Browser {
+    /// Starts chromedriver and a headless Chromium at the given window size, its language
+    /// (`navigator.languages`, `Accept-Language`) set to `lang` when given.
+    pub async fn start(width: u32, height: u32, lang: Option<&str>) -> Browser {
         let slot = tokio::task::spawn_blocking(Slot::take).await.expect("slot");
         assert!(
             std::path::Path::new(CHROMEDRIVER).exists(),
@@ -96,6 +97,13 @@ impl Browser {
         });
         if !mobile.is_null() {
             capabilities["goog:chromeOptions"]["mobileEmulation"] = mobile;
+        }
+        if let Some(lang) = lang {
+            if let Some(args) = capabilities["goog:chromeOptions"]["args"].as_array_mut() {
+                args.push(json!(format!("--lang={lang}")));
+                args.push(json!(format!("--accept-lang={lang}")));
+            }
+            capabilities["goog:chromeOptions"]["prefs"] = json!({"intl.accept_languages": lang});
         }
         let capabilities = capabilities.as_object().cloned().unwrap_or_default();
         // Already installed by an earlier test of this process: fine.
@@ -157,7 +165,23 @@ where
     F: FnOnce(Client) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let browser = Browser::start(width, height).await;
+    run_in_browser(name, Browser::start(width, height, None).await, test).await;
+}
+
+/// Like [`with_browser`] with Chromium's language set to `lang` (`de`, `ja`, `ar`).
+pub async fn with_browser_in<F, Fut>(name: &str, lang: &str, test: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    run_in_browser(name, Browser::start(1280, 900, Some(lang)).await, test).await;
+}
+
+async fn run_in_browser<F, Fut>(name: &str, browser: Browser, test: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let outcome = tokio::spawn(test(browser.client.clone())).await;
     if let Err(error) = outcome {
         let shot = browser.screenshot(name).await;

@@ -5,7 +5,9 @@ use crate::api::{Call, RelayClient};
 use crate::flow::{
     Action, Busy, Effect, Flow, Focus, Notice, Recovery, Step, Tone, VerifiedProof, clock,
 };
+use crate::words::{self, Words};
 use gloo_timers::callback::Interval;
+use otp_relay_shared::Lang;
 use otp_relay_shared::api::{CreateChallengeRequest, ResendRequest, VerifyRequest, WidgetStatus};
 use web_sys::{HtmlElement, HtmlInputElement};
 use yew::prelude::*;
@@ -28,6 +30,15 @@ pub struct VerifyFlowProps {
     /// Raised by the page each time its form is submitted before verification.
     #[prop_or_default]
     pub hold: u32,
+    /// Language tags in order of preference (`fr,en-GB,de`): the first one spoken wins, else
+    /// English.
+    #[prop_or_default]
+    pub lang: AttrValue,
+}
+
+/// The language of `props`.
+fn lang_of(props: &VerifyFlowProps) -> Lang {
+    Lang::first_of(props.lang.split(',')).unwrap_or(Lang::En)
 }
 
 thread_local! {
@@ -41,7 +52,8 @@ thread_local! {
 pub enum Msg {
     Flow(Action),
     Tick,
-    Status(Option<WidgetStatus>),
+    /// The page's status and, for a language other than English, its messages.
+    Status(Option<(WidgetStatus, Option<Words>)>),
 }
 
 /// The verification flow.
@@ -106,6 +118,18 @@ impl VerifyFlow {
         ctx.link().send_future(ask(self.relay.clone(), Some(call)));
     }
 
+    fn words(&self) -> Words {
+        self.flow.words
+    }
+
+    fn text(&self, slot: usize) -> &'static str {
+        self.flow.words.text(slot)
+    }
+
+    fn say(&self, slot: usize, value: &str) -> String {
+        self.flow.words.say(slot, value)
+    }
+
     fn notice_view(&self, ctx: &Context<Self>, notice: Option<&Notice>) -> Html {
         let link = ctx.link();
         let Some(notice) = notice else {
@@ -118,13 +142,13 @@ impl VerifyFlow {
             Recovery::NewCode => html! {
                 <button type="button" class="otp-secondary" disabled={busy || blocked > 0}
                     onclick={link.callback(|_| Msg::Flow(Action::NewCode))}>
-                    { if blocked > 0 { format!("Get a new code ({})", clock(blocked)) } else { "Get a new code".to_string() } }
+                    { if blocked > 0 { self.say(words::UI_NEW_CODE_IN, &clock(blocked)) } else { self.text(words::UI_NEW_CODE).to_string() } }
                 </button>
             },
             Recovery::Retry => html! {
                 <button type="button" class="otp-secondary" disabled={busy || blocked > 0}
                     onclick={link.callback(|_| Msg::Flow(Action::Retry))}>
-                    { if blocked > 0 { format!("Try again in {}", clock(blocked)) } else { "Try again".to_string() } }
+                    { if blocked > 0 { self.say(words::UI_TRY_AGAIN_IN, &clock(blocked)) } else { self.text(words::UI_TRY_AGAIN).to_string() } }
                 </button>
             },
         };
@@ -155,9 +179,9 @@ impl VerifyFlow {
         });
         html! {
             <form class="otp-form" onsubmit={onsubmit} novalidate=true>
-                <h2 class="otp-title" id={format!("{id}-title")}>{ "Verify your email" }</h2>
-                <p class="otp-hint">{ "We will email you a 6-digit code." }</p>
-                <label class="otp-label" for={format!("{id}-email")}>{ "Email address" }</label>
+                <h2 class="otp-title" id={format!("{id}-title")}>{ self.text(words::UI_TITLE) }</h2>
+                <p class="otp-hint">{ self.say(words::UI_HINT, &otp_relay_shared::DEFAULT_CODE_LENGTH.to_string()) }</p>
+                <label class="otp-label" for={format!("{id}-email")}>{ self.text(words::UI_EMAIL_LABEL) }</label>
                 <input id={format!("{id}-email")} class="otp-input" type="email" name="email"
                     autocomplete="email" inputmode="email" spellcheck="false" required=true
                     ref={self.email_ref.clone()}
@@ -169,7 +193,7 @@ impl VerifyFlow {
                     { self.flow.email_error.clone().unwrap_or_default() }
                 </p>
                 <button type="submit" class="otp-primary" disabled={sending} aria-busy={if sending { "true" } else { "false" }}>
-                    { if sending { "Sending…" } else { "Send code" } }
+                    { if sending { self.text(words::UI_SENDING) } else { self.text(words::UI_SEND) } }
                 </button>
                 { self.notice_view(ctx, self.flow.notice.as_ref()) }
             </form>
@@ -189,7 +213,7 @@ impl VerifyFlow {
         let notice = if expired && !self.flow.code_dead {
             expired_notice = Notice {
                 tone: Tone::Error,
-                text: "This code has expired. Get a new code.".into(),
+                text: self.text(words::UI_CODE_EXPIRED).to_string(),
                 recovery: Recovery::NewCode,
             };
             Some(&expired_notice)
@@ -206,22 +230,24 @@ impl VerifyFlow {
         });
         let resend_in = self.flow.resend_in(now);
         let resend_label = if self.flow.busy == Busy::Resending {
-            "Sending…".to_string()
+            self.text(words::UI_SENDING).to_string()
         } else if challenge.sends_left == 0 {
-            "No resends left".to_string()
+            self.text(words::UI_NO_RESENDS).to_string()
         } else if resend_in > 0 {
-            format!("Resend code in {}", clock(resend_in))
+            self.say(words::UI_RESEND_IN, &clock(resend_in))
         } else {
-            let left = challenge.sends_left;
-            format!("Resend code ({left} left)")
+            self.words()
+                .count(words::UI_RESEND_LEFT, u64::from(challenge.sends_left))
         };
+        // The address in bold, where this language puts it in the sentence.
+        let (before, after) = self.words().parts(words::UI_SENT_TO);
         let dead = self.flow.code_dead || expired;
         let length = challenge.code_length;
         html! {
             <form class="otp-form" onsubmit={onsubmit} novalidate=true>
-                <h2 class="otp-title" id={format!("{id}-title")}>{ "Enter the code" }</h2>
-                <p class="otp-hint">{ "We sent a code to " }<strong>{ &challenge.email }</strong>{ "." }</p>
-                <label class="otp-label" for={format!("{id}-code")}>{ format!("{length}-digit code") }</label>
+                <h2 class="otp-title" id={format!("{id}-title")}>{ self.text(words::UI_CODE_TITLE) }</h2>
+                <p class="otp-hint">{ before }<strong>{ &challenge.email }</strong>{ after }</p>
+                <label class="otp-label" for={format!("{id}-code")}>{ self.say(words::UI_CODE_LABEL, &length.to_string()) }</label>
                 <input id={format!("{id}-code")} class="otp-input otp-code" type="text" name="one-time-code"
                     autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" spellcheck="false"
                     ref={self.code_ref.clone()}
@@ -230,17 +256,17 @@ impl VerifyFlow {
                     aria-describedby={format!("{id}-expiry")}
                     oninput={oninput} />
                 <p id={format!("{id}-expiry")} class="otp-countdown">
-                    { if expired { "The code has expired.".to_string() } else { format!("Code expires in {}", clock(self.flow.expires_in(now))) } }
+                    { if expired { self.text(words::UI_EXPIRED).to_string() } else { self.say(words::UI_EXPIRES_IN, &clock(self.flow.expires_in(now))) } }
                 </p>
                 <button type="submit" class="otp-primary" disabled={verifying || dead} aria-busy={if verifying { "true" } else { "false" }}>
-                    { if verifying { "Checking…" } else { "Verify" } }
+                    { if verifying { self.text(words::UI_CHECKING) } else { self.text(words::UI_VERIFY) } }
                 </button>
                 { self.notice_view(ctx, notice) }
                 <div class="otp-actions">
                     <button type="button" class="otp-link" disabled={!self.flow.can_resend(now)}
                         onclick={link.callback(|_| Msg::Flow(Action::Resend))}>{ resend_label }</button>
                     <button type="button" class="otp-link"
-                        onclick={link.callback(|_| Msg::Flow(Action::UseAnotherAddress))}>{ "Use another address" }</button>
+                        onclick={link.callback(|_| Msg::Flow(Action::UseAnotherAddress))}>{ self.text(words::UI_USE_ANOTHER) }</button>
                 </div>
             </form>
         }
@@ -253,10 +279,11 @@ impl VerifyFlow {
             .as_ref()
             .map(|v| v.email.clone())
             .unwrap_or_default();
+        let (before, after) = self.words().parts(words::UI_VERIFIED);
         html! {
             <div class="otp-form otp-success" role="status">
-                <h2 class="otp-title" tabindex="-1" ref={self.success_ref.clone()}>{ "Address verified" }</h2>
-                <p><strong>{ email }</strong>{ " is verified." }</p>
+                <h2 class="otp-title" tabindex="-1" ref={self.success_ref.clone()}>{ self.text(words::UI_VERIFIED_TITLE) }</h2>
+                <p>{ before }<strong>{ email }</strong>{ after }</p>
             </div>
         }
     }
@@ -268,19 +295,23 @@ impl Component for VerifyFlow {
 
     fn create(ctx: &Context<Self>) -> Self {
         let tick = ctx.link().callback(|()| Msg::Tick);
-        let relay = RelayClient::new(&ctx.props().relay);
-        // A page's status does not change while the page lives: once a relay has said it allows
-        // the page, later widgets (or the same one mounted again) do not ask again, so a page
-        // that mounts many widgets sends one request and leaves none in flight.
+        let lang = lang_of(ctx.props());
+        let relay = RelayClient::new(&ctx.props().relay, lang);
+        // English is built in; another language's messages come with the page's status, and
+        // the flow shows English until they arrive. A page's status does not change while the
+        // page lives: once a relay has allowed it and the page has the widget's language, a
+        // widget mounted later (or again) does not ask, so a page that mounts many sends one
+        // request per language and leaves none in flight.
+        let words = Words::received(lang);
         let known = ALLOWED.with(|allowed| match &*allowed.borrow() {
             Some((base, dev_outbox)) if *base == *ctx.props().relay => Some(*dev_outbox),
             _ => None,
         });
-        if known.is_none() {
+        if known.is_none() || words.is_none() {
             ctx.link().send_future(ask(relay.clone(), None));
         }
         VerifyFlow {
-            flow: Flow::new(&ctx.props().email),
+            flow: Flow::speaking(&ctx.props().email, words.unwrap_or_else(Words::english)),
             relay,
             now_ms: now_ms(),
             id: instance_id(),
@@ -304,16 +335,22 @@ impl Component for VerifyFlow {
             }
             // Only countdowns change with time.
             Msg::Tick => self.flow.step == Step::Code || self.flow.blocked_until_ms.is_some(),
-            Msg::Status(Some(status)) => {
+            Msg::Status(Some((status, words))) => {
                 self.dev_outbox = status.dev_outbox;
+                // Only the language asked for now (the page may have changed it since);
+                // without messages, English stays.
+                if let Some(words) = words.filter(|w| w.lang == lang_of(ctx.props())) {
+                    self.flow.words = words;
+                }
                 if status.allowed {
                     let base = ctx.props().relay.to_string();
                     ALLOWED.with(|allowed| *allowed.borrow_mut() = Some((base, status.dev_outbox)));
-                }
-                if !status.allowed {
-                    let message = status.message.unwrap_or_else(|| {
-                        "This site is not allowed to use this verification service.".into()
-                    });
+                } else {
+                    let english = self.words().lang == Lang::En;
+                    let message = status
+                        .message
+                        .filter(|_| english)
+                        .unwrap_or_else(|| self.text(words::ERROR_ORIGIN_NOT_ALLOWED).to_string());
                     if let Some(effect) = self.flow.update(Action::Refused(message), self.now_ms) {
                         self.run(ctx, effect);
                     }
@@ -328,11 +365,18 @@ impl Component for VerifyFlow {
         if ctx.props().hold != old.hold {
             self.flow.update(Action::SubmissionHeld, now_ms());
         }
-        if ctx.props().relay != old.relay {
-            self.relay = RelayClient::new(&ctx.props().relay);
+        let lang = lang_of(ctx.props());
+        if ctx.props().relay != old.relay || lang != lang_of(old) {
+            self.relay = RelayClient::new(&ctx.props().relay, lang);
         }
         if ctx.props().email != old.email && self.flow.step == Step::Email {
             self.flow.email_input = ctx.props().email.to_string();
+        }
+        if lang != self.words().lang {
+            match Words::received(lang) {
+                Some(words) => self.flow.words = words,
+                None => ctx.link().send_future(ask(self.relay.clone(), None)),
+            }
         }
         true
     }
@@ -344,12 +388,13 @@ impl Component for VerifyFlow {
             Step::Verified => self.verified_step(),
         };
         html! {
-            <section class="otp" aria-labelledby={format!("{}-title", self.id)}>
+            <section class="otp" aria-labelledby={format!("{}-title", self.id)}
+                lang={self.words().lang.tag()} dir={if self.words().lang.is_rtl() { "rtl" } else { "ltr" }}>
                 { body }
                 if self.dev_outbox && self.flow.step != Step::Verified {
                     <p class="otp-dev">
-                        { "Development mode: no email is sent. " }
-                        <a href={self.relay.url("/dev/outbox")} target="_blank" rel="noopener">{ "Open the outbox" }</a>
+                        { self.text(words::UI_DEV_MODE) }{ " " }
+                        <a href={self.relay.url("/dev/outbox")} target="_blank" rel="noopener">{ self.text(words::UI_OPEN_OUTBOX) }</a>
                     </p>
                 }
             </section>

@@ -456,3 +456,71 @@ fn every_api_error_leaves_a_message_and_a_way_forward() {
         assert!(can_go_on, "{code}: stuck");
     }
 }
+
+/// The flow in `lang`, with that language's messages as the relay sends them.
+fn speaking(lang: otp_relay_shared::Lang) -> Flow {
+    Flow::speaking("ada@example.com", crate::words::builtin(lang))
+}
+
+#[test]
+fn another_language_speaks_throughout_with_its_plural_forms() {
+    use otp_relay_shared::{Catalogue, Lang};
+    for lang in [Lang::De, Lang::Ja, Lang::Ar, Lang::Fr] {
+        let catalogue = Catalogue::builtin(lang);
+        let mut flow = speaking(lang);
+        flow.update(Action::SubmitEmail, NOW);
+        flow.update(Action::Issued(challenge()), NOW);
+        assert_eq!(
+            flow.notice.as_ref().unwrap().text,
+            catalogue.text("ui.check_inbox", &[])
+        );
+        for left in [2, 1] {
+            flow.update(Action::CodeInput("111111".into()), NOW);
+            flow.update(Action::Failed(wrong_code(left)), NOW);
+            let said = &flow.notice.as_ref().unwrap().text;
+            assert_eq!(said, &catalogue.plural("ui.wrong", left.into(), &[]));
+            assert!(
+                said.contains(&left.to_string()) || lang == Lang::Ar,
+                "{said}"
+            );
+        }
+        flow.update(Action::CodeInput("12".into()), NOW);
+        flow.update(Action::SubmitCode, NOW);
+        assert_eq!(
+            flow.notice.as_ref().unwrap().text,
+            catalogue.text("ui.enter_all", &[("length", "6")])
+        );
+        // A refusal reads in the language too, not in the relay's English.
+        flow.update(
+            Action::Failed(api(ErrorCode::Expired, "This code has expired.")),
+            NOW,
+        );
+        assert_eq!(
+            flow.notice.as_ref().unwrap().text,
+            catalogue.text("error.expired", &[])
+        );
+        // Starting over keeps the language.
+        flow.update(Action::UseAnotherAddress, NOW);
+        assert_eq!(flow.words.lang, lang);
+    }
+}
+
+#[test]
+fn a_rate_limit_in_another_language_names_the_wait() {
+    let mut flow = speaking(otp_relay_shared::Lang::De);
+    flow.update(Action::SubmitEmail, NOW);
+    flow.update(
+        Action::Failed(Failure::Api {
+            code: ErrorCode::RateLimited,
+            message: "Too many codes. Try again in 45 seconds.".into(),
+            attempts_left: None,
+            retry_after: Some(45),
+        }),
+        NOW,
+    );
+    let said = &flow.notice.as_ref().unwrap().text;
+    assert!(
+        said.contains("0:45") && !said.contains("Try again"),
+        "{said}"
+    );
+}

@@ -132,10 +132,41 @@ async fn loader(State(app): State<SharedApp>, request_headers: HeaderMap) -> Res
     response
 }
 
+/// The page's messages in `lang`, one per slot of [`otp_relay_shared::i18n::page_slots`] (the
+/// numbering the browser build uses), `null` for a plural form the language does not use.
+fn page_messages(lang: otp_relay_shared::Lang) -> serde_json::Value {
+    static ALL: std::sync::OnceLock<Vec<serde_json::Value>> = std::sync::OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        otp_relay_shared::Lang::ALL
+            .into_iter()
+            .map(|lang| {
+                let catalogue = otp_relay_shared::Catalogue::builtin(lang);
+                serde_json::json!(catalogue.page_slot_texts())
+            })
+            .collect()
+    });
+    let index = otp_relay_shared::Lang::ALL
+        .iter()
+        .position(|known| *known == lang)
+        .unwrap_or_default();
+    all.get(index).cloned().unwrap_or_default()
+}
+
 /// What a widget needs to know before it starts: whether the page's origin may use the API
-/// (a browser cannot read the API's 403, which carries no CORS headers), and whether codes go to
-/// the development outbox.
-async fn status(State(app): State<SharedApp>, request_headers: HeaderMap) -> Response {
+/// (a browser cannot read the API's 403, which carries no CORS headers), whether codes go to
+/// the development outbox, and with `?lang=de` (a language other than English) the page's
+/// messages in it, so a widget in another language needs no second request.
+async fn status(
+    State(app): State<SharedApp>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+    request_headers: HeaderMap,
+) -> Response {
+    let messages = query
+        .as_deref()
+        .and_then(|query| query.split('&').find_map(|pair| pair.strip_prefix("lang=")))
+        .and_then(otp_relay_shared::Lang::from_tag)
+        .filter(|lang| *lang != otp_relay_shared::Lang::En)
+        .map(page_messages);
     let origin = request_headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
@@ -149,7 +180,11 @@ async fn status(State(app): State<SharedApp>, request_headers: HeaderMap) -> Res
         message: (!allowed).then(|| super::cors::ORIGIN_NOT_ALLOWED.to_string()),
         dev_outbox: app.outbox.is_some(),
     };
-    let mut response = axum::Json(body).into_response();
+    let mut json = serde_json::to_value(body).unwrap_or_default();
+    if let (Some(messages), Some(object)) = (messages, json.as_object_mut()) {
+        object.insert("messages".into(), messages);
+    }
+    let mut response = axum::Json(json).into_response();
     public_headers(response.headers_mut(), "application/json", "no-store");
     response
 }

@@ -22,7 +22,7 @@ async fn open(client: &Client, app: &TestApp) {
     open_url(client, &app.relay.url).await;
 }
 
-async fn open_url(client: &Client, url: &str) {
+pub(crate) async fn open_url(client: &Client, url: &str) {
     client.goto(&format!("{url}/")).await.unwrap();
     wait_for(client, "input[type=email]").await;
     client
@@ -37,7 +37,7 @@ async fn open_url(client: &Client, url: &str) {
         .unwrap();
 }
 
-async fn request_code(client: &Client, email: &str) {
+pub(crate) async fn request_code(client: &Client, email: &str) {
     let field = client
         .find(Locator::Css("input[type=email]"))
         .await
@@ -53,7 +53,7 @@ async fn request_code(client: &Client, email: &str) {
         .unwrap();
 }
 
-async fn type_code(client: &Client, code: &str) {
+pub(crate) async fn type_code(client: &Client, code: &str) {
     let field = wait_for(client, "input[autocomplete=one-time-code]").await;
     field.send_keys(code).await.unwrap();
 }

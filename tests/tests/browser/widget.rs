@@ -8,13 +8,13 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-struct Embed {
-    site: HostSite,
-    app: TestApp,
+pub(crate) struct Embed {
+    pub(crate) site: HostSite,
+    pub(crate) app: TestApp,
 }
 
 /// A host site and a relay that allows it and serves the widget.
-fn embed() -> Arc<Embed> {
+pub(crate) fn embed() -> Arc<Embed> {
     let site = HostSite::start();
     let dist = dist_dir().display().to_string();
     let origin = site.origin();
@@ -26,7 +26,7 @@ fn embed() -> Arc<Embed> {
 }
 
 impl Embed {
-    fn script(&self) -> String {
+    pub(crate) fn script(&self) -> String {
         format!(
             r#"<script type="module" src="{}/widget/v1/otp-verify.js"></script>"#,
             self.app.relay.url
@@ -34,7 +34,7 @@ impl Embed {
     }
 
     /// A host page with `body` and an event recorder.
-    fn page(&self, name: &str, head: &str, body: &str) -> String {
+    pub(crate) fn page(&self, name: &str, head: &str, body: &str) -> String {
         self.site.page(
             name,
             &format!(
@@ -59,7 +59,12 @@ async fn backend_accepts(relay_url: &str, proof: &str, audience: &str, issuer: &
 }
 
 /// Runs `script` with `root` bound to the shadow root of the element matching `host`.
-async fn in_shadow(client: &Client, host: &str, script: &str, args: Vec<Value>) -> Value {
+pub(crate) async fn in_shadow(
+    client: &Client,
+    host: &str,
+    script: &str,
+    args: Vec<Value>,
+) -> Value {
     let wrapped = format!(
         "const root = document.querySelector({host:?}).shadowRoot; if (!root) return null; {script}"
     );
@@ -67,7 +72,7 @@ async fn in_shadow(client: &Client, host: &str, script: &str, args: Vec<Value>) 
 }
 
 /// Waits until the widget's text contains `text`.
-async fn wait_widget_text(client: &Client, host: &str, text: &str) -> String {
+pub(crate) async fn wait_widget_text(client: &Client, host: &str, text: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let seen = in_shadow(client, host, "return root.textContent;", vec![]).await;
@@ -81,7 +86,7 @@ async fn wait_widget_text(client: &Client, host: &str, text: &str) -> String {
 }
 
 /// Types into the widget's field (one input event, as typing the last key or pasting does).
-async fn widget_type(client: &Client, host: &str, field: &str, text: &str) {
+pub(crate) async fn widget_type(client: &Client, host: &str, field: &str, text: &str) {
     in_shadow(
         client,
         host,
@@ -92,7 +97,7 @@ async fn widget_type(client: &Client, host: &str, field: &str, text: &str) {
     .await;
 }
 
-async fn widget_click(client: &Client, host: &str, button: &str) {
+pub(crate) async fn widget_click(client: &Client, host: &str, button: &str) {
     in_shadow(
         client,
         host,
