@@ -5,6 +5,7 @@
 use otp_relay_frontend::components::VerifyFlowProps;
 use otp_relay_frontend::flow::VerifiedProof;
 use otp_relay_frontend::widget::object;
+use otp_relay_frontend::words::{self, Words};
 use web_sys::{CustomEvent, CustomEventInit, Element};
 use yew::Callback;
 
@@ -58,6 +59,15 @@ fn main() {
             );
         }),
         hold: 0,
+        // The tab's title and the document's language follow the flow's.
+        on_language: Callback::from(|words: Words| {
+            if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+                document.set_title(&format!("{} · otp-relay", words.text(words::UI_TITLE)));
+                if let Some(html) = document.document_element() {
+                    let _ = html.set_attribute("lang", words.lang.tag());
+                }
+            }
+        }),
         lang: String::from(BROWSER_LANGUAGES.with(|list| list.join(","))).into(),
     };
     // The page lives as long as the app: keep it mounted.

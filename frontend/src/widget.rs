@@ -109,6 +109,7 @@ pub fn mount_widget(
             let detail = object(&[("code", &code), ("message", &message)]);
             let _ = on_error.call1(&JsValue::NULL, &detail);
         }),
+        on_language: Callback::noop(),
     };
     let mut slot = match take_pooled() {
         Some(slot) => slot,

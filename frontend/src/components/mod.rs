@@ -30,6 +30,10 @@ pub struct VerifyFlowProps {
     /// Raised by the page each time its form is submitted before verification.
     #[prop_or_default]
     pub hold: u32,
+    /// Told the language the flow speaks once it changes from English (the page names its tab
+    /// in it); a widget leaves its host page alone.
+    #[prop_or_default]
+    pub on_language: Callback<Words>,
     /// Language tags in order of preference (`fr,en-GB,de`): the first one spoken wins, else
     /// English.
     #[prop_or_default]
@@ -341,6 +345,7 @@ impl Component for VerifyFlow {
                 // without messages, English stays.
                 if let Some(words) = words.filter(|w| w.lang == lang_of(ctx.props())) {
                     self.flow.words = words;
+                    ctx.props().on_language.emit(words);
                 }
                 if status.allowed {
                     let base = ctx.props().relay.to_string();
@@ -374,7 +379,10 @@ impl Component for VerifyFlow {
         }
         if lang != self.words().lang {
             match Words::received(lang) {
-                Some(words) => self.flow.words = words,
+                Some(words) => {
+                    self.flow.words = words;
+                    ctx.props().on_language.emit(words);
+                }
                 None => ctx.link().send_future(ask(self.relay.clone(), None)),
             }
         }

@@ -97,6 +97,20 @@ async fn page_and_widget_speak(lang: Lang) {
                 .await
                 .unwrap();
             check_layout(&layout, lang);
+            // The page's tab and document follow too.
+            let document = client
+                .execute(
+                    "return [document.title, document.documentElement.lang];",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                document[0],
+                format!("{} · otp-relay", expected.title),
+                "the tab"
+            );
+            assert_eq!(document[1], lang.tag());
             request_code(&client, "ada@example.com").await;
             wait_for_text(&client, ".otp-hint", &expected.sent_to).await;
             let code = delivered_in(&embed, lang, 1);
