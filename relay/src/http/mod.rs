@@ -125,7 +125,9 @@ async fn within_deadline(
     match tokio::time::timeout(deadline, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
+            // A client trickling its request (A21) or a peer that does not answer.
             tracing::warn!(
+                reason = "deadline",
                 deadline_secs = deadline.as_secs(),
                 "a request passed its deadline"
             );
