@@ -329,12 +329,52 @@ pub enum StoreSetting {
 pub use crate::core::store::redis_store::RedisSetting;
 
 /// The forms `OTP_RELAY_STORE` takes, for error messages.
-const STORE_FORMS: &str = "memory, redis://[user:pass@]host:port[/db], rediss://[user:pass@]host:port[/db] (TLS) or redis-cluster://[user:pass@]host:port,host:port,...";
+const STORE_FORMS: &str = "memory, redis://[user:pass@]host:port[/db], rediss://[user:pass@]host:port[/db] (TLS), redis-cluster://[user:pass@]host:port,host:port,... or rediss-cluster://[user:pass@]host:port,host:port,... (TLS)";
+
+/// Whether `host` (from `host:port`, `[::1]:port`) names this machine, so that a plain
+/// connection to it never leaves it.
+fn is_loopback_host(host_port: &str) -> bool {
+    let host = match host_port.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => host_port,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Refuses a password sent in the clear to another machine (A14, as for SMTP): `credentials`
+/// is what comes before `@`, `hosts` the comma-separated `host:port` after it.
+fn refuse_cleartext_login(scheme: &str, credentials: &str, hosts: &str) -> Result<(), String> {
+    let remote = hosts
+        .split(',')
+        .map(|host| host.split('/').next().unwrap_or_default().trim())
+        .find(|host| !host.is_empty() && !is_loopback_host(host));
+    match remote {
+        Some(host) if !credentials.is_empty() => Err(format!(
+            "OTP_RELAY_STORE would send the Redis password to {host} without TLS. Use TLS: \
+             rediss://user:pass@{host} for one server, rediss-cluster://user:pass@host:port,... \
+             for a cluster (OTP_RELAY_STORE_CA names a private CA). A plain {scheme}:// URL takes \
+             a password only for Redis on this machine (localhost, 127.0.0.1, ::1)."
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// Reads `OTP_RELAY_STORE` and `OTP_RELAY_STORE_CA`.
 fn parse_store(text: &SecretString, ca: Option<&std::path::Path>) -> Result<StoreSetting, String> {
     let value = text.expose().trim();
     let (scheme, rest) = value.split_once("://").unwrap_or((value, ""));
+    // The credentials, if any, come once before the (first) host.
+    let (credentials, hosts) = match rest.rsplit_once('@') {
+        Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
+        None => (String::new(), rest),
+    };
+    if scheme == "redis" || scheme == "redis-cluster" {
+        refuse_cleartext_login(scheme, &credentials, hosts)?;
+    }
     let setting = match scheme {
         "" | "memory" if rest.is_empty() => StoreSetting::Memory,
         "redis" | "rediss" => StoreSetting::Redis(RedisSetting {
@@ -342,18 +382,15 @@ fn parse_store(text: &SecretString, ca: Option<&std::path::Path>) -> Result<Stor
             cluster: false,
             ca: None,
         }),
-        "redis-cluster" => {
-            // The credentials, if any, come once before the first node and apply to every node.
-            let (credentials, hosts) = match rest.rsplit_once('@') {
-                Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
-                None => (String::new(), rest),
-            };
+        "redis-cluster" | "rediss-cluster" => {
+            // The credentials apply to every node; TLS too.
+            let node_scheme = scheme.trim_end_matches("-cluster");
             let nodes: Vec<SecretString> = hosts
                 .trim_end_matches('/')
                 .split(',')
                 .map(str::trim)
                 .filter(|host| !host.is_empty())
-                .map(|host| SecretString::new(format!("redis://{credentials}{host}")))
+                .map(|host| SecretString::new(format!("{node_scheme}://{credentials}{host}")))
                 .collect();
             if nodes.is_empty() || hosts.contains('/') {
                 return Err(format!(
@@ -376,7 +413,7 @@ fn parse_store(text: &SecretString, ca: Option<&std::path::Path>) -> Result<Stor
         return Ok(setting);
     };
     match setting {
-        StoreSetting::Redis(mut redis) if scheme == "rediss" => {
+        StoreSetting::Redis(mut redis) if scheme == "rediss" || scheme == "rediss-cluster" => {
             let pem = std::fs::read(ca)
                 .map_err(|e| format!("OTP_RELAY_STORE_CA: cannot read {}: {e}", ca.display()))?;
             if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
@@ -389,7 +426,7 @@ fn parse_store(text: &SecretString, ca: Option<&std::path::Path>) -> Result<Stor
             Ok(StoreSetting::Redis(redis))
         }
         _ => Err(
-            "OTP_RELAY_STORE_CA is for a TLS store only: set OTP_RELAY_STORE to rediss://host:port, or unset OTP_RELAY_STORE_CA".into(),
+            "OTP_RELAY_STORE_CA is for a TLS store only: set OTP_RELAY_STORE to rediss://host:port or rediss-cluster://host:port,..., or unset OTP_RELAY_STORE_CA".into(),
         ),
     }
 }
@@ -775,6 +812,14 @@ mod tests {
                 "redis://:pw@127.0.0.1:7002"
             ]
         );
+        let tls_cluster =
+            redis_setting(&["--store", "rediss-cluster://u:pw@redis-a:7000,redis-b:7001"]).unwrap();
+        assert!(tls_cluster.cluster);
+        let nodes: Vec<&str> = tls_cluster.nodes.iter().map(SecretString::expose).collect();
+        assert_eq!(
+            nodes,
+            ["rediss://u:pw@redis-a:7000", "rediss://u:pw@redis-b:7001"]
+        );
         for wrong in [
             "memcached://x:1",
             "redis-cluster://",
@@ -783,6 +828,35 @@ mod tests {
         ] {
             let error = serve(&["--store", wrong]).unwrap_err();
             assert!(error.contains("redis-cluster://"), "{wrong}: {error}");
+        }
+    }
+
+    /// A14 for the store: a password goes to another machine over TLS only.
+    #[test]
+    fn a_redis_password_never_crosses_the_network_in_the_clear() {
+        for cleartext in [
+            "redis://:pw@redis.example:6379",
+            "redis://user:pw@10.0.0.5:6379/1",
+            "redis-cluster://:pw@127.0.0.1:7000,redis-b.example:7001",
+        ] {
+            let error = serve(&["--store", cleartext]).unwrap_err();
+            assert!(error.contains("without TLS"), "{cleartext}: {error}");
+            assert!(error.contains("rediss"), "{cleartext}: {error}");
+            assert!(
+                !error.contains("pw"),
+                "the password is not repeated: {error}"
+            );
+        }
+        for fine in [
+            "redis://:pw@127.0.0.1:6379",
+            "redis://:pw@localhost:6379/3",
+            "redis://:pw@[::1]:6379",
+            "redis://redis.example:6379",
+            "rediss://:pw@redis.example:6380",
+            "redis-cluster://:pw@127.0.0.1:7000,127.0.0.1:7001",
+            "rediss-cluster://:pw@redis-a.example:7000,redis-b.example:7001",
+        ] {
+            assert!(serve(&["--store", fine]).is_ok(), "{fine}");
         }
     }
 

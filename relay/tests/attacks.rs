@@ -641,7 +641,8 @@ async fn a13_the_outbox_is_never_what_a_blank_setting_gives() {
     assert_eq!(outbox.status(), StatusCode::OK);
 }
 
-/// A14: an SMTP login to another host over a plain connection refuses to start, naming TLS.
+/// A14: an SMTP login, or a Redis password, to another host over a plain connection refuses to
+/// start, naming TLS.
 #[test]
 fn a14_smtp_credentials_never_cross_the_network_in_the_clear() {
     for url in [
@@ -653,6 +654,20 @@ fn a14_smtp_credentials_never_cross_the_network_in_the_clear() {
         assert!(stderr.contains("TLS"), "{stderr}");
         assert!(
             stderr.contains("smtps://") && stderr.contains("tls=required"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+    }
+    // The same for the store's password: TLS (rediss://, rediss-cluster://) to another host.
+    for url in [
+        "redis://:hunter2@redis.example.com:6379",
+        "redis-cluster://:hunter2@192.0.2.7:7000,192.0.2.8:7000",
+    ] {
+        let (status, stderr) = refused_start(&[("OTP_RELAY_STORE", url)]);
+        assert_eq!(status, Some(2), "{stderr}");
+        assert!(stderr.contains("without TLS"), "{stderr}");
+        assert!(
+            stderr.contains("rediss://") && stderr.contains("rediss-cluster://"),
             "{stderr}"
         );
         assert!(!stderr.contains("hunter2"), "{stderr}");

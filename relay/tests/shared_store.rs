@@ -1,6 +1,7 @@
 //! Several relays, one Redis: what one relay issues, another verifies, and the limits, attempts
 //! and single use hold across them, on a single Redis server, on one that speaks only TLS, and
-//! on a three-master Redis Cluster. Real `redis-server` processes and real relay binaries.
+//! on a three-master Redis Cluster, plain and TLS-only. Real `redis-server` processes and real
+//! relay binaries.
 
 use otp_relay_tests::*;
 use reqwest::StatusCode;
@@ -13,6 +14,8 @@ enum Backing {
     /// TLS only, with a certificate from a private CA the relays are told to trust.
     Tls(RedisServer, Arc<Certs>),
     Cluster(RedisCluster),
+    /// A cluster whose nodes speak only TLS, the bus included.
+    TlsCluster(RedisCluster, Arc<Certs>),
 }
 
 impl Backing {
@@ -29,6 +32,11 @@ impl Backing {
         Backing::Cluster(RedisCluster::start())
     }
 
+    fn tls_cluster() -> Backing {
+        let certs = Arc::new(Certs::new());
+        Backing::TlsCluster(RedisCluster::start_tls(Arc::clone(&certs)), certs)
+    }
+
     /// The relay settings that point at it.
     fn env(&self) -> Vec<(String, String)> {
         match self {
@@ -41,6 +49,13 @@ impl Backing {
                 ),
             ],
             Backing::Cluster(cluster) => vec![("OTP_RELAY_STORE".into(), cluster.url())],
+            Backing::TlsCluster(cluster, certs) => vec![
+                ("OTP_RELAY_STORE".into(), cluster.url()),
+                (
+                    "OTP_RELAY_STORE_CA".into(),
+                    certs.ca().to_string_lossy().into_owned(),
+                ),
+            ],
         }
     }
 
@@ -48,7 +63,9 @@ impl Backing {
     fn servers(&self) -> Vec<&RedisServer> {
         match self {
             Backing::Single(server) | Backing::Tls(server, _) => vec![server],
-            Backing::Cluster(cluster) => cluster.nodes.iter().collect(),
+            Backing::Cluster(cluster) | Backing::TlsCluster(cluster, _) => {
+                cluster.nodes.iter().collect()
+            }
         }
     }
 }
@@ -59,7 +76,8 @@ fn two_relays(redis: &Backing) -> (RelayProcess, RelayProcess) {
     (RelayProcess::dev(&env), RelayProcess::dev(&env))
 }
 
-/// Runs a test against a single Redis, a TLS-only Redis and a three-master cluster.
+/// Runs a test against a single Redis, a TLS-only Redis and a three-master cluster, plain and
+/// TLS-only.
 macro_rules! on_every_store {
     ($($test:ident),* $(,)?) => {$(
         mod $test {
@@ -78,6 +96,11 @@ macro_rules! on_every_store {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn cluster() {
                 super::$test(Backing::cluster()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn tls_cluster() {
+                super::$test(Backing::tls_cluster()).await;
             }
         }
     )*};

@@ -949,6 +949,10 @@ impl RedisServer {
             command
                 .args(["--cluster-enabled", "yes", "--cluster-config-file"])
                 .arg(self.dir.path().join("nodes.conf"));
+            if self.tls.is_some() {
+                // The cluster bus and the addresses nodes announce: TLS too.
+                command.args(["--tls-cluster", "yes"]);
+            }
         }
         let child = command
             .arg("--dir")
@@ -1020,12 +1024,27 @@ pub struct RedisCluster {
 
 impl RedisCluster {
     pub fn start() -> RedisCluster {
-        let nodes: Vec<RedisServer> = (0..3).map(|_| RedisServer::start_as(None, true)).collect();
+        Self::start_as(None)
+    }
+
+    /// A cluster that speaks only TLS, with a certificate from `certs`' private CA.
+    pub fn start_tls(certs: Arc<Certs>) -> RedisCluster {
+        Self::start_as(Some(certs))
+    }
+
+    fn start_as(tls: Option<Arc<Certs>>) -> RedisCluster {
+        let nodes: Vec<RedisServer> = (0..3)
+            .map(|_| RedisServer::start_as(tls.clone(), true))
+            .collect();
         let addresses: Vec<String> = nodes
             .iter()
             .map(|node| format!("127.0.0.1:{}", node.port))
             .collect();
-        let created = Command::new("redis-cli")
+        let mut create = Command::new("redis-cli");
+        if let Some(certs) = &tls {
+            create.arg("--tls").arg("--cacert").arg(certs.ca());
+        }
+        let created = create
             .args(["--cluster", "create"])
             .args(&addresses)
             .args(["--cluster-replicas", "0", "--cluster-yes"])
@@ -1052,7 +1071,11 @@ impl RedisCluster {
             .iter()
             .map(|node| format!("127.0.0.1:{}", node.port))
             .collect();
-        format!("redis-cluster://{}", addresses.join(","))
+        let scheme = match self.nodes.first().and_then(|node| node.tls.as_ref()) {
+            Some(_) => "rediss-cluster",
+            None => "redis-cluster",
+        };
+        format!("{scheme}://{}", addresses.join(","))
     }
 
     /// How many keys each master holds.
