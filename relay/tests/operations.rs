@@ -332,3 +332,49 @@ async fn the_ops_dashboard_and_alerts_name_only_exported_metrics() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("otp_relay_store_failures_total"));
 }
+
+/// A client that trickles its request past `OTP_RELAY_REQUEST_TIMEOUT` gets 503, and the JSON
+/// log has one line saying so with `reason: deadline`. The real binary, so the deadline is
+/// waited for (2 s).
+#[tokio::test]
+async fn a_request_past_its_deadline_is_logged_with_a_reason() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(&[
+        ("OTP_RELAY_LOG_FORMAT", "json"),
+        ("OTP_RELAY_SMTP_TIMEOUT", "1s"),
+        ("OTP_RELAY_REQUEST_TIMEOUT", "2s"),
+    ]);
+    let address = app.relay.url.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // Headers and a tenth of the body promised; the rest never comes.
+    stream
+        .write_all(
+            b"POST /api/v1/challenges HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"email\":",
+        )
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut answer = vec![0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("an answer before 10 s")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]).to_string();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("\"unavailable\""), "{answer}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "{:?}",
+        started.elapsed()
+    );
+    let logs = app.relay.logs_flushed();
+    let deadline: Vec<Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|entry| entry["fields"]["reason"] == "deadline")
+        .collect();
+    assert_eq!(deadline.len(), 1, "{logs}");
+    assert_eq!(deadline[0]["level"], "WARN");
+    assert_eq!(deadline[0]["fields"]["deadline_secs"], 2);
+}
