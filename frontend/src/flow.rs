@@ -4,7 +4,7 @@
 
 use crate::words::{self, Words};
 use otp_relay_shared::code::normalize_typed_code;
-use otp_relay_shared::{EmailAddress, ErrorCode, Lang};
+use otp_relay_shared::{EmailAddress, EmailError, ErrorCode, Lang};
 
 /// A challenge as the flow needs it, times in milliseconds since the Unix epoch.
 #[derive(Debug, Clone, PartialEq)]
@@ -189,6 +189,29 @@ pub fn clock(seconds: u64) -> String {
     format!("{}:{:02}", seconds / 60, seconds % 60)
 }
 
+/// Why a typed address is refused, before anything is sent, in the flow's language (the same
+/// messages as `EmailError::message` names, numbered for the wasm).
+pub fn address_refusal(words: Words, error: &EmailError) -> String {
+    let (_, value) = error.message();
+    let slot = match error {
+        EmailError::Empty => words::EMAIL_EMPTY,
+        EmailError::TooLong => words::EMAIL_TOO_LONG,
+        EmailError::ControlCharacter => words::EMAIL_CONTROL,
+        EmailError::Whitespace => words::EMAIL_WHITESPACE,
+        EmailError::NoAt => words::EMAIL_NO_AT,
+        EmailError::SeveralAt => words::EMAIL_SEVERAL_AT,
+        EmailError::ListSeparator => words::EMAIL_LIST,
+        EmailError::EmptyLocalPart => words::EMAIL_EMPTY_LOCAL,
+        EmailError::LocalPartTooLong => words::EMAIL_LOCAL_TOO_LONG,
+        EmailError::LocalPartCharacter(_) => words::EMAIL_LOCAL_CHARACTER,
+        EmailError::RoutingCharacter(_) => words::EMAIL_ROUTING_CHARACTER,
+        EmailError::LocalPartDots => words::EMAIL_LOCAL_DOTS,
+        EmailError::InvalidDomain => words::EMAIL_INVALID_DOMAIN,
+        EmailError::NonAsciiDomain => words::EMAIL_NON_ASCII_DOMAIN,
+    };
+    words.say(slot, &value.unwrap_or_default())
+}
+
 impl Flow {
     /// A fresh flow in English, the address field prefilled.
     pub fn new(prefill: &str) -> Self {
@@ -302,8 +325,7 @@ impl Flow {
                 match EmailAddress::parse(&self.email_input) {
                     Ok(email) => self.request_code_for(email.to_string()),
                     Err(error) => {
-                        self.email_error =
-                            Some(self.refusal(ErrorCode::InvalidEmail, &error.to_string(), None));
+                        self.email_error = Some(address_refusal(self.words, &error));
                         self.focus = Some(Focus::EmailField);
                         None
                     }

@@ -288,6 +288,14 @@ fn the_client_speaks_the_locale_language_and_asks_for_the_email_in_it() {
     command.env("LANG", "de_DE.UTF-8");
     let mut session = spawn_command(command, Some(15_000)).expect("a pseudo-terminal");
     session.exp_string("E-Mail-Adresse: ").unwrap();
+    // A mistyped address is explained in German, and asked for again.
+    session.send_line("dora example.com").unwrap();
+    session
+        .exp_string(&on_pty(
+            "Eine E-Mail-Adresse darf keine Leerzeichen enthalten.",
+        ))
+        .unwrap();
+    session.exp_string("E-Mail-Adresse: ").unwrap();
     session.send_line("dora@example.com").unwrap();
     session
         .exp_string(&on_pty("Wir haben einen 6-stelligen Code an dora@example.com gesendet. Er ist 5 Minuten lang gültig."))

@@ -74,6 +74,53 @@ impl fmt::Display for EmailError {
 
 impl std::error::Error for EmailError {}
 
+impl EmailError {
+    /// This refusal in the catalogues (`email.*` in `i18n/page/`), for a person who reads
+    /// another language than the English of `Display`, and the value of the message's one
+    /// placeholder (`{max}` or `{char}`), if it has one.
+    pub fn message(&self) -> (&'static str, Option<String>) {
+        match self {
+            EmailError::Empty => ("email.empty", None),
+            EmailError::TooLong => ("email.too_long", Some(MAX_EMAIL_LENGTH.to_string())),
+            EmailError::ControlCharacter => ("email.control", None),
+            EmailError::Whitespace => ("email.whitespace", None),
+            EmailError::NoAt => ("email.no_at", None),
+            EmailError::SeveralAt => ("email.several_at", None),
+            EmailError::ListSeparator => ("email.list", None),
+            EmailError::EmptyLocalPart => ("email.empty_local", None),
+            EmailError::LocalPartTooLong => (
+                "email.local_too_long",
+                Some(MAX_LOCAL_PART_LENGTH.to_string()),
+            ),
+            EmailError::LocalPartCharacter(c) => ("email.local_character", Some(c.to_string())),
+            EmailError::RoutingCharacter(c) => ("email.routing_character", Some(c.to_string())),
+            EmailError::LocalPartDots => ("email.local_dots", None),
+            EmailError::InvalidDomain => ("email.invalid_domain", None),
+            EmailError::NonAsciiDomain => ("email.non_ascii_domain", None),
+        }
+    }
+
+    /// One of each refusal, for tests that go through them all.
+    pub fn every_kind() -> [EmailError; 14] {
+        [
+            EmailError::Empty,
+            EmailError::TooLong,
+            EmailError::ControlCharacter,
+            EmailError::Whitespace,
+            EmailError::NoAt,
+            EmailError::SeveralAt,
+            EmailError::ListSeparator,
+            EmailError::EmptyLocalPart,
+            EmailError::LocalPartTooLong,
+            EmailError::LocalPartCharacter('('),
+            EmailError::RoutingCharacter('%'),
+            EmailError::LocalPartDots,
+            EmailError::InvalidDomain,
+            EmailError::NonAsciiDomain,
+        ]
+    }
+}
+
 impl EmailAddress {
     /// Parses what a person typed. Surrounding spaces are forgiven; everything else that is not a
     /// plain address is refused with the reason.

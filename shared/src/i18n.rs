@@ -544,6 +544,21 @@ mod tests {
         assert!(german.iter().filter(|text| text.is_some()).count() > plain);
     }
 
+    /// Every refusal of an address has its catalogue message, and in English it says what
+    /// `Display` says; in every other language it is another sentence.
+    #[test]
+    fn address_refusals_read_the_same_from_the_catalogue() {
+        let english = Catalogue::english();
+        let german = Catalogue::builtin(Lang::De);
+        for error in crate::EmailError::every_kind() {
+            let (key, value) = error.message();
+            let value = value.unwrap_or_default();
+            let args = [("max", value.as_str()), ("char", value.as_str())];
+            assert_eq!(english.text(key, &args), error.to_string(), "{key}");
+            assert_ne!(german.text(key, &args), english.text(key, &args), "{key}");
+        }
+    }
+
     #[test]
     fn the_english_catalogue_parses_and_says_durations_naturally() {
         let english = Catalogue::english();

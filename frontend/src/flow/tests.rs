@@ -524,3 +524,32 @@ fn a_rate_limit_in_another_language_names_the_wait() {
         "{said}"
     );
 }
+
+/// Each address refusal reads, in English, as the shared rule says it; in the other languages,
+/// as their catalogue does.
+#[test]
+fn address_refusals_read_in_every_language() {
+    use otp_relay_shared::{Catalogue, EmailError, Lang};
+    for error in EmailError::every_kind() {
+        assert_eq!(
+            address_refusal(crate::words::Words::english(), &error),
+            error.to_string()
+        );
+        for lang in [Lang::De, Lang::Ja, Lang::Ar] {
+            let (key, value) = error.message();
+            let value = value.unwrap_or_default();
+            let expected = Catalogue::builtin(lang).text(key, &[("max", &value), ("char", &value)]);
+            assert_eq!(
+                address_refusal(crate::words::builtin(lang), &error),
+                expected
+            );
+        }
+    }
+    let mut flow = speaking(Lang::De);
+    flow.email_input = "ada example.com".into();
+    flow.update(Action::SubmitEmail, NOW);
+    assert_eq!(
+        flow.email_error.as_deref(),
+        Some("Eine E-Mail-Adresse darf keine Leerzeichen enthalten.")
+    );
+}
