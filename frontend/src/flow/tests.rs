@@ -25,6 +25,16 @@ fn api(code: ErrorCode, message: &str) -> Failure {
     }
 }
 
+/// The relay's answer to too many sends: wait `seconds`.
+fn rate_limited(seconds: u64) -> Failure {
+    Failure::Api {
+        code: ErrorCode::RateLimited,
+        message: format!("Too many codes. Try again in {seconds} seconds."),
+        attempts_left: None,
+        retry_after: Some(seconds),
+    }
+}
+
 /// The relay's answer to a wrong code.
 fn wrong_code(attempts_left: u32) -> Failure {
     Failure::Api {
@@ -245,15 +255,7 @@ fn codes_that_need_a_new_code_say_so() {
 fn rate_limits_count_down_and_block_until_then() {
     let mut flow = Flow::new("ada@example.com");
     flow.update(Action::SubmitEmail, NOW);
-    flow.update(
-        Action::Failed(Failure::Api {
-            code: ErrorCode::RateLimited,
-            message: "Too many codes. Try again in 45 seconds.".into(),
-            attempts_left: None,
-            retry_after: Some(45),
-        }),
-        NOW,
-    );
+    flow.update(Action::Failed(rate_limited(45)), NOW);
     assert_eq!(flow.blocked_in(NOW), 45);
     assert_eq!(flow.blocked_in(NOW + 44_500.0), 1);
     assert_eq!(flow.update(Action::SubmitEmail, NOW + 10_000.0), None);
@@ -509,15 +511,7 @@ fn another_language_speaks_throughout_with_its_plural_forms() {
 fn a_rate_limit_in_another_language_names_the_wait() {
     let mut flow = speaking(otp_relay_shared::Lang::De);
     flow.update(Action::SubmitEmail, NOW);
-    flow.update(
-        Action::Failed(Failure::Api {
-            code: ErrorCode::RateLimited,
-            message: "Too many codes. Try again in 45 seconds.".into(),
-            attempts_left: None,
-            retry_after: Some(45),
-        }),
-        NOW,
-    );
+    flow.update(Action::Failed(rate_limited(45)), NOW);
     let said = &flow.notice.as_ref().unwrap().text;
     assert!(
         said.contains("0:45") && !said.contains("Try again"),
