@@ -7,7 +7,7 @@ TOOLS_DIR := $(HOME)/.cache/otp-relay/tools
 export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: run test tools test-tools fmt-check lint wasm-check frontend size tests bench load
+.PHONY: run test tools release-tools test-tools fmt-check lint wasm-check frontend size tests bench load
 
 ## The page at http://127.0.0.1:8080, the relay beside it on its embedded defaults.
 run: tools
@@ -18,9 +18,13 @@ test: test-tools fmt-check lint wasm-check frontend size tests
 
 ## What building and running need, at pinned versions, installed only when missing: rustfmt and
 ## clippy, the wasm32 target, trunk and the wasm-bindgen CLI (cargo install, in ~/.cargo/bin),
-## wasm-opt from binaryen and esbuild (npm, in $(TOOLS_DIR)), zopfli (Debian package).
+## wasm-opt from binaryen (npm, in $(TOOLS_DIR)).
 tools:
 	@scripts/ensure-tools.sh build
+
+## Plus what finishes a release build: esbuild (npm, in $(TOOLS_DIR)) and zopfli (Debian).
+release-tools: tools
+	@scripts/ensure-tools.sh release
 
 ## Plus the real peers the tests start: aiosmtpd (the SMTP server), PyJWT, Chromium and
 ## ChromeDriver (Debian packages).
@@ -40,7 +44,7 @@ wasm-check:
 
 ## The release build of the page (dist/), which the browser tests load: trunk minifies the HTML
 ## and the CSS (Trunk.toml), esbuild the JavaScript, zopfli precompresses what the relay serves.
-frontend:
+frontend: release-tools
 	trunk build --release
 	scripts/finish-dist.sh
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need, only when it is missing, at pinned versions.
-# Idempotent. Usage: scripts/ensure-tools.sh build|test
-#   build: rustfmt, clippy, the wasm32 target, trunk and wasm-bindgen (cargo install, ~/.cargo/bin),
-#          wasm-opt from binaryen and esbuild (npm, in $OTP_RELAY_TOOLS or ~/.cache/otp-relay/tools),
-#          zopfli (Debian package)
-#   test:  the test peers: aiosmtpd, PyJWT, Chromium and ChromeDriver (Debian packages)
+# Idempotent. Usage: scripts/ensure-tools.sh build|release|test
+#   build:   rustfmt, clippy, the wasm32 target, trunk and wasm-bindgen (cargo install,
+#            ~/.cargo/bin), wasm-opt from binaryen (npm, in $OTP_RELAY_TOOLS or
+#            ~/.cache/otp-relay/tools)
+#   release: esbuild (npm, beside wasm-opt) and zopfli (Debian package), which finish a release
+#            build
+#   test:    the test peers: aiosmtpd, PyJWT, Chromium and ChromeDriver (Debian packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -85,8 +87,6 @@ frontend_tools() {
     # Its own lock file names a crate release the registry no longer serves: no --locked.
     need_cargo_tool wasm-bindgen-cli wasm-bindgen "$WASM_BINDGEN_VERSION"
     need_binaryen
-    need_esbuild
-    need_deb zopfli
 }
 
 case "$want" in
@@ -94,6 +94,11 @@ case "$want" in
         need_rust_component rustfmt
         need_rust_component clippy
         frontend_tools
+        ;;
+    release)
+        # What finishing a release build takes (scripts/finish-dist.sh); `make run` needs none.
+        need_esbuild
+        need_deb zopfli
         ;;
     test)
         # The SMTP server the tests run (aiosmtpd for Debian's own python3), PyJWT with its
@@ -104,5 +109,5 @@ case "$want" in
             python3-yaml chromium chromium-driver redis-server redis-tools
         need_node_backend
         ;;
-    *) echo "usage: $0 build|test" >&2; exit 2 ;;
+    *) echo "usage: $0 build|release|test" >&2; exit 2 ;;
 esac
