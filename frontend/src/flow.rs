@@ -192,7 +192,7 @@ pub fn clock(seconds: u64) -> String {
 /// Why a typed address is refused, before anything is sent, in the flow's language (the same
 /// messages as `EmailError::message` names, numbered for the wasm).
 pub fn address_refusal(words: Words, error: &EmailError) -> String {
-    let (_, value) = error.message();
+    let (_, placeholder) = error.message();
     let slot = match error {
         EmailError::Empty => words::EMAIL_EMPTY,
         EmailError::TooLong => words::EMAIL_TOO_LONG,
@@ -209,7 +209,8 @@ pub fn address_refusal(words: Words, error: &EmailError) -> String {
         EmailError::InvalidDomain => words::EMAIL_INVALID_DOMAIN,
         EmailError::NonAsciiDomain => words::EMAIL_NON_ASCII_DOMAIN,
     };
-    words.say(slot, &value.unwrap_or_default())
+    let value = placeholder.map(|(_, value)| value).unwrap_or_default();
+    words.say(slot, &value)
 }
 
 impl Flow {

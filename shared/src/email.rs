@@ -76,24 +76,23 @@ impl std::error::Error for EmailError {}
 
 impl EmailError {
     /// This refusal in the catalogues (`email.*` in `i18n/page/`), for a person who reads
-    /// another language than the English of `Display`, and the value of the message's one
-    /// placeholder (`{max}` or `{char}`), if it has one.
-    pub fn message(&self) -> (&'static str, Option<String>) {
+    /// another language than the English of `Display`, with the name and value of the message's
+    /// one placeholder (`max`, `char`), if it has one.
+    pub fn message(&self) -> (&'static str, Option<(&'static str, String)>) {
+        let max = |n: usize| Some(("max", n.to_string()));
+        let char = |c: &char| Some(("char", c.to_string()));
         match self {
             EmailError::Empty => ("email.empty", None),
-            EmailError::TooLong => ("email.too_long", Some(MAX_EMAIL_LENGTH.to_string())),
+            EmailError::TooLong => ("email.too_long", max(MAX_EMAIL_LENGTH)),
             EmailError::ControlCharacter => ("email.control", None),
             EmailError::Whitespace => ("email.whitespace", None),
             EmailError::NoAt => ("email.no_at", None),
             EmailError::SeveralAt => ("email.several_at", None),
             EmailError::ListSeparator => ("email.list", None),
             EmailError::EmptyLocalPart => ("email.empty_local", None),
-            EmailError::LocalPartTooLong => (
-                "email.local_too_long",
-                Some(MAX_LOCAL_PART_LENGTH.to_string()),
-            ),
-            EmailError::LocalPartCharacter(c) => ("email.local_character", Some(c.to_string())),
-            EmailError::RoutingCharacter(c) => ("email.routing_character", Some(c.to_string())),
+            EmailError::LocalPartTooLong => ("email.local_too_long", max(MAX_LOCAL_PART_LENGTH)),
+            EmailError::LocalPartCharacter(c) => ("email.local_character", char(c)),
+            EmailError::RoutingCharacter(c) => ("email.routing_character", char(c)),
             EmailError::LocalPartDots => ("email.local_dots", None),
             EmailError::InvalidDomain => ("email.invalid_domain", None),
             EmailError::NonAsciiDomain => ("email.non_ascii_domain", None),

@@ -289,6 +289,15 @@ impl Catalogue {
         catalogue
     }
 
+    /// Every message of `lang`, parsed once for the life of the process (what the relay reads
+    /// for each email and each status answer).
+    pub fn of(lang: Lang) -> &'static Catalogue {
+        static ALL: std::sync::OnceLock<Vec<Catalogue>> = std::sync::OnceLock::new();
+        let all = ALL.get_or_init(|| Lang::ALL.into_iter().map(Catalogue::builtin).collect());
+        let index = Lang::ALL.iter().position(|known| *known == lang);
+        &all[index.unwrap_or_default()]
+    }
+
     /// Every English message.
     pub fn english() -> Catalogue {
         Catalogue::builtin(Lang::En)
@@ -341,6 +350,14 @@ impl Catalogue {
         let mut all: Vec<(&str, &str)> = vec![("n", &count)];
         all.extend_from_slice(args);
         fill(template, &all)
+    }
+
+    /// Why a typed address is refused ([`crate::EmailError::message`]), in this language.
+    pub fn address_refusal(&self, error: &crate::EmailError) -> String {
+        match error.message() {
+            (key, Some((name, value))) => self.text(key, &[(name, &value)]),
+            (key, None) => self.text(key, &[]),
+        }
     }
 
     /// A duration as people say it: `5 minutes`, `1 min 30 s`.
@@ -551,11 +568,18 @@ mod tests {
         let english = Catalogue::english();
         let german = Catalogue::builtin(Lang::De);
         for error in crate::EmailError::every_kind() {
-            let (key, value) = error.message();
-            let value = value.unwrap_or_default();
-            let args = [("max", value.as_str()), ("char", value.as_str())];
-            assert_eq!(english.text(key, &args), error.to_string(), "{key}");
-            assert_ne!(german.text(key, &args), english.text(key, &args), "{key}");
+            let (key, placeholder) = error.message();
+            // The placeholder named is the one the message has.
+            if let Some((name, _)) = &placeholder {
+                let text = english.raw(key).unwrap_or_default();
+                assert!(text.contains(&format!("{{{name}}}")), "{key}: {text}");
+            }
+            assert_eq!(english.address_refusal(&error), error.to_string(), "{key}");
+            assert_ne!(
+                german.address_refusal(&error),
+                english.address_refusal(&error),
+                "{key}"
+            );
         }
     }
 

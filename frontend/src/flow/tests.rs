@@ -530,9 +530,7 @@ fn address_refusals_read_in_every_language() {
             error.to_string()
         );
         for lang in [Lang::De, Lang::Ja, Lang::Ar] {
-            let (key, value) = error.message();
-            let value = value.unwrap_or_default();
-            let expected = Catalogue::builtin(lang).text(key, &[("max", &value), ("char", &value)]);
+            let expected = Catalogue::builtin(lang).address_refusal(&error);
             assert_eq!(
                 address_refusal(crate::words::builtin(lang), &error),
                 expected

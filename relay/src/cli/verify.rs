@@ -163,13 +163,6 @@ impl Words {
         self.catalogue.plural(key, n, args)
     }
 
-    /// Why a typed address is refused, before anything is sent, in the person's language.
-    fn address_refusal(&self, error: &otp_relay_shared::EmailError) -> String {
-        let (key, value) = error.message();
-        let value = value.unwrap_or_default();
-        self.text(key, &[("max", &value), ("char", &value)])
-    }
-
     /// A refusal from the relay: its own sentence in English, which says most; in another
     /// language the catalogue's sentence for the error's code.
     fn refusal(&self, code: Option<ErrorCode>, message: &str, retry_after: Option<u64>) -> String {
@@ -264,11 +257,11 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
         let email = match EmailAddress::parse(&raw) {
             Ok(email) => email,
             Err(error) if input.interactive && options.email.is_none() => {
-                say(&words.address_refusal(&error));
+                say(&words.catalogue.address_refusal(&error));
                 continue;
             }
             Err(error) => {
-                say(&words.address_refusal(&error));
+                say(&words.catalogue.address_refusal(&error));
                 return Outcome::InvalidInput;
             }
         };

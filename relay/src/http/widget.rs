@@ -29,8 +29,9 @@ pub(super) fn routes() -> Router<SharedApp> {
 }
 
 /// `GET /widget/v1/i18n/<lang>.txt`: the page's and the widget's messages in one language
-/// (`i18n/page/`, built into the relay), which the browser fetches when it shows a language
-/// other than English. Public, and cached for a day: a new release's messages arrive within one.
+/// (`i18n/page/`, built into the relay), as translators and tools read them; the page and the
+/// widget get theirs with the status. Public, and cached for a day: a new release's messages
+/// arrive within one.
 async fn catalogue(Path(file): Path<String>) -> Response {
     let lang = file
         .strip_suffix(".txt")
@@ -135,21 +136,7 @@ async fn loader(State(app): State<SharedApp>, request_headers: HeaderMap) -> Res
 /// The page's messages in `lang`, one per slot of [`otp_relay_shared::i18n::page_slots`] (the
 /// numbering the browser build uses), `null` for a plural form the language does not use.
 fn page_messages(lang: otp_relay_shared::Lang) -> serde_json::Value {
-    static ALL: std::sync::OnceLock<Vec<serde_json::Value>> = std::sync::OnceLock::new();
-    let all = ALL.get_or_init(|| {
-        otp_relay_shared::Lang::ALL
-            .into_iter()
-            .map(|lang| {
-                let catalogue = otp_relay_shared::Catalogue::builtin(lang);
-                serde_json::json!(catalogue.page_slot_texts())
-            })
-            .collect()
-    });
-    let index = otp_relay_shared::Lang::ALL
-        .iter()
-        .position(|known| *known == lang)
-        .unwrap_or_default();
-    all.get(index).cloned().unwrap_or_default()
+    serde_json::json!(otp_relay_shared::Catalogue::of(lang).page_slot_texts())
 }
 
 /// What a widget needs to know before it starts: whether the page's origin may use the API

@@ -8,7 +8,6 @@
 
 use crate::core::{Brand, CodeEmail};
 use otp_relay_shared::{Catalogue, Lang};
-use std::sync::OnceLock;
 
 /// A rendered message.
 #[derive(Debug, Clone)]
@@ -22,22 +21,13 @@ pub struct RenderedMessage {
     pub from: Option<String>,
 }
 
-/// Every built-in catalogue, parsed once.
-fn catalogue(lang: Lang) -> &'static Catalogue {
-    static ALL: OnceLock<Vec<Catalogue>> = OnceLock::new();
-    let all = ALL.get_or_init(|| Lang::ALL.into_iter().map(Catalogue::builtin).collect());
-    all.iter()
-        .find(|catalogue| catalogue.lang == lang)
-        .unwrap_or(&all[0])
-}
-
 fn escape(text: &str) -> String {
     html_escape::encode_text(text).into_owned()
 }
 
 /// Subject, plain text and HTML for one code email.
 pub fn render(email: &CodeEmail) -> RenderedMessage {
-    let words = catalogue(email.lang);
+    let words = Catalogue::of(email.lang);
     let code = email.code.as_str();
     let host = email.site_host.as_str();
     let time = words.duration(email.lifetime.as_secs());
