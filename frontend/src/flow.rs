@@ -194,20 +194,20 @@ pub fn clock(seconds: u64) -> String {
 pub fn address_refusal(words: Words, error: &EmailError) -> String {
     let (_, placeholder) = error.message();
     let slot = match error {
-        EmailError::Empty => words::EMAIL_EMPTY,
-        EmailError::TooLong => words::EMAIL_TOO_LONG,
-        EmailError::ControlCharacter => words::EMAIL_CONTROL,
-        EmailError::Whitespace => words::EMAIL_WHITESPACE,
-        EmailError::NoAt => words::EMAIL_NO_AT,
-        EmailError::SeveralAt => words::EMAIL_SEVERAL_AT,
-        EmailError::ListSeparator => words::EMAIL_LIST,
-        EmailError::EmptyLocalPart => words::EMAIL_EMPTY_LOCAL,
-        EmailError::LocalPartTooLong => words::EMAIL_LOCAL_TOO_LONG,
-        EmailError::LocalPartCharacter(_) => words::EMAIL_LOCAL_CHARACTER,
-        EmailError::RoutingCharacter(_) => words::EMAIL_ROUTING_CHARACTER,
-        EmailError::LocalPartDots => words::EMAIL_LOCAL_DOTS,
-        EmailError::InvalidDomain => words::EMAIL_INVALID_DOMAIN,
-        EmailError::NonAsciiDomain => words::EMAIL_NON_ASCII_DOMAIN,
+        EmailError::Empty => words::ADDRESS_EMPTY,
+        EmailError::TooLong => words::ADDRESS_TOO_LONG,
+        EmailError::ControlCharacter => words::ADDRESS_CONTROL,
+        EmailError::Whitespace => words::ADDRESS_WHITESPACE,
+        EmailError::NoAt => words::ADDRESS_NO_AT,
+        EmailError::SeveralAt => words::ADDRESS_SEVERAL_AT,
+        EmailError::ListSeparator => words::ADDRESS_LIST,
+        EmailError::EmptyLocalPart => words::ADDRESS_EMPTY_LOCAL,
+        EmailError::LocalPartTooLong => words::ADDRESS_LOCAL_TOO_LONG,
+        EmailError::LocalPartCharacter(_) => words::ADDRESS_LOCAL_CHARACTER,
+        EmailError::RoutingCharacter(_) => words::ADDRESS_ROUTING_CHARACTER,
+        EmailError::LocalPartDots => words::ADDRESS_LOCAL_DOTS,
+        EmailError::InvalidDomain => words::ADDRESS_INVALID_DOMAIN,
+        EmailError::NonAsciiDomain => words::ADDRESS_NON_ASCII_DOMAIN,
     };
     let value = placeholder.map(|(_, value)| value).unwrap_or_default();
     words.say(slot, &value)

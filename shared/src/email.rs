@@ -75,27 +75,27 @@ impl fmt::Display for EmailError {
 impl std::error::Error for EmailError {}
 
 impl EmailError {
-    /// This refusal in the catalogues (`email.*` in `i18n/page/`), for a person who reads
+    /// This refusal in the catalogues (`address.*` in `i18n/page/`), for a person who reads
     /// another language than the English of `Display`, with the name and value of the message's
     /// one placeholder (`max`, `char`), if it has one.
     pub fn message(&self) -> (&'static str, Option<(&'static str, String)>) {
         let max = |n: usize| Some(("max", n.to_string()));
         let char = |c: &char| Some(("char", c.to_string()));
         match self {
-            EmailError::Empty => ("email.empty", None),
-            EmailError::TooLong => ("email.too_long", max(MAX_EMAIL_LENGTH)),
-            EmailError::ControlCharacter => ("email.control", None),
-            EmailError::Whitespace => ("email.whitespace", None),
-            EmailError::NoAt => ("email.no_at", None),
-            EmailError::SeveralAt => ("email.several_at", None),
-            EmailError::ListSeparator => ("email.list", None),
-            EmailError::EmptyLocalPart => ("email.empty_local", None),
-            EmailError::LocalPartTooLong => ("email.local_too_long", max(MAX_LOCAL_PART_LENGTH)),
-            EmailError::LocalPartCharacter(c) => ("email.local_character", char(c)),
-            EmailError::RoutingCharacter(c) => ("email.routing_character", char(c)),
-            EmailError::LocalPartDots => ("email.local_dots", None),
-            EmailError::InvalidDomain => ("email.invalid_domain", None),
-            EmailError::NonAsciiDomain => ("email.non_ascii_domain", None),
+            EmailError::Empty => ("address.empty", None),
+            EmailError::TooLong => ("address.too_long", max(MAX_EMAIL_LENGTH)),
+            EmailError::ControlCharacter => ("address.control", None),
+            EmailError::Whitespace => ("address.whitespace", None),
+            EmailError::NoAt => ("address.no_at", None),
+            EmailError::SeveralAt => ("address.several_at", None),
+            EmailError::ListSeparator => ("address.list", None),
+            EmailError::EmptyLocalPart => ("address.empty_local", None),
+            EmailError::LocalPartTooLong => ("address.local_too_long", max(MAX_LOCAL_PART_LENGTH)),
+            EmailError::LocalPartCharacter(c) => ("address.local_character", char(c)),
+            EmailError::RoutingCharacter(c) => ("address.routing_character", char(c)),
+            EmailError::LocalPartDots => ("address.local_dots", None),
+            EmailError::InvalidDomain => ("address.invalid_domain", None),
+            EmailError::NonAsciiDomain => ("address.non_ascii_domain", None),
         }
     }
 
