@@ -169,8 +169,9 @@ impl Plural {
 /// The English messages of the email and the terminal client (`i18n/en.txt`).
 pub const ENGLISH: &str = include_str!("../../i18n/en.txt");
 
-/// The English messages of the page and the widget (`i18n/page/en.txt`), built into the wasm;
-/// the browser fetches another language's file from the relay when it needs it.
+/// The English messages of the page and the widget (`i18n/page/en.txt`), built into the wasm
+/// (numbered by [`page_slots`]); another language's messages reach the browser with the relay's
+/// status answer.
 pub const PAGE_ENGLISH: &str = include_str!("../../i18n/page/en.txt");
 
 /// Every language's email and terminal messages, for the relay and the terminal client.
