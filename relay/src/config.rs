@@ -82,16 +82,23 @@ pub struct ServeArgs {
     /// Wait between sends of one challenge, e.g. 30s.
     #[arg(long, env = "OTP_RELAY_RESEND_AFTER", default_value = "30s", value_parser = parse_duration)]
     pub resend_after: Duration,
-    /// Sends to one address per window, e.g. 5/15m.
+    /// Sends to one address asked for from one client network (an IPv4 /24, an IPv6 /48) per
+    /// window, e.g. 5/15m.
     #[arg(long, env = "OTP_RELAY_SENDS_PER_ADDRESS", default_value = "5/15m", value_parser = parse_rate)]
     pub sends_per_address: Rate,
+    /// Sends to one address from all networks together per window, e.g. 20/15m.
+    #[arg(long, env = "OTP_RELAY_SENDS_PER_ADDRESS_TOTAL", default_value = "20/15m", value_parser = parse_rate)]
+    pub sends_per_address_total: Rate,
     /// Sends requested by one client IP per window, e.g. 20/15m (an office behind one address
     /// needs more).
     #[arg(long, env = "OTP_RELAY_SENDS_PER_IP", default_value = "20/15m", value_parser = parse_rate)]
     pub sends_per_ip: Rate,
-    /// Failed verifications per address per window, across challenges (at most 100).
+    /// Failed verifications per address from one client network per window, across challenges.
     #[arg(long, env = "OTP_RELAY_FAILURES_PER_ADDRESS", default_value = "10/1h", value_parser = parse_rate)]
     pub failures_per_address: Rate,
+    /// Failed verifications per address from all networks together per window (at most 100).
+    #[arg(long, env = "OTP_RELAY_FAILURES_PER_ADDRESS_TOTAL", default_value = "100/1h", value_parser = parse_rate)]
+    pub failures_per_address_total: Rate,
     /// Lifetime of the proof handed out on success.
     #[arg(long, env = "OTP_RELAY_PROOF_TTL", default_value = "10m", value_parser = parse_duration)]
     pub proof_ttl: Duration,
@@ -105,6 +112,21 @@ pub struct ServeArgs {
     /// Most connections served at once; more wait until one closes.
     #[arg(long, env = "OTP_RELAY_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
+    /// Most connections one client (an IPv4 address, an IPv6 /64) holds at once; more are
+    /// closed as they come. A trusted proxy is not limited.
+    #[arg(long, env = "OTP_RELAY_CONNECTIONS_PER_CLIENT", default_value_t = 64)]
+    pub connections_per_client: usize,
+    /// How long a keep-alive connection is reused: the first answer after this says
+    /// `Connection: close`.
+    #[arg(long, env = "OTP_RELAY_CONNECTION_MAX_AGE", default_value = "5m", value_parser = parse_duration)]
+    pub connection_max_age: Duration,
+    /// Requests served on one connection before it is closed.
+    #[arg(
+        long,
+        env = "OTP_RELAY_CONNECTION_MAX_REQUESTS",
+        default_value_t = 1000
+    )]
+    pub connection_max_requests: u64,
     /// How long a client may take to send a request's headers (also how long an idle
     /// connection stays open), at most 30s.
     #[arg(long, env = "OTP_RELAY_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
@@ -431,10 +453,17 @@ fn parse_store(text: &SecretString, ca: Option<&std::path::Path>) -> Result<Stor
     }
 }
 
-/// How connections are kept from piling up (docs/security.md, A21).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How connections are kept from piling up (docs/security.md, A21) and shared fairly (A30).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionLimits {
     pub max_connections: usize,
+    /// Connections one client may hold at once.
+    pub per_client: usize,
+    /// Peers that hold connections for many clients (the trusted proxies): not limited per
+    /// client.
+    pub shared_peers: Vec<IpNet>,
+    pub max_age: Duration,
+    pub max_requests: u64,
     pub header_timeout: Duration,
     pub request_timeout: Duration,
 }
@@ -521,8 +550,10 @@ impl Config {
             sends_per_challenge: args.sends_per_challenge,
             resend_after: args.resend_after,
             sends_per_address: args.sends_per_address,
+            sends_per_address_total: args.sends_per_address_total,
             sends_per_ip: args.sends_per_ip,
             failures_per_address: args.failures_per_address,
+            failures_per_address_total: args.failures_per_address_total,
             proof_ttl: args.proof_ttl,
         };
         if policy.ttl.is_zero() || policy.ttl > MAX_TTL {
@@ -539,8 +570,33 @@ impl Config {
         if policy.sends_per_challenge == 0 {
             return Err("OTP_RELAY_SENDS_PER_CHALLENGE must be at least 1".into());
         }
-        if policy.failures_per_address.count > MAX_FAILURES {
-            return Err("OTP_RELAY_FAILURES_PER_ADDRESS allows at most 100 failures".into());
+        if policy.failures_per_address_total.count > MAX_FAILURES {
+            return Err("OTP_RELAY_FAILURES_PER_ADDRESS_TOTAL allows at most 100 failures".into());
+        }
+        // A network's share above the total would let one network spend the whole of it, which
+        // is the lock-out the shares exist to prevent (docs/security.md, A27).
+        for (share, total, share_name, total_name) in [
+            (
+                policy.sends_per_address,
+                policy.sends_per_address_total,
+                "OTP_RELAY_SENDS_PER_ADDRESS",
+                "OTP_RELAY_SENDS_PER_ADDRESS_TOTAL",
+            ),
+            (
+                policy.failures_per_address,
+                policy.failures_per_address_total,
+                "OTP_RELAY_FAILURES_PER_ADDRESS",
+                "OTP_RELAY_FAILURES_PER_ADDRESS_TOTAL",
+            ),
+        ] {
+            if share.count >= total.count {
+                return Err(format!(
+                    "{share_name} ({}) must be below {total_name} ({}): one client network could \
+                     otherwise spend the whole budget and lock the address's owner out. Raise \
+                     {total_name} or lower {share_name}",
+                    share.count, total.count
+                ));
+            }
         }
         if policy.proof_ttl.is_zero() {
             return Err("OTP_RELAY_PROOF_TTL must be above zero".into());
@@ -550,13 +606,28 @@ impl Config {
         // show on the first start, not on the first real send.
         crate::mail::smtp::parse_from(&args.smtp.from)?;
 
+        let trusted_proxies = parse_trusted_proxies(&args.trust_proxy)?;
         let connections = ConnectionLimits {
             max_connections: args.max_connections,
+            // Never more than all of them, so a small OTP_RELAY_MAX_CONNECTIONS alone is enough.
+            per_client: args.connections_per_client.min(args.max_connections),
+            shared_peers: trusted_proxies.clone(),
+            max_age: args.connection_max_age,
+            max_requests: args.connection_max_requests,
             header_timeout: args.header_timeout,
             request_timeout: args.request_timeout,
         };
         if connections.max_connections == 0 {
             return Err("OTP_RELAY_MAX_CONNECTIONS must be at least 1".into());
+        }
+        if args.connections_per_client == 0 {
+            return Err("OTP_RELAY_CONNECTIONS_PER_CLIENT must be at least 1".into());
+        }
+        if connections.max_age.is_zero() || connections.max_requests == 0 {
+            return Err(
+                "OTP_RELAY_CONNECTION_MAX_AGE and OTP_RELAY_CONNECTION_MAX_REQUESTS must be above zero"
+                    .into(),
+            );
         }
         if connections.header_timeout.is_zero() || connections.header_timeout > MAX_HEADER_TIMEOUT {
             return Err("OTP_RELAY_HEADER_TIMEOUT must be between 1s and 30s".into());
@@ -569,7 +640,6 @@ impl Config {
                 humantime::format_duration(args.smtp.smtp_timeout)
             ));
         }
-        let trusted_proxies = parse_trusted_proxies(&args.trust_proxy)?;
         let store = parse_store(&args.store, args.store_ca.as_deref())?;
         let metrics_listen = parse_metrics_listen(args.metrics_listen.as_deref(), args.listen)?;
         if !(64..=1 << 24).contains(&args.limit_sketch_width)
@@ -582,13 +652,15 @@ impl Config {
         if [
             policy.sends_per_ip,
             policy.sends_per_address,
+            policy.sends_per_address_total,
             policy.failures_per_address,
+            policy.failures_per_address_total,
         ]
         .iter()
         .any(|rate| rate.count >= u64::from(u16::MAX))
         {
             return Err(
-                "OTP_RELAY_SENDS_PER_IP, OTP_RELAY_SENDS_PER_ADDRESS and OTP_RELAY_FAILURES_PER_ADDRESS allow at most 65534 per window; use a shorter window for more".into(),
+                "OTP_RELAY_SENDS_PER_IP, OTP_RELAY_SENDS_PER_ADDRESS(_TOTAL) and OTP_RELAY_FAILURES_PER_ADDRESS(_TOTAL) allow at most 65534 per window; use a shorter window for more".into(),
             );
         }
 

@@ -5,11 +5,12 @@
 //! Connections are served here rather than by `axum::serve`, because a relay on the internet
 //! must close the ones that stall (docs/security.md, A21): each connection gets HTTP/1.1 with a
 //! header-read timeout (which also ends idle keep-alive connections), and at most
-//! `max_connections` are served at once; more wait in the listen backlog until one closes.
+//! `max_connections` are served at once; more wait in the listen backlog until one closes. One
+//! client holds at most its share of them (A30).
 
 use crate::config::{Config, ConnectionLimits, StoreSetting};
 use crate::core::store::memory::MemorySettings;
-use crate::core::store::redis_store::RedisStore;
+use crate::core::store::redis_store::{EVICTION_CHECK_EVERY, RedisStore};
 use crate::core::{Clock, Delivery, MemoryStore, Store, VerificationService};
 use crate::http::{App, SharedApp};
 use crate::mail::{Mailer, Outbox};
@@ -20,6 +21,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -103,13 +105,34 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
     config.bound_to(bound);
-    let limits = config.connections;
-    let (store, memory): (Arc<dyn Store>, Option<Arc<MemoryStore>>) = match &config.store {
+    let limits = config.connections.clone();
+    let (store, upkeep): (Arc<dyn Store>, tokio::task::JoinHandle<()>) = match &config.store {
         StoreSetting::Memory => {
             let memory = memory_store(&config, Arc::clone(&clock));
-            (Arc::clone(&memory) as Arc<dyn Store>, Some(memory))
+            // Expired entries go even when nobody writes (Redis expires its own).
+            let sweeper = every(Duration::from_secs(30), {
+                let memory = Arc::clone(&memory);
+                move || {
+                    memory.sweep();
+                    async {}
+                }
+            });
+            (memory as Arc<dyn Store>, sweeper)
         }
-        StoreSetting::Redis(redis) => (Arc::new(RedisStore::connect(redis).await?), None),
+        StoreSetting::Redis(redis) => {
+            let redis = Arc::new(RedisStore::connect(redis).await?);
+            // A policy changed on a live Redis is noticed within a few seconds (A28).
+            let watcher = every(EVICTION_CHECK_EVERY, {
+                let redis = Arc::clone(&redis);
+                move || {
+                    let redis = Arc::clone(&redis);
+                    async move {
+                        let _ = redis.check_eviction().await;
+                    }
+                }
+            });
+            (redis as Arc<dyn Store>, watcher)
+        }
     };
     let outbox = mailer.as_outbox().cloned();
     let app = assemble_on(
@@ -117,7 +140,7 @@ pub async fn serve(
         Arc::clone(&store),
         Arc::new(mailer.clone()),
         outbox,
-        clock,
+        Arc::clone(&clock),
     );
     announce(&app.config, &mailer, store.as_ref());
     let metrics_server = match app.config.metrics_listen {
@@ -126,29 +149,32 @@ pub async fn serve(
     };
     let router = crate::http::router(app);
 
-    // Expired entries of the in-memory store go even when nobody writes (Redis expires its own).
-    let sweeper = memory.map(|memory| {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(30));
-            loop {
-                tick.tick().await;
-                memory.sweep();
-            }
-        })
-    });
-
     // Tests and scripts read this line to find a port chosen by the system.
     println!("otp-relay listening on http://{bound}");
     tracing::info!("listening on http://{bound}");
-    serve_connections(listener, router, limits, shutdown_signal()).await;
-    if let Some(sweeper) = sweeper {
-        sweeper.abort();
-    }
+    serve_connections(listener, router, limits, clock, shutdown_signal()).await;
+    upkeep.abort();
     if let Some(metrics_server) = metrics_server {
         metrics_server.abort();
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Runs `task` every `period` in a task of its own, until aborted.
+fn every<F, Fut>(period: Duration, mut task: F) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            task().await;
+        }
+    })
 }
 
 /// Serves `GET /metrics` on `address`, a port of its own, in a task of its own.
@@ -196,13 +222,21 @@ async fn serve_metrics(
 
 /// Serves `router` on `listener` within `limits` until `shutdown` completes, then lets the
 /// requests in flight finish (for at most the request deadline).
+///
+/// Each client (an IPv4 address, an IPv6 /64; a trusted proxy is not limited) holds at most its
+/// share of the connections: one more is closed as soon as it is accepted, so one client's slow
+/// connections never keep another's, or a health probe, waiting (docs/security.md, A30). A
+/// connection is reused for at most `max_requests` requests and `max_age`: the answer after that
+/// says `Connection: close`.
 pub async fn serve_connections(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     limits: ConnectionLimits,
+    clock: Arc<dyn Clock>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let shares = Arc::new(ClientShares::default());
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -229,11 +263,42 @@ pub async fn serve_connections(
                 continue;
             }
         };
+        let peer_ip = peer.ip().to_canonical();
+        let share = if limits.shared_peers.iter().any(|net| net.contains(&peer_ip)) {
+            None
+        } else {
+            match ClientShares::take(&shares, peer_ip, limits.per_client) {
+                Some(share) => Some(share),
+                None => {
+                    // At debug level: an attacker would otherwise write a line per connection.
+                    tracing::debug!(
+                        client = %peer_ip,
+                        reason = "connections_per_client",
+                        "a client holds its share of connections already: closed a new one"
+                    );
+                    continue;
+                }
+            }
+        };
+        let clock = Arc::clone(&clock);
+        let opened = clock.now();
+        let served = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (max_age, max_requests) = (limits.max_age, limits.max_requests);
         let service = router
             .clone()
             .map_request(move |mut request: Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
                 request
+            })
+            .map_response(move |mut response: axum::response::Response| {
+                let count = served.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if count >= max_requests || clock.now().since(opened) >= max_age {
+                    response.headers_mut().insert(
+                        axum::http::header::CONNECTION,
+                        axum::http::HeaderValue::from_static("close"),
+                    );
+                }
+                response
             });
         let connection =
             http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
@@ -242,6 +307,7 @@ pub async fn serve_connections(
             if let Err(error) = connection.await {
                 tracing::debug!(%error, %peer, "connection ended");
             }
+            drop(share);
             drop(slot);
         });
     }
@@ -251,6 +317,64 @@ pub async fn serve_connections(
         .is_err()
     {
         tracing::warn!("some connections were still open at shutdown and were closed");
+    }
+}
+
+/// How many connections each client holds now: at most one entry per open connection.
+#[derive(Default)]
+struct ClientShares(std::sync::Mutex<std::collections::HashMap<IpAddr, usize>>);
+
+/// One connection's place in its client's share, given back when dropped.
+struct ClientShare {
+    shares: Arc<ClientShares>,
+    client: IpAddr,
+}
+
+impl ClientShares {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<IpAddr, usize>> {
+        // Every update is a single insert or remove: a poisoned map is still consistent.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A place for one more connection of the client at `ip`, unless it holds `limit` already.
+    fn take(shares: &Arc<ClientShares>, ip: IpAddr, limit: usize) -> Option<ClientShare> {
+        let client = client_of(ip);
+        let mut held = shares.lock();
+        let count = held.entry(client).or_insert(0);
+        if *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(ClientShare {
+            shares: Arc::clone(shares),
+            client,
+        })
+    }
+}
+
+impl Drop for ClientShare {
+    fn drop(&mut self) {
+        let mut held = self.shares.lock();
+        if let Some(count) = held.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// The client a connection counts against: its IPv4 address, or its IPv6 /64 (what one
+/// household or server usually holds).
+fn client_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
     }
 }
 

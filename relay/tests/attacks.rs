@@ -363,6 +363,7 @@ async fn a7_header_injection_never_reaches_the_mail_server() {
 async fn a8_delivered_codes_are_six_digits_and_fresh_each_time() {
     let relay = RelayProcess::dev(&[
         ("OTP_RELAY_SENDS_PER_ADDRESS".into(), "100/15m".into()),
+        ("OTP_RELAY_SENDS_PER_ADDRESS_TOTAL".into(), "200/15m".into()),
         ("OTP_RELAY_SENDS_PER_IP".into(), "100/15m".into()),
     ]);
     let mut codes = std::collections::HashSet::new();
@@ -876,9 +877,9 @@ async fn a21_stalled_connections_are_closed_while_others_are_served() {
     for n in 0..40 {
         let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
         let partial = if n % 2 == 0 {
-            "POST /api/v1/challenges HTTP/1.1\r\nHost: relay\r\nContent-Type: appl".to_string()
+            "POST /api/v1/challenges HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl".to_string()
         } else {
-            "POST /api/v1/challenges HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"email\":".to_string()
+            "POST /api/v1/challenges HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"email\":".to_string()
         };
         stream.write_all(partial.as_bytes()).await.unwrap();
         stalled.push(stream);
@@ -983,4 +984,169 @@ async fn a22_forwarded_for_is_believed_only_from_trusted_proxies() {
         "{}",
         unknown.text
     );
+}
+
+/// A27: from one network, a stranger spends a mailbox's wrong-code budget and its sends through
+/// `+tag` spellings; the owner, from another network, still gets and verifies a code. On every
+/// store (the attack table also runs on Redis and a Redis Cluster).
+#[tokio::test]
+async fn a27_a_stranger_cannot_lock_the_owner_of_an_address_out() {
+    let app = TestApp::spawn_with(&[("OTP_RELAY_TRUST_PROXY", "127.0.0.1")]);
+    let relay = &app.relay;
+    let post = |client: &str, path: &str, body: serde_json::Value| {
+        relay
+            .client
+            .post(format!("{}{path}", relay.url))
+            .header("X-Forwarded-For", client.to_string())
+            .json(&body)
+    };
+    let attacker = "203.0.113.9";
+    let mut sent = 0;
+    // Four challenges for one mailbox, twelve wrong codes: the review's reproduction.
+    for tag in 1..=4 {
+        let email = format!("a27+x{tag}@example.com");
+        let issued = relay
+            .send(post(
+                attacker,
+                "/api/v1/challenges",
+                json!({ "email": email }),
+            ))
+            .await;
+        assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.text);
+        sent += 1;
+        app.smtp.wait_for(sent);
+        let code = app.smtp.last_to(&email).code();
+        for _ in 0..3 {
+            let body = json!({
+                "challenge": challenge_of(&issued.json),
+                "email": email,
+                "code": wrong_code(&code),
+            });
+            relay
+                .send(post(attacker, "/api/v1/challenges/verify", body))
+                .await;
+        }
+    }
+    // Then the attacker's sends: refused from its network.
+    let more = relay
+        .send(post(
+            "203.0.113.77",
+            "/api/v1/challenges",
+            json!({ "email": "a27+x5@example.com" }),
+        ))
+        .await;
+    assert_eq!(more.error_code(), "rate_limited", "{}", more.text);
+
+    // The owner, from another network.
+    let owner = "198.51.100.7";
+    let email = "a27@example.com";
+    let issued = relay
+        .send(post(owner, "/api/v1/challenges", json!({ "email": email })))
+        .await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.text);
+    app.smtp.wait_for(sent + 1);
+    let code = app.smtp.last_to(email).code();
+    let body = json!({ "challenge": challenge_of(&issued.json), "email": email, "code": code });
+    let verified = relay
+        .send(post(owner, "/api/v1/challenges/verify", body))
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.text);
+}
+
+/// A29: a mail server that refuses a recipient and quotes its full address: the relay's log
+/// holds the address masked only, and says the recipient (not the sender) was refused. (Every
+/// black-box test also checks its relay's whole log for full addresses when it stops.)
+#[tokio::test]
+async fn a29_a_refused_recipient_is_never_logged_in_full() {
+    let app = TestApp::spawn();
+    let reply = app.relay.issue("nobody.grace@example.org").await;
+    assert_eq!(reply.error_code(), "delivery_failed", "{}", reply.text);
+    let logs = app.relay.logs_once("delivery failed");
+    assert!(!logs.contains("nobody.grace@"), "{logs}");
+    assert!(logs.contains("n***@example.org"), "{logs}");
+    assert!(logs.contains("refused the recipient"), "{logs}");
+    assert!(!logs.contains("check that OTP_RELAY_FROM"), "{logs}");
+    assert!(full_addresses(&logs).is_empty(), "{logs}");
+}
+
+/// A31: a proxy appends to the client's own `X-Forwarded-For` line, which holds a byte that is
+/// not ASCII. The line is still read: the client keeps its own bucket (not freed from it, not
+/// moved into the proxy's, where it would share one with every other such client); a line whose
+/// entry where the client should be is not an address is refused, and logged.
+#[tokio::test]
+async fn a31_a_forwarding_line_that_is_not_ascii_neither_frees_nor_shares_a_bucket() {
+    let relay = RelayProcess::dev(&[
+        ("OTP_RELAY_TRUST_PROXY".into(), "127.0.0.1".into()),
+        ("OTP_RELAY_SENDS_PER_IP".into(), "1/15m".into()),
+    ]);
+    let from = |line: &[u8], email: &str| {
+        relay
+            .client
+            .post(format!("{}/api/v1/challenges", relay.url))
+            .header(
+                "X-Forwarded-For",
+                reqwest::header::HeaderValue::from_bytes(line).unwrap(),
+            )
+            .json(&json!({ "email": email }))
+    };
+    let first = relay
+        .send(from(b"\xff, 203.0.113.9", "p1@example.com"))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    let other = relay
+        .send(from(b"\xfe, 198.51.100.4", "p2@example.com"))
+        .await;
+    assert_eq!(
+        other.status,
+        StatusCode::CREATED,
+        "another client is not in a shared bucket: {}",
+        other.text
+    );
+    for line in [&b"\xff, 203.0.113.9"[..], b"203.0.113.9"] {
+        let again = relay.send(from(line, "p3@example.com")).await;
+        assert_eq!(again.error_code(), "rate_limited", "{}", again.text);
+    }
+    let garbled = relay
+        .send(from(b"203.0.113.9, \xff", "p4@example.com"))
+        .await;
+    assert_eq!(garbled.error_code(), "invalid_request", "{}", garbled.text);
+    relay.logs_once("not an IP address where the client should be");
+}
+
+/// A30: 1,100 connections from one address, each sending its headers slowly, do not keep a
+/// health probe from another address waiting: one client holds only its share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a30_one_client_cannot_hold_every_connection() {
+    use tokio::io::AsyncWriteExt;
+    let relay = RelayProcess::dev(&[]);
+    let address: std::net::SocketAddr = relay.url.trim_start_matches("http://").parse().unwrap();
+    let mut slow = Vec::new();
+    for _ in 0..1100 {
+        let Ok(mut stream) = tokio::net::TcpStream::connect(address).await else {
+            continue;
+        };
+        let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nHo").await;
+        slow.push(stream);
+    }
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let mut probe = socket.connect(address).await.unwrap();
+        probe
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut probe, &mut answer)
+            .await
+            .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    drop(slow);
 }

@@ -66,8 +66,10 @@ fn serve_help_explains_the_settings() {
         "OTP_RELAY_RESEND_AFTER",
         "OTP_RELAY_ALLOWED_ORIGINS",
         "OTP_RELAY_SENDS_PER_ADDRESS",
+        "OTP_RELAY_SENDS_PER_ADDRESS_TOTAL",
         "OTP_RELAY_SENDS_PER_IP",
         "OTP_RELAY_FAILURES_PER_ADDRESS",
+        "OTP_RELAY_FAILURES_PER_ADDRESS_TOTAL",
         "OTP_RELAY_TRUST_PROXY",
         "OTP_RELAY_STATIC_DIR",
     ] {

@@ -133,6 +133,7 @@ async fn clients_hanging_up_mid_send_do_not_break_later_sends() {
     let app = TestApp::spawn_with(&[
         ("OTP_RELAY_SENDS_PER_IP", "200/15m"),
         ("OTP_RELAY_SENDS_PER_ADDRESS", "200/15m"),
+        ("OTP_RELAY_SENDS_PER_ADDRESS_TOTAL", "400/15m"),
     ]);
     let impatient = reqwest::Client::builder()
         .timeout(Duration::from_millis(5))

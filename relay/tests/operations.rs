@@ -349,7 +349,7 @@ async fn a_request_past_its_deadline_is_logged_with_a_reason() {
     // Headers and a tenth of the body promised; the rest never comes.
     stream
         .write_all(
-            b"POST /api/v1/challenges HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n\
+            b"POST /api/v1/challenges HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
               Content-Length: 100\r\n\r\n{\"email\":",
         )
         .await

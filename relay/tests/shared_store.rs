@@ -113,6 +113,7 @@ on_every_store!(
     parallel_wrong_codes_over_two_relays_are_judged_exactly_three_times,
     a_restarted_relay_still_verifies_its_outstanding_codes,
     every_key_expires_but_the_epochs,
+    an_evicting_policy_is_refused_while_it_lasts,
 );
 
 /// Issues a code on `relay` for `email`: the challenge and the code from its outbox.
@@ -347,9 +348,11 @@ async fn every_key_expires_but_the_epochs(redis: Backing) {
     let expected: std::collections::BTreeMap<String, usize> = [
         ("epoch", 128),
         ("address-sends", 30),
+        ("network-address-sends", 30),
         ("ip-sends", 1),
         ("attempts", 11),
         ("address-failures", 10),
+        ("network-address-failures", 10),
         ("used", 1),
     ]
     .into_iter()
@@ -371,6 +374,70 @@ async fn every_key_expires_but_the_epochs(redis: Backing) {
             servers_with_data >= 2,
             "the hash tags spread keys over the masters"
         );
+    }
+}
+
+/// A28: a Redis node whose `maxmemory-policy` is switched to an evicting one while the relays
+/// run: within seconds they refuse (503, `/readyz` 503 naming the setting), a new relay refuses
+/// to start, and once it is `noeviction` again they serve, the held challenge included.
+async fn an_evicting_policy_is_refused_while_it_lasts(redis: Backing) {
+    let (a, b) = two_relays(&redis);
+    let (challenge, code) = issue(&a, "eve@example.com").await;
+    let servers = redis.servers();
+    let node = servers[servers.len() - 1];
+    assert_eq!(
+        node.cli(&["config", "set", "maxmemory-policy", "volatile-ttl"]),
+        "OK"
+    );
+    for relay in [&a, &b] {
+        let reason = wait_for_readiness(relay, StatusCode::SERVICE_UNAVAILABLE).await;
+        assert!(
+            reason.contains("maxmemory-policy is volatile-ttl"),
+            "{reason}"
+        );
+        assert!(reason.contains("noeviction"), "{reason}");
+    }
+    let refused = b.verify(&challenge, "eve@example.com", &code).await;
+    assert_eq!(refused.error_code(), "unavailable", "{}", refused.text);
+    assert_eq!(
+        b.issue("eve2@example.com").await.error_code(),
+        "unavailable"
+    );
+    let env = redis.env();
+    let mut start: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    start.push(("OTP_RELAY_DEV", "1"));
+    let (status, said) = refused_start(&start);
+    assert_ne!(status, Some(0));
+    assert!(said.contains("maxmemory-policy"), "{said}");
+
+    assert_eq!(
+        node.cli(&["config", "set", "maxmemory-policy", "noeviction"]),
+        "OK"
+    );
+    for relay in [&a, &b] {
+        wait_for_readiness(relay, StatusCode::OK).await;
+    }
+    let verified = b.verify(&challenge, "eve@example.com", &code).await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.text);
+}
+
+/// Polls `/readyz` until it answers `status` (within 10 s); its body.
+async fn wait_for_readiness(relay: &RelayProcess, status: StatusCode) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = relay
+            .client
+            .get(format!("{}/readyz", relay.url))
+            .send()
+            .await
+            .unwrap();
+        let seen = answer.status();
+        let body = answer.text().await.unwrap();
+        if seen == status {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "/readyz stayed {seen}: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

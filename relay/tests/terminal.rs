@@ -367,3 +367,60 @@ fn the_lang_flag_wins_over_the_locale() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("--lang"));
 }
+
+/// The client reaches an `https://` relay (behind a TLS proxy whose certificate is from a private
+/// CA) when given that CA with `--ca`; without it the certificate is refused (exit code 6, and
+/// no code sent), and a `--ca` that is not a certificate file is named.
+#[test]
+fn an_https_relay_is_reached_over_tls_with_a_private_ca() {
+    let app = TestApp::spawn();
+    let proxy = TlsProxy::start(app.relay.url.trim_start_matches("http://"));
+    let untrusted = verify_command(&proxy.url(), &["--email", "tls@example.com"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&untrusted.stderr);
+    assert_eq!(untrusted.status.code(), Some(6), "{said}");
+    assert_eq!(
+        app.smtp.count(),
+        0,
+        "nothing was asked of an untrusted relay"
+    );
+
+    let ca = proxy.certs.ca();
+    let ca = ca.to_str().unwrap();
+    let mut child = verify_command(
+        &proxy.url(),
+        &["--email", "tls@example.com", "--ca", ca, "--print-proof"],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let code = app.smtp.last_to("tls@example.com").code();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{code}").unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{said}");
+    assert!(said.contains("Verified: tls@example.com"), "{said}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .split('.')
+            .count(),
+        3
+    );
+
+    let not_a_ca = verify_command(
+        &proxy.url(),
+        &["--email", "tls@example.com", "--ca", "/nonexistent.pem"],
+    )
+    .stdin(Stdio::null())
+    .output()
+    .unwrap();
+    assert_eq!(not_a_ca.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&not_a_ca.stderr).contains("--ca /nonexistent.pem"));
+}

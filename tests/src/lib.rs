@@ -139,6 +139,58 @@ impl Certs {
     }
 }
 
+/// A TLS-terminating proxy (`tests/support/tls_proxy.py`) in front of a plain server, as a load
+/// balancer is in front of a relay, with a certificate for 127.0.0.1 and localhost from its own
+/// private CA.
+pub struct TlsProxy {
+    child: Child,
+    pub port: u16,
+    pub certs: Certs,
+}
+
+impl TlsProxy {
+    /// A proxy to `target` (`host:port`) on a free port.
+    pub fn start(target: &str) -> TlsProxy {
+        let certs = Certs::new();
+        let dir = certs.dir.path();
+        let mut child = Command::new("/usr/bin/python3")
+            .arg(workspace_root().join("tests/support/tls_proxy.py"))
+            .arg("--cert")
+            .arg(dir.join("cert.pem"))
+            .arg("--key")
+            .arg(dir.join("key.pem"))
+            .args(["--target", target])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start /usr/bin/python3 tests/support/tls_proxy.py");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read READY");
+        let port = line
+            .trim()
+            .strip_prefix("READY ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the TLS proxy did not start: {line:?}"));
+        TlsProxy { child, port, certs }
+    }
+
+    /// `https://localhost:PORT`.
+    pub fn url(&self) -> String {
+        format!("https://localhost:{}", self.port)
+    }
+}
+
+impl Drop for TlsProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// How the SMTP server protects its connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpMode {
@@ -743,9 +795,40 @@ impl RelayProcess {
 }
 
 impl Drop for RelayProcess {
+    /// Stops the relay, and fails the test if any line it logged names a full address
+    /// (docs/security.md, requirement 16 and A29): every black-box test checks this of its logs.
     fn drop(&mut self) {
         self.kill();
+        if !std::thread::panicking() {
+            let named = full_addresses(&self.logs());
+            assert!(
+                named.is_empty(),
+                "the relay logged full addresses (only a***@domain is allowed): {named:?}"
+            );
+        }
     }
+}
+
+/// Every `local@domain.tld` in `text` whose local part is not masked (`a***`).
+pub fn full_addresses(text: &str) -> Vec<String> {
+    fn delimits(c: char) -> bool {
+        c.is_whitespace() || c.is_control() || "<>()[]{}\"',;:`=\\".contains(c)
+    }
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices('@') {
+        let before = &text[..at];
+        let local = &before[before
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| delimits(c))
+            .map_or(0, |(i, c)| i + c.len_utf8())..];
+        let after = &text[at + 1..];
+        let domain = &after[..after.find(delimits).unwrap_or(after.len())];
+        if !local.is_empty() && !local.ends_with("***") && domain.contains('.') {
+            found.push(format!("{local}@{domain}"));
+        }
+    }
+    found
 }
 
 /// A relay and an SMTP server (STARTTLS + AUTH) wired together.

@@ -10,6 +10,9 @@ renamed into new/).
 Modes: `plain` (no TLS), `starttls` (STARTTLS offered and required before MAIL),
 `implicit` (SMTPS: TLS from the first byte). With --user/--password, AUTH PLAIN
 and AUTH LOGIN are offered and required; bad credentials get 535.
+A recipient whose local part starts with `nobody` is refused at RCPT the way
+Postfix refuses an unknown user, quoting the full address:
+`550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown`.
 It stops on SIGTERM/SIGINT, and on stdin EOF if --exit-on-stdin-eof is given.
 """
 import argparse
@@ -48,6 +51,12 @@ class MaildirHandler:
         if not self.with_auth:  # else AUTH would be offered after STARTTLS
             responses = [r for r in responses if not r.startswith("250-AUTH")]
         return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower().startswith("nobody"):
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         name = f"{time.time_ns()}.P{os.getpid()}Q{next(self.counter)}.localhost"

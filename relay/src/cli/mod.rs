@@ -37,9 +37,13 @@ pub enum Command {
         /// The address to verify; asked for when missing.
         #[arg(long)]
         email: Option<String>,
-        /// The relay's URL.
+        /// The relay's URL; https:// is checked against the system's CA roots.
         #[arg(long, env = "OTP_RELAY_URL", default_value = "http://127.0.0.1:8787")]
         relay: String,
+        /// A PEM file of CA certificates to trust for an https:// relay as well as the system's
+        /// (a private CA).
+        #[arg(long, env = "OTP_RELAY_URL_CA")]
+        ca: Option<std::path::PathBuf>,
         /// On success print only the proof (a JWT) on stdout, for scripts.
         #[arg(long)]
         print_proof: bool,
@@ -92,6 +96,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Verify {
             email,
             relay,
+            ca,
             print_proof,
             lang,
         } => {
@@ -110,6 +115,7 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             let options = verify::VerifyOptions {
                 relay,
+                ca,
                 email,
                 print_proof,
                 lang,

@@ -44,6 +44,8 @@ impl Outcome {
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     pub relay: String,
+    /// Extra CA certificates (PEM) for an `https://` relay.
+    pub ca: Option<std::path::PathBuf>,
     pub email: Option<String>,
     pub print_proof: bool,
     pub lang: Lang,
@@ -57,6 +59,20 @@ pub fn locale_lang(var: impl Fn(&str) -> Option<String>) -> Option<Lang> {
         .filter_map(|name| var(name))
         .filter(|value| !value.is_empty() && value != "C" && value != "POSIX")
         .find_map(|value| Lang::first_of(value.split(':')))
+}
+
+/// The certificates of a PEM file given with `--ca`, or a sentence saying what is wrong with it.
+fn trusted_certificates(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path)
+        .map_err(|error| format!("--ca {}: cannot be read ({error})", path.display()))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem).unwrap_or_default();
+    if certificates.is_empty() {
+        return Err(format!(
+            "--ca {}: holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
+    }
+    Ok(certificates)
 }
 
 /// An answer from the relay, or none.
@@ -228,11 +244,24 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
         reqwest::header::ACCEPT_LANGUAGE,
         reqwest::header::HeaderValue::from_static(options.lang.tag()),
     );
-    let http = match reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .default_headers(headers)
-        .build()
-    {
+        .https_only(options.relay.starts_with("https://"));
+    if let Some(path) = &options.ca {
+        match trusted_certificates(path) {
+            Ok(certificates) => {
+                for certificate in certificates {
+                    builder = builder.add_root_certificate(certificate);
+                }
+            }
+            Err(error) => {
+                say(&error);
+                return Outcome::InvalidInput;
+            }
+        }
+    }
+    let http = match builder.build() {
         Ok(http) => http,
         Err(error) => return unreachable(&words, &options.relay, &error.to_string()),
     };

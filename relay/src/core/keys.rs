@@ -45,8 +45,9 @@ pub struct KeyRing {
 pub enum KeyError {
     #[error("no secret given")]
     Empty,
-    #[error("secret item {0:?} is not of the form kid:base64url")]
-    NoKid(String),
+    /// Which item (counting from 1): nothing of it is repeated, as it may be a bare secret.
+    #[error("secret item {0} is not of the form kid:base64url (it has no kid: in front)")]
+    NoKid(usize),
     #[error("key id {0:?} must be 1 to 16 characters of A-Z, a-z, 0-9, '-' or '_'")]
     BadKid(String),
     #[error("key id {0:?} appears twice")]
@@ -93,10 +94,13 @@ pub fn random_secret() -> String {
 /// at least 32 bytes), in order. Shared by the challenge keys and the proof keys.
 pub fn parse_items(spec: &str) -> Result<Vec<(String, SecretBytes)>, KeyError> {
     let mut items: Vec<(String, SecretBytes)> = Vec::new();
-    for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (kid, secret) = item
-            .split_once(':')
-            .ok_or_else(|| KeyError::NoKid(item.chars().take(4).collect::<String>() + "…"))?;
+    for (position, item) in spec
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .enumerate()
+    {
+        let (kid, secret) = item.split_once(':').ok_or(KeyError::NoKid(position + 1))?;
         let kid_ok = !kid.is_empty()
             && kid.len() <= MAX_KID_LEN
             && kid
@@ -204,7 +208,13 @@ mod tests {
     #[test]
     fn weak_or_malformed_secrets_are_refused() {
         assert!(matches!(KeyRing::parse(""), Err(KeyError::Empty)));
-        assert!(matches!(KeyRing::parse("nokid"), Err(KeyError::NoKid(_))));
+        let bare = secret();
+        let refused = KeyRing::parse(&format!("k1:{bare},{bare}")).unwrap_err();
+        assert_eq!(refused, KeyError::NoKid(2));
+        assert!(
+            !refused.to_string().contains(&bare[..4]),
+            "a bare secret is never echoed: {refused}"
+        );
         assert!(matches!(
             KeyRing::parse("k:c2hvcnQ"),
             Err(KeyError::TooShort(_, 5))

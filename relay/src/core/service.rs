@@ -7,7 +7,9 @@
 //! margin), so no step of the clock can outlive a used mark or an attempt count.
 //!
 //! Send limits and the failure budget are kept per mailbox (`EmailAddress::mailbox`), not per
-//! spelling of an address. A refused request leaves no counter behind.
+//! spelling of an address, twice: each client network has a share of its own, and the mailbox a
+//! higher total over all networks, so that a stranger spends their own share and not the
+//! owner's (docs/security.md, A27). A refused request leaves no counter behind.
 
 use crate::core::clock::{Clock, UnixTime, rfc3339};
 use crate::core::code::{codes_match, derive_code};
@@ -71,6 +73,30 @@ fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
 fn token_error(error: TokenError) -> ApiError {
     tracing::debug!(%error, "challenge refused");
     ApiError::invalid_challenge()
+}
+
+/// The keys of a mailbox's budgets as seen from one client network.
+struct Budgets {
+    share_sends: StoreKey,
+    total_sends: StoreKey,
+    share_failures: StoreKey,
+    total_failures: StoreKey,
+}
+
+/// The network a client's share of a mailbox's budgets belongs to: an IPv4 /24 or an IPv6 /48,
+/// what one organisation usually holds, so that a stranger needs addresses in many networks,
+/// not many addresses, to spend a mailbox's total (docs/security.md, A27).
+fn client_network(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+    }
 }
 
 /// IPv6 clients usually own a whole /64: limit by that, not by single addresses.
@@ -160,21 +186,60 @@ impl VerificationService {
         }
     }
 
-    /// Checks, in this order, the mailbox's failure budget (a mailbox that has used it gets no
-    /// more codes until it recovers), the per-client and the per-mailbox send limits. A refusal
-    /// leaves the counts as they were; otherwise the mailbox's count, which a failed delivery
-    /// takes back (the client's stays).
-    async fn count_sends(&self, ip_key: &StoreKey, mailbox: AddressId) -> Result<Count, ApiError> {
+    /// The store's pseudonym for a mailbox as asked about from one client network (an IPv4 /24
+    /// or an IPv6 /48): that network's share of the mailbox's budgets, which only it can spend.
+    fn network_mailbox_id(mailbox: AddressId, ip: IpAddr, keys: &KeyRing) -> AddressId {
+        let mut mac = keys.store_key().mac();
+        mac.update(b"network-share\0");
+        mac.update(&mailbox);
+        mac.update(client_network(ip).as_bytes());
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+        id
+    }
+
+    /// The budgets a mailbox has, as seen from `requester`'s network: its own share, and the
+    /// mailbox's total over every network.
+    fn budgets(&self, mailbox: AddressId, requester: &Requester) -> Budgets {
+        let share = Self::network_mailbox_id(mailbox, requester.ip, &self.settings.keys);
+        Budgets {
+            share_sends: StoreKey::NetworkAddressSends(share),
+            total_sends: StoreKey::AddressSends(mailbox),
+            share_failures: StoreKey::NetworkAddressFailures(share),
+            total_failures: StoreKey::AddressFailures(mailbox),
+        }
+    }
+
+    /// Checks, in this order, the mailbox's failure budgets (this network's share, then the
+    /// total: a mailbox that has used one gets no more codes from where it was used until it
+    /// recovers), the per-client send limit, and the mailbox's send limits (this network's share,
+    /// then the total). A refusal leaves the counts as they were; otherwise the mailbox's two
+    /// counts, which a failed delivery takes back (the client's stays).
+    async fn count_sends(
+        &self,
+        ip_key: &StoreKey,
+        budgets: &Budgets,
+    ) -> Result<[Count; 2], ApiError> {
         let policy = &self.settings.policy;
-        let failures = self
-            .store
-            .count(&StoreKey::AddressFailures(mailbox))
-            .await?;
-        if failures.value >= policy.failures_per_address.count {
-            return Err(ApiError::rate_limited(
-                failures.resets_in.as_secs().max(1),
+        for (key, rate, what) in [
+            (
+                &budgets.share_failures,
+                policy.failures_per_address,
+                "Too many wrong codes were entered for this address from your network. Wait before asking for a new code.",
+            ),
+            (
+                &budgets.total_failures,
+                policy.failures_per_address_total,
                 "Too many wrong codes were entered for this address. Wait before asking for a new code.",
-            ));
+            ),
+        ] {
+            let failures = self.store.count(key).await?;
+            if failures.value >= rate.count {
+                return Err(ApiError::rate_limited(
+                    failures.resets_in.as_secs().max(1),
+                    what,
+                ));
+            }
         }
         let ip_count = self
             .count_send(
@@ -183,20 +248,44 @@ impl VerificationService {
                 "Too many codes were requested from your network.",
             )
             .await?;
+        let share_count = match self
+            .count_send(
+                &budgets.share_sends,
+                policy.sends_per_address,
+                "Too many codes were sent to this address from your network.",
+            )
+            .await
+        {
+            Ok(count) => count,
+            Err(error) => {
+                self.uncount(&[(ip_key, &ip_count)]).await;
+                return Err(error);
+            }
+        };
         match self
             .count_send(
-                &StoreKey::AddressSends(mailbox),
-                policy.sends_per_address,
+                &budgets.total_sends,
+                policy.sends_per_address_total,
                 "Too many codes were sent to this address.",
             )
             .await
         {
-            Ok(address_count) => Ok(address_count),
+            Ok(total_count) => Ok([share_count, total_count]),
             Err(error) => {
-                self.uncount(&[(ip_key, &ip_count)]).await;
+                self.uncount(&[(ip_key, &ip_count), (&budgets.share_sends, &share_count)])
+                    .await;
                 Err(error)
             }
         }
+    }
+
+    /// Gives a mailbox back the sends of a message that could not be delivered.
+    async fn refund_sends(&self, budgets: &Budgets, counted: &[Count; 2]) {
+        self.uncount(&[
+            (&budgets.share_sends, &counted[0]),
+            (&budgets.total_sends, &counted[1]),
+        ])
+        .await;
     }
 
     async fn deliver(
@@ -274,7 +363,7 @@ impl VerificationService {
         self.store.ready().await.map_err(|error| {
             ApiError::new(
                 ErrorCode::Unavailable,
-                format!("The relay cannot reach its store ({error}); it answers no verification until it can."),
+                format!("The relay cannot use its store: {error}. It answers no verification until it can."),
             )
         })
     }
@@ -288,8 +377,8 @@ impl VerificationService {
         let email = parse_email(raw_email)?;
         let policy = &self.settings.policy;
         let ip_key = Self::client_sends_key(requester);
-        let mailbox = self.mailbox_id(&email);
-        let address_count = self.count_sends(&ip_key, mailbox).await?;
+        let budgets = self.budgets(self.mailbox_id(&email), requester);
+        let counted = self.count_sends(&ip_key, &budgets).await?;
 
         // Nothing about the challenge itself is stored: its first resend waits from the issue
         // time the token carries.
@@ -307,8 +396,7 @@ impl VerificationService {
         if let Err(error) = self.deliver(&email, &challenge, requester).await {
             // Refunded to the person, so an outage does not lock them out; still counted against
             // the client, so that nobody drives unlimited SMTP transactions (A19).
-            self.uncount(&[(&StoreKey::AddressSends(mailbox), &address_count)])
-                .await;
+            self.refund_sends(&budgets, &counted).await;
             return Err(error);
         }
         let token = challenge.encode(keys);
@@ -407,14 +495,13 @@ impl VerificationService {
             return Err(no_resends_left());
         }
         let ip_key = Self::client_sends_key(requester);
-        let mailbox = self.mailbox_id(&email);
-        let delivered = match self.count_sends(&ip_key, mailbox).await {
-            Ok(address_count) => match self.deliver(&email, &challenge, requester).await {
+        let budgets = self.budgets(self.mailbox_id(&email), requester);
+        let delivered = match self.count_sends(&ip_key, &budgets).await {
+            Ok(counted) => match self.deliver(&email, &challenge, requester).await {
                 Ok(()) => Ok(()),
                 Err(error) => {
                     // As in `issue`: refunded to the person, still counted against the client.
-                    self.uncount(&[(&StoreKey::AddressSends(mailbox), &address_count)])
-                        .await;
+                    self.refund_sends(&budgets, &counted).await;
                     Err(error)
                 }
             },
@@ -458,15 +545,35 @@ impl VerificationService {
         if attempts.value > u64::from(policy.max_attempts) {
             return Err(ApiError::too_many_attempts());
         }
-        let failures_key = StoreKey::AddressFailures(self.mailbox_id(&email));
-        let failures = self
+        // This network's share of the mailbox's failure budget first, so that a stranger who
+        // spent theirs is refused before touching the total the owner relies on.
+        let budgets = self.budgets(self.mailbox_id(&email), requester);
+        let share_failures = self
             .store
-            .increment(&failures_key, policy.failures_per_address.window)
+            .increment(&budgets.share_failures, policy.failures_per_address.window)
             .await?;
-        if failures.value > policy.failures_per_address.count {
-            self.uncount(&[(&failures_key, &failures)]).await;
+        if share_failures.value > policy.failures_per_address.count {
+            self.uncount(&[(&budgets.share_failures, &share_failures)])
+                .await;
             return Err(ApiError::address_locked(
-                failures.resets_in.as_secs().max(1),
+                share_failures.resets_in.as_secs().max(1),
+            ));
+        }
+        let total_failures = self
+            .store
+            .increment(
+                &budgets.total_failures,
+                policy.failures_per_address_total.window,
+            )
+            .await?;
+        if total_failures.value > policy.failures_per_address_total.count {
+            self.uncount(&[
+                (&budgets.share_failures, &share_failures),
+                (&budgets.total_failures, &total_failures),
+            ])
+            .await;
+            return Err(ApiError::address_locked(
+                total_failures.resets_in.as_secs().max(1),
             ));
         }
 
@@ -482,7 +589,11 @@ impl VerificationService {
             return Err(ApiError::wrong_code(u32::try_from(left).unwrap_or(0)));
         }
         // Right code: it was not a failure after all.
-        self.uncount(&[(&failures_key, &failures)]).await;
+        self.uncount(&[
+            (&budgets.share_failures, &share_failures),
+            (&budgets.total_failures, &total_failures),
+        ])
+        .await;
         if self
             .store
             .claim(&StoreKey::Used(id), self.challenge_lifetime(&challenge))
@@ -547,5 +658,15 @@ mod tests {
         assert_eq!(ip_bucket(a), ip_bucket(b));
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
         assert_eq!(ip_bucket(mapped), "192.0.2.1");
+    }
+
+    #[test]
+    fn budget_shares_belong_to_a_v4_24_or_a_v6_48() {
+        let net = |text: &str| client_network(text.parse().unwrap());
+        assert_eq!(net("192.0.2.1"), net("192.0.2.254"));
+        assert_ne!(net("192.0.2.1"), net("192.0.3.1"));
+        assert_eq!(net("::ffff:192.0.2.9"), "192.0.2.0/24");
+        assert_eq!(net("2001:db8:1:2::1"), net("2001:db8:1:ffff::1"));
+        assert_ne!(net("2001:db8:1::1"), net("2001:db8:2::1"));
     }
 }

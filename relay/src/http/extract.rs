@@ -231,15 +231,18 @@ fn requester(request: &Request, trusted_proxies: &[IpNet]) -> Result<Requester, 
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |info| info.0.ip());
+    // Every header line, as bytes: a line that is not ASCII is still read, never skipped, or
+    // the client it names would vanish and the request count as the proxy's own (A31).
     let forwarded = request
         .headers()
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok());
+        .map(axum::http::HeaderValue::as_bytes);
     let ip = client_ip(peer, forwarded, trusted_proxies).map_err(|entry| {
         tracing::warn!(
+            %peer,
             entry = %entry.chars().take(64).collect::<String>(),
-            "a trusted proxy sent an X-Forwarded-For entry that is not an IP address"
+            "a trusted proxy sent an X-Forwarded-For entry that is not an IP address where the client should be: refused"
         );
         ApiError::invalid_request(
             "The proxy in front of this relay did not say which address the request came from \
@@ -271,7 +274,7 @@ fn requester(request: &Request, trusted_proxies: &[IpNet]) -> Result<Requester, 
 /// would share.
 pub fn client_ip<'a>(
     peer: IpAddr,
-    forwarded: impl Iterator<Item = &'a str>,
+    forwarded: impl Iterator<Item = &'a [u8]>,
     trusted_proxies: &[IpNet],
 ) -> Result<IpAddr, String> {
     let peer = peer.to_canonical();
@@ -279,14 +282,17 @@ pub fn client_ip<'a>(
     if !trusted(&peer) {
         return Ok(peer);
     }
-    let entries: Vec<&str> = forwarded
-        .flat_map(|header| header.split(','))
-        .map(str::trim)
+    let entries: Vec<&[u8]> = forwarded
+        .flat_map(|header| header.split(|&byte| byte == b','))
+        .map(<[u8]>::trim_ascii)
         .filter(|entry| !entry.is_empty())
         .collect();
     let mut client = peer;
     for entry in entries.iter().rev() {
-        let ip = parse_forwarded_entry(entry).ok_or_else(|| (*entry).to_string())?;
+        let ip = std::str::from_utf8(entry)
+            .ok()
+            .and_then(parse_forwarded_entry)
+            .ok_or_else(|| String::from_utf8_lossy(entry).into_owned())?;
         client = ip;
         if !trusted(&ip) {
             break;
@@ -327,12 +333,16 @@ mod tests {
         let proxies = nets(&["10.0.0.0/8"]);
         for headers in [&[][..], &["198.51.100.9"][..], &["unknown"][..]] {
             assert_eq!(
-                client_ip(ip("203.0.113.5"), headers.iter().copied(), &proxies),
+                client_ip(
+                    ip("203.0.113.5"),
+                    headers.iter().map(|h| h.as_bytes()),
+                    &proxies
+                ),
                 Ok(ip("203.0.113.5"))
             );
         }
         assert_eq!(
-            client_ip(ip("203.0.113.5"), ["198.51.100.9"].into_iter(), &[]),
+            client_ip(ip("203.0.113.5"), [&b"198.51.100.9"[..]].into_iter(), &[]),
             Ok(ip("203.0.113.5")),
             "nothing trusted by default"
         );
@@ -342,7 +352,8 @@ mod tests {
     fn from_a_trusted_proxy_the_rightmost_untrusted_entry_is_the_client() {
         let proxies = nets(&["10.0.0.0/8", "192.0.2.7/32"]);
         let peer = ip("10.0.0.1");
-        let client = |headers: &[&str]| client_ip(peer, headers.iter().copied(), &proxies);
+        let client =
+            |headers: &[&str]| client_ip(peer, headers.iter().map(|h| h.as_bytes()), &proxies);
         // A client's own spoofed entry on the left changes nothing.
         assert_eq!(client(&["6.6.6.6, 198.51.100.9"]), Ok(ip("198.51.100.9")));
         assert_eq!(
@@ -364,5 +375,28 @@ mod tests {
         );
         // Left of the client, anything goes: it is never read.
         assert_eq!(client(&["garbage, 198.51.100.9"]), Ok(ip("198.51.100.9")));
+    }
+
+    #[test]
+    fn a_line_that_is_not_ascii_is_read_not_skipped() {
+        let proxies = nets(&["10.0.0.0/8"]);
+        let peer = ip("10.0.0.1");
+        let client = |headers: &[&[u8]]| client_ip(peer, headers.iter().copied(), &proxies);
+        // The client's own line, with a byte that is not ASCII on its left: still the client.
+        assert_eq!(
+            client(&[b"\xff, 203.0.113.9"]),
+            Ok(ip("203.0.113.9")),
+            "neither freed nor counted as the proxy"
+        );
+        assert_eq!(
+            client(&[b"198.51.100.1", b"\xff, 203.0.113.9"]),
+            Ok(ip("203.0.113.9"))
+        );
+        // Where the client should be: refused, and named for the log.
+        assert_eq!(client(&[b"203.0.113.9, \xff"]), Err("\u{fffd}".to_string()));
+        assert_eq!(
+            client(&[b"203.0.113.9", b"\xc3\xa9"]),
+            Err("\u{e9}".to_string())
+        );
     }
 }

@@ -87,6 +87,9 @@ pub fn router(app: SharedApp) -> Router {
         }
         None => router.fallback(not_found),
     };
+    if app.config.dev {
+        router = router.layer(middleware::from_fn(loopback_host_only));
+    }
     let deadline = app.config.connections.request_timeout;
     let metrics = Arc::clone(&app.metrics);
     router
@@ -96,6 +99,48 @@ pub fn router(app: SharedApp) -> Router {
             },
         ))
         .with_state(app)
+}
+
+/// Development mode listens on loopback only, but a web page could still reach it through a name
+/// of its own that resolves to 127.0.0.1 (DNS rebinding) and read the outbox, codes and all: a
+/// request for any host but a loopback one is refused.
+async fn loopback_host_only(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    // Browsers always send `Host`; a request without one (HTTP/1.0, a test without a socket)
+    // cannot come from a rebound page.
+    let Some(host) = request.headers().get(axum::http::header::HOST) else {
+        return next.run(request).await;
+    };
+    let host = host.to_str().unwrap_or_default();
+    if is_loopback_host(host) {
+        return next.run(request).await;
+    }
+    tracing::warn!(
+        reason = "dev_host",
+        host = %host.chars().take(64).collect::<String>(),
+        "development mode: refused a request for a host that is not loopback"
+    );
+    ApiError::new(
+        ErrorCode::OriginNotAllowed,
+        "In development mode the relay answers only requests for localhost, 127.0.0.1 or [::1]. \
+         Open it at http://127.0.0.1 with its port.",
+    )
+    .into_response()
+}
+
+/// `localhost`, a `127.x.y.z` address or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Answers 503 when a request takes longer than the deadline (a client trickling its body, a

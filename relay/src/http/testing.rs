@@ -154,7 +154,7 @@ impl InProcessRelay {
             failing: AtomicBool::new(false),
             hanging: AtomicBool::new(false),
         });
-        let limits = config.connections;
+        let limits = config.connections.clone();
         let Assembled { app, store } = assemble_with(
             config,
             Arc::clone(&delivery) as Arc<dyn Delivery>,
@@ -304,7 +304,8 @@ impl InProcessRelay {
         let task = tokio::spawn(serve_connections(
             listener,
             self.router.clone(),
-            self.limits,
+            self.limits.clone(),
+            Arc::new(self.clock.clone()),
             std::future::pending(),
         ));
         Ok((address, task))

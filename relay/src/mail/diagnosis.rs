@@ -62,6 +62,11 @@ pub fn diagnose_text(target: &SmtpTarget, detail: &str, status: Option<&str>) ->
         format!(
             "the SMTP server {server} refused the login: check the user and password in OTP_RELAY_SMTP_URL"
         )
+    } else if status.starts_with('5') && names_the_recipient(&lower) {
+        format!(
+            "the SMTP server {server} refused the recipient: the address the code was for does not \
+             exist there or is not accepted (nothing is wrong with OTP_RELAY_FROM or the relay)"
+        )
     } else if status.starts_with("530") {
         format!(
             "the SMTP server {server} requires a login (or STARTTLS) before sending: add user:password to OTP_RELAY_SMTP_URL"
@@ -70,6 +75,24 @@ pub fn diagnose_text(target: &SmtpTarget, detail: &str, status: Option<&str>) ->
         format!("sending through {server} failed")
     };
     DeliveryError::new(hint, detail.to_string())
+}
+
+/// Whether a refusal is about the recipient rather than the sender or the message: the words
+/// servers use, or an enhanced status code for a bad destination (RFC 3463, X.1.1 to X.1.6).
+fn names_the_recipient(lower: &str) -> bool {
+    [
+        "recipient",
+        "rcpt",
+        "user unknown",
+        "no such user",
+        "mailbox unavailable",
+        "does not exist",
+    ]
+    .iter()
+    .any(|words| lower.contains(words))
+        || ["5.1.1", "5.1.2", "5.1.3", "5.1.6"]
+            .iter()
+            .any(|code| lower.contains(code))
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
@@ -104,11 +127,25 @@ mod tests {
             ("must authenticate", Some("530"), "requires a login"),
             ("failed to lookup address", None, "could not be resolved"),
             ("timed out", None, "did not answer in time"),
+            (
+                "permanent error (550): 5.1.1 <x@example.org>: Recipient address rejected",
+                Some("550"),
+                "refused the recipient",
+            ),
+            (
+                "permanent error (550): user unknown",
+                Some("550"),
+                "refused the recipient",
+            ),
         ];
         for (detail, status, hint) in cases {
             let failure = diagnose_text(&target(), detail, status);
             assert!(failure.hint.contains(hint), "{detail}: {}", failure.hint);
             assert!(!failure.hint.contains("pw@"), "no password in hints");
+            assert!(
+                !failure.detail.contains("x@example"),
+                "no full address in details"
+            );
         }
     }
 }

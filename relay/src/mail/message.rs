@@ -21,8 +21,15 @@ pub struct RenderedMessage {
     pub from: Option<String>,
 }
 
+/// Text between tags.
 fn escape(text: &str) -> String {
     html_escape::encode_text(text).into_owned()
+}
+
+/// Text inside a double-quoted attribute, where `"` must not end it (docs/security.md: a
+/// product name with a quote broke out of the logo's `alt`).
+fn escape_attribute(text: &str) -> String {
+    html_escape::encode_double_quoted_attribute(text).into_owned()
 }
 
 /// Subject, plain text and HTML for one code email.
@@ -55,8 +62,8 @@ pub fn render(email: &CodeEmail) -> RenderedMessage {
         .map(|(brand, logo)| {
             format!(
                 "<tr><td style=\"padding:0 0 16px 0\"><img src=\"{}\" alt=\"{}\" height=\"32\" style=\"display:block;height:32px;border:0\"></td></tr>",
-                escape(logo),
-                escape(&brand.product)
+                escape_attribute(logo),
+                escape_attribute(&brand.product)
             )
         })
         .unwrap_or_default();
@@ -220,5 +227,33 @@ mod tests {
             brand: None,
         });
         assert!(rendered.html.contains("&lt;b&gt;x"));
+    }
+
+    #[test]
+    fn a_product_name_with_quotes_stays_inside_the_logos_attribute() {
+        let rendered = render(&CodeEmail {
+            to: EmailAddress::parse("ada@example.com").unwrap(),
+            code: Code::parse("042137", 6).unwrap(),
+            lifetime: Duration::from_secs(60),
+            site_host: "shop.example".into(),
+            lang: Lang::En,
+            brand: Some(std::sync::Arc::new(crate::core::Brand {
+                product: "Shop\" onerror=\"alert(1)".into(),
+                from: None,
+                accent: None,
+                logo: Some("https://shop.example/l.png?a=1\"x".into()),
+            })),
+        });
+        assert!(
+            rendered
+                .html
+                .contains("alt=\"Shop&quot; onerror=&quot;alert(1)\""),
+            "{}",
+            rendered.html
+        );
+        assert!(rendered.html.contains("l.png?a=1&quot;x\""));
+        let img = &rendered.html[rendered.html.find("<img").unwrap()..];
+        let img = &img[..img.find('>').unwrap()];
+        assert!(!img.contains("\" onerror"), "{img}");
     }
 }

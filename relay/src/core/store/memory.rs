@@ -1,7 +1,7 @@
 //! The in-memory store: one process, lost on restart (the epoch changes with it), in memory that
 //! does not grow with the number of addresses or clients.
 //!
-//! Send limits and failure budgets (per client, per mailbox) live in fixed-size
+//! Send limits and failure budgets (per client, per mailbox, per mailbox and network) live in fixed-size
 //! [`WindowedSketch`]es: one estimate per key that is never below the true count, so a limit holds
 //! exactly for one key and can only refuse a little early. What is kept about one challenge
 //! (attempts, the used mark, resends and their wait) is exact, in a map of at most `capacity`
@@ -60,6 +60,8 @@ pub struct MemoryStore {
     client_sends: WindowedSketch,
     mailbox_sends: WindowedSketch,
     mailbox_failures: WindowedSketch,
+    network_mailbox_sends: WindowedSketch,
+    network_mailbox_failures: WindowedSketch,
     exact: Mutex<Entries>,
     capacity: usize,
     /// Per-challenge entries that found the exact map full.
@@ -88,8 +90,10 @@ impl MemoryStore {
             |rate: crate::core::Rate| WindowedSketch::new(rate.window, width, rate.count);
         MemoryStore {
             client_sends: rate_sketch(policy.sends_per_ip),
-            mailbox_sends: rate_sketch(policy.sends_per_address),
-            mailbox_failures: rate_sketch(policy.failures_per_address),
+            mailbox_sends: rate_sketch(policy.sends_per_address_total),
+            mailbox_failures: rate_sketch(policy.failures_per_address_total),
+            network_mailbox_sends: rate_sketch(policy.sends_per_address),
+            network_mailbox_failures: rate_sketch(policy.failures_per_address),
             exact: Mutex::new(HashMap::new()),
             capacity: settings.capacity.max(1),
             spill: WindowedSketch::new(settings.challenge_lifetime, width, 1),
@@ -124,6 +128,8 @@ impl MemoryStore {
             &self.client_sends,
             &self.mailbox_sends,
             &self.mailbox_failures,
+            &self.network_mailbox_sends,
+            &self.network_mailbox_failures,
             &self.spill,
         ]
         .iter()
@@ -144,6 +150,10 @@ impl MemoryStore {
             StoreKey::ClientSends(bucket) => Place::Sketch(&self.client_sends, bucket.as_bytes()),
             StoreKey::AddressSends(id) => Place::Sketch(&self.mailbox_sends, id),
             StoreKey::AddressFailures(id) => Place::Sketch(&self.mailbox_failures, id),
+            StoreKey::NetworkAddressSends(id) => Place::Sketch(&self.network_mailbox_sends, id),
+            StoreKey::NetworkAddressFailures(id) => {
+                Place::Sketch(&self.network_mailbox_failures, id)
+            }
             _ => Place::Exact,
         }
     }
@@ -277,16 +287,18 @@ impl Store for MemoryStore {
 
     async fn claim(&self, key: &StoreKey, ttl: Duration) -> Result<Option<Duration>, StoreError> {
         let now = self.clock.now();
+        // Everything below happens under the map's lock, the spill sketch's included: a claim
+        // that spilled while the map was full and one that finds room a moment later (a sweep
+        // in between) must see each other, or both would win.
+        let mut entries = self.lock();
         let spilled = self.spilled(key, now);
         if spilled.value > 0 {
             return Ok(Some(spilled.resets_in));
         }
-        let mut entries = self.lock();
         if let Some(entry) = Self::live(&entries, key, now) {
             return Ok(Some(entry.expires.since(now)));
         }
         if !entries.contains_key(key) && !self.has_room(&mut entries, now) {
-            drop(entries);
             // The claim is won by whoever brings the estimate to 1; later callers see it set.
             let count = self.spill(key, now);
             return Ok((count.value > 1).then_some(count.resets_in));

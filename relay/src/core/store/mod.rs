@@ -31,10 +31,15 @@ pub type AddressId = [u8; 16];
 pub enum StoreKey {
     /// Sends requested from one client network (an IPv4 address or an IPv6 /64).
     ClientSends(String),
-    /// Sends to one mailbox in the current window.
+    /// Sends to one mailbox in the current window, from every client network.
     AddressSends(AddressId),
-    /// Wrong codes for one mailbox in the current window, across challenges.
+    /// Wrong codes for one mailbox in the current window, across challenges, from every client
+    /// network.
     AddressFailures(AddressId),
+    /// Sends to one mailbox asked for from one client network (a keyed pseudonym of both).
+    NetworkAddressSends(AddressId),
+    /// Wrong codes for one mailbox from one client network (a keyed pseudonym of both).
+    NetworkAddressFailures(AddressId),
     /// Sends of one challenge, the first included.
     ChallengeSends(ChallengeId),
     /// Set while a challenge waits before its next resend.
@@ -52,6 +57,8 @@ impl fmt::Display for StoreKey {
             StoreKey::ClientSends(bucket) => return write!(f, "ip-sends:{bucket}"),
             StoreKey::AddressSends(id) => ("address-sends", id),
             StoreKey::AddressFailures(id) => ("address-failures", id),
+            StoreKey::NetworkAddressSends(id) => ("network-address-sends", id),
+            StoreKey::NetworkAddressFailures(id) => ("network-address-failures", id),
             StoreKey::ChallengeSends(id) => ("sends", id),
             StoreKey::ResendCooldown(id) => ("cooldown", id),
             StoreKey::Attempts(id) => ("attempts", id),
@@ -129,6 +136,8 @@ mod tests {
             StoreKey::ClientSends("192.0.2.1".into()),
             StoreKey::AddressSends(id),
             StoreKey::AddressFailures(id),
+            StoreKey::NetworkAddressSends(id),
+            StoreKey::NetworkAddressFailures(id),
             StoreKey::ChallengeSends(id),
             StoreKey::ResendCooldown(id),
             StoreKey::Attempts(id),
@@ -138,7 +147,7 @@ mod tests {
         .map(ToString::to_string)
         .collect();
         assert_eq!(texts[0], "ip-sends:192.0.2.1");
-        assert_eq!(texts[6], format!("used:{}", "ab".repeat(16)));
+        assert_eq!(texts[8], format!("used:{}", "ab".repeat(16)));
         let mut unique = texts.clone();
         unique.sort();
         unique.dedup();

@@ -10,6 +10,14 @@
 //! bucket it lost is gone with it, the relay that notices moves every bucket to a new, higher
 //! epoch, and every challenge issued before is refused as expired, never accepted twice.
 //! Commands time out within a second, and connections come back by themselves when Redis does.
+//!
+//! Redis must never evict: every key the relay keeps (used marks, attempt counts, budgets) has a
+//! TTL and only the epochs have none, so an evicting `maxmemory-policy` would remove exactly the
+//! state that makes a code single use, and the epoch could not notice. The relay reads the policy
+//! of every node that holds its keys at start (and refuses to start), after the store changed
+//! epoch, and every few seconds ([`RedisStore::check_eviction`]); under any policy but
+//! `noeviction` it refuses every operation (503) until the policy is fixed (docs/security.md,
+//! A28).
 
 use super::{Count, Store, StoreError, StoreKey};
 use crate::core::secret::SecretString;
@@ -17,6 +25,7 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, Script, Value};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -56,6 +65,8 @@ struct Scripts {
     /// Raises a bucket's epoch to ARGV[1] unless it is already there or above; answers the
     /// bucket's epoch after.
     raise_epoch: Script,
+    /// The `maxmemory_policy` of the node that holds a bucket (KEYS[1]).
+    eviction_policy: Script,
 }
 
 impl Scripts {
@@ -85,6 +96,9 @@ impl Scripts {
                 "local now = tonumber(redis.call('GET', KEYS[1]) or '0')
                  if now == nil or now < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
                  return redis.call('GET', KEYS[1])",
+            ),
+            eviction_policy: Script::new(
+                "return string.match(redis.call('INFO', 'memory'), 'maxmemory_policy:([%w%-]+)') or ''",
             ),
         }
     }
@@ -135,10 +149,30 @@ pub struct RedisStore {
     scripts: Scripts,
     epoch: AtomicU64,
     describe: String,
+    /// Why the store is refused while a node may evict keys, naming the setting to change.
+    evicting: Mutex<Option<String>>,
 }
 
+/// How often a running relay reads the eviction policy again.
+pub const EVICTION_CHECK_EVERY: Duration = Duration::from_secs(2);
+
+/// The one policy under which Redis never removes a key before its TTL.
+const NO_EVICTION: &str = "noeviction";
+
+/// What Redis said goes to the log only: its text may name hosts and settings, and the error
+/// reaches `/readyz`, which anyone may read.
 fn store_error(error: &RedisError) -> StoreError {
-    StoreError(format!("the shared store (Redis) did not answer: {error}"))
+    tracing::warn!(%error, "the shared store (Redis) did not answer");
+    StoreError("the shared store (Redis) did not answer".into())
+}
+
+/// The refusal for a node whose `maxmemory-policy` is `policy`.
+fn evicting_error(policy: &str) -> String {
+    format!(
+        "Redis's maxmemory-policy is {policy}, which lets it evict the relay's used marks and \
+         counters and so accept a code twice: set maxmemory-policy to noeviction (CONFIG SET \
+         maxmemory-policy noeviction, and in redis.conf)"
+    )
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -229,12 +263,61 @@ impl RedisStore {
             scripts: Scripts::new(),
             epoch: AtomicU64::new(0),
             describe,
+            evicting: Mutex::new(None),
         };
         store
             .agree_on_epoch()
             .await
             .map_err(|e| format!("cannot read the store's epoch: {e}"))?;
+        store
+            .check_eviction()
+            .await
+            .map_err(|e| format!("cannot use the store ({}): {e}", store.describe))?;
         Ok(store)
+    }
+
+    fn evicting(&self) -> Option<String> {
+        self.evicting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads the eviction policy of every node that holds a bucket; under any but `noeviction`
+    /// the store refuses every operation from now on, until a later check finds it fixed.
+    pub async fn check_eviction(&self) -> Result<(), StoreError> {
+        let reads = (0..BUCKETS).map(|bucket| {
+            let mut connection = self.connection.clone();
+            let script = &self.scripts.eviction_policy;
+            async move {
+                script
+                    .key(epoch_key(bucket))
+                    .invoke_async::<String>(&mut connection)
+                    .await
+                    .map_err(|e| store_error(&e))
+            }
+        });
+        let policies = futures_util::future::try_join_all(reads).await?;
+        let refusal = policies
+            .iter()
+            .find(|policy| policy.as_str() != NO_EVICTION)
+            .map(|policy| evicting_error(policy));
+        let mut evicting = self
+            .evicting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match (&*evicting, &refusal) {
+            (None, Some(refusal)) => tracing::error!("{refusal}; refusing every verification"),
+            (Some(_), None) => {
+                tracing::warn!("Redis's maxmemory-policy is noeviction again: serving");
+            }
+            _ => {}
+        }
+        *evicting = refusal.clone();
+        match refusal {
+            Some(refusal) => Err(StoreError(refusal)),
+            None => Ok(()),
+        }
     }
 
     /// The epoch of every bucket (`None` where it is missing).
@@ -290,8 +373,9 @@ impl RedisStore {
             }
             let step = 1 + crate::core::random::u64() % (1 << 32);
             let next = match highest {
-                // A store without any epoch: a fresh one, or one that lost everything.
-                None => step,
+                // A store without any epoch: a fresh one, or one that lost everything. Above
+                // the one this relay knew, so that no epoch ever comes back.
+                None => self.epoch.load(Ordering::SeqCst).saturating_add(step),
                 Some(highest) => {
                     tracing::warn!(
                         "the shared store lost data: moving it to a new epoch, so challenges issued before are refused as expired"
@@ -320,6 +404,9 @@ impl RedisStore {
         key: &StoreKey,
         args: &[u64],
     ) -> Result<T, StoreError> {
+        if let Some(refusal) = self.evicting() {
+            return Err(StoreError(refusal));
+        }
         let (key, epoch_key) = redis_keys(key);
         let mut invocation = script.key(epoch_key);
         invocation
@@ -332,7 +419,10 @@ impl RedisStore {
         match invocation.invoke_async(&mut connection).await {
             Ok(value) => Ok(value),
             Err(error) if is_epoch_mismatch(&error) => {
+                // A store that lost its data was often started again, perhaps with another
+                // configuration: its policy is read again too.
                 self.agree_on_epoch().await?;
+                self.check_eviction().await?;
                 Err(StoreError(
                     "the shared store changed epoch (it lost data or was started again); try again"
                         .into(),
@@ -400,7 +490,10 @@ impl Store for RedisStore {
             .query_async(&mut connection)
             .await
             .map_err(|e| store_error(&e))?;
-        Ok(())
+        match self.evicting() {
+            Some(refusal) => Err(StoreError(refusal)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -478,6 +571,42 @@ mod tests {
                 .value,
             1
         );
+    }
+
+    #[tokio::test]
+    async fn an_evicting_policy_refuses_every_operation_until_it_is_fixed() {
+        let server = RedisServer::start();
+        let store = RedisStore::connect(&setting(&server)).await.unwrap();
+        let used = StoreKey::Used([3; 16]);
+        assert_eq!(store.claim(&used, Duration::from_secs(60)).await, Ok(None));
+
+        server.cli(&["config", "set", "maxmemory-policy", "volatile-ttl"]);
+        let refusal = store.check_eviction().await.unwrap_err().0;
+        assert!(
+            refusal.contains("maxmemory-policy is volatile-ttl"),
+            "{refusal}"
+        );
+        assert!(refusal.contains("noeviction"), "{refusal}");
+        for answer in [
+            store.is_claimed(&used).await.map(|_| ()),
+            store
+                .claim(&used, Duration::from_secs(60))
+                .await
+                .map(|_| ()),
+            store.ready().await,
+        ] {
+            assert_eq!(answer, Err(StoreError(refusal.clone())));
+        }
+        let refused = RedisStore::connect(&setting(&server)).await.err().unwrap();
+        assert!(
+            refused.contains("maxmemory-policy"),
+            "refuses to start: {refused}"
+        );
+
+        server.cli(&["config", "set", "maxmemory-policy", "noeviction"]);
+        assert_eq!(store.check_eviction().await, Ok(()));
+        assert_eq!(store.is_claimed(&used).await, Ok(true));
+        assert_eq!(store.ready().await, Ok(()));
     }
 
     #[tokio::test]

@@ -1,12 +1,13 @@
 //! The in-process tier: the whole router without a socket, on a manual clock, with the
 //! development outbox. Every rule of the flow is shown here in milliseconds: the verification
 //! order ([`order`]), every API error code ([`codes`]), expiry, windows and budgets
-//! ([`windows`]), and what a security review found ([`review`]). The black-box tier (`relay/tests/`, `tests/`) keeps what only a real binary, a
+//! ([`windows`]), budgets shared out per network ([`lockout`]), and what a security review found ([`review`]). The black-box tier (`relay/tests/`, `tests/`) keeps what only a real binary, a
 //! real mail server or a real browser can show.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod codes;
+mod lockout;
 mod order;
 mod review;
 mod windows;

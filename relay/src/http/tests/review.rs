@@ -105,6 +105,8 @@ async fn the_failure_budget_is_per_mailbox_and_stops_sends_and_resends() {
         "3/1h",
         "--sends-per-address",
         "50/15m",
+        "--sends-per-address-total",
+        "100/15m",
     ]);
     let (held, _) = relay
         .challenge_and_code("ada+held@example.com")
@@ -177,9 +179,21 @@ async fn failed_deliveries_are_refunded_to_the_person_but_not_to_the_client() {
 
 #[tokio::test]
 async fn refused_sends_leave_no_state_and_a_full_store_turns_nobody_away() {
-    let relay = relay_with(&["--store-capacity", "40"]);
-    for _ in 0..5 {
-        relay.issue(ADA).await;
+    // The mailbox's total is spent, from five networks (one send each).
+    let relay = relay_with(&[
+        "--store-capacity",
+        "40",
+        "--sends-per-address",
+        "1/15m",
+        "--sends-per-address-total",
+        "5/15m",
+    ]);
+    for n in 0..5 {
+        let network = Caller::at(&format!("10.2.{n}.1"));
+        assert_eq!(
+            relay.issue_as(&network, ADA).await.status,
+            StatusCode::CREATED
+        );
     }
     let before = relay.store.len();
     for n in 0..80 {
@@ -214,6 +228,8 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
         "10.0.0.0/8",
         "--sends-per-address",
         "99/15m",
+        "--sends-per-address-total",
+        "100/15m",
     ]);
     // An untrusted client that names a new address each time is still one client.
     for n in 0..21 {
@@ -312,7 +328,7 @@ async fn connections_past_the_bound_wait_for_a_stalled_one_to_be_closed() {
     let started = std::time::Instant::now();
     let mut third = tokio::net::TcpStream::connect(address).await.unwrap();
     third
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n")
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         .await
         .unwrap();
     let mut answer = String::new();
@@ -352,4 +368,149 @@ async fn no_request_gets_503_from_a_full_in_memory_store() {
         assert_refused(&replay, StatusCode::CONFLICT, "already_used");
     }
     assert!(relay.store.len() <= 2);
+}
+
+/// Connects to `address` from the loopback address `from` (another client than 127.0.0.1).
+async fn connect_from(from: &str, address: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(std::net::SocketAddr::new(from.parse().unwrap(), 0))
+        .unwrap();
+    socket.connect(address).await.unwrap()
+}
+
+#[tokio::test]
+async fn one_client_holds_only_its_share_of_the_connections() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let relay = relay_with(&[
+        "--max-connections",
+        "8",
+        "--connections-per-client",
+        "3",
+        "--header-timeout",
+        "30s",
+    ]);
+    let (address, _server) = relay.serve_on_loopback().await.unwrap();
+    let mut stalled = Vec::new();
+    for _ in 0..3 {
+        let mut stream = connect_from("127.0.0.1", address).await;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHo")
+            .await
+            .unwrap();
+        stalled.push(stream);
+    }
+    let request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    // A fourth from the same client is closed unanswered, at once.
+    let mut fourth = connect_from("127.0.0.1", address).await;
+    let _ = fourth.write_all(request).await;
+    let mut answer = Vec::new();
+    let _ = fourth.read_to_end(&mut answer).await;
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    // Another client is served at once: the slots are not all held.
+    let started = std::time::Instant::now();
+    let mut other = connect_from("127.0.0.2", address).await;
+    other.write_all(request).await.unwrap();
+    let mut answer = String::new();
+    other.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    // Once one of the first client's connections closes, it may open another.
+    drop(stalled.pop());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut again = connect_from("127.0.0.1", address).await;
+        let _ = again.write_all(request).await;
+        let mut answer = String::new();
+        let _ = again.read_to_string(&mut answer).await;
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "its share came back");
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn a_connection_is_reused_for_at_most_its_requests_and_its_age() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let relay = relay_with(&[
+        "--connection-max-requests",
+        "2",
+        "--connection-max-age",
+        "60s",
+    ]);
+    let (address, _server) = relay.serve_on_loopback().await.unwrap();
+    let request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    // Three pipelined requests: two answers, the second saying close, then the end.
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(&request.repeat(3)).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert_eq!(answer.matches("HTTP/1.1 200").count(), 2, "{answer}");
+    assert_eq!(
+        answer
+            .to_ascii_lowercase()
+            .matches("connection: close")
+            .count(),
+        1
+    );
+
+    // Past its age (on the relay's clock), the next answer closes the connection.
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut first = [0u8; 512];
+    let n = stream.read(&mut first).await.unwrap();
+    let first = String::from_utf8_lossy(&first[..n]).to_ascii_lowercase();
+    assert!(
+        first.starts_with("http/1.1 200") && !first.contains("connection: close"),
+        "{first}"
+    );
+    relay.clock.advance(Duration::from_secs(60));
+    stream.write_all(request).await.unwrap();
+    let mut rest = String::new();
+    stream.read_to_string(&mut rest).await.unwrap();
+    assert!(
+        rest.to_ascii_lowercase().contains("connection: close"),
+        "{rest}"
+    );
+}
+
+#[tokio::test]
+async fn development_mode_answers_only_requests_for_a_loopback_host() {
+    let relay = relay();
+    let get = |host: &str| {
+        axum::http::Request::get("/dev/outbox")
+            .header("host", host)
+            .header("accept", "application/json")
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    for host in [
+        "127.0.0.1:8787",
+        "localhost:8080",
+        "LOCALHOST",
+        "[::1]:8787",
+        "127.0.0.2",
+    ] {
+        assert_eq!(
+            relay.request(get(host)).await.status,
+            StatusCode::OK,
+            "{host}"
+        );
+    }
+    // A page on a name that a rebinding DNS server points at 127.0.0.1.
+    for host in [
+        "rebind.evil.example:8787",
+        "relay",
+        "127.0.0.1.evil.example",
+        "[::2]:8787",
+    ] {
+        let refused = relay.request(get(host)).await;
+        assert_refused(&refused, StatusCode::FORBIDDEN, "origin_not_allowed");
+    }
 }
