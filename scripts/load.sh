@@ -35,7 +35,7 @@ start() {
 relay() {
     start "otp-relay listening on " env OTP_RELAY_LISTEN=127.0.0.1:0 \
         OTP_RELAY_SENDS_PER_IP=65000/1s OTP_RELAY_MAX_ATTEMPTS=10 \
-        OTP_RELAY_FAILURES_PER_ADDRESS=100/1h "$@" "$bin/otp-relay" serve
+        OTP_RELAY_FAILURES_PER_ADDRESS=99/1h "$@" "$bin/otp-relay" serve
 }
 
 rate() { awk '{for (i = 1; i <= NF; i++) if ($i ~ /\/s$/) { sub(/\/s$/, "", $i); print $i; exit }}'; }

@@ -10,6 +10,7 @@
 use crate::core::store::{Count, Store, StoreError, StoreKey};
 use crate::core::{ApiError, CodeEmail, Delivery, DeliveryError};
 use async_trait::async_trait;
+use otp_relay_shared::ErrorCode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -111,13 +112,40 @@ impl Metrics {
             })
             .set(1);
         registry.register("build_info", "The relay's version", build_info);
-        Metrics {
+        let metrics = Metrics {
             registry,
             sends,
             verifications,
             delivery_seconds,
             store_errors,
             http_requests,
+        };
+        metrics.start_at_zero();
+        metrics
+    }
+
+    /// Every series an alert or a dashboard may name exists from the start, at zero: a rule
+    /// over a series that has never been counted has no data on a fresh relay, and says
+    /// nothing. Results: success and every error code; requests: every route with its success
+    /// status and the server errors.
+    fn start_at_zero(&self) {
+        for (family, success) in [(&self.sends, "sent"), (&self.verifications, "verified")] {
+            let results = std::iter::once(success).chain(ErrorCode::ALL.iter().map(|c| c.as_str()));
+            for result in results {
+                let _series = family.get_or_create(&ResultLabel { result });
+            }
+        }
+        for route in ROUTES.iter().copied().chain(std::iter::once("other")) {
+            let success = if route == "/api/v1/challenges" {
+                201
+            } else {
+                200
+            };
+            for status in [success, 500, 503] {
+                let _series = self
+                    .http_requests
+                    .get_or_create(&HttpLabels { route, status });
+            }
         }
     }
 
@@ -248,7 +276,23 @@ impl Delivery for MeteredDelivery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use otp_relay_shared::ErrorCode;
+
+    #[test]
+    fn every_family_is_there_from_the_start_at_zero() {
+        let text = Metrics::new().encode().unwrap();
+        for series in [
+            r#"otp_relay_sends_total{result="sent"} 0"#,
+            r#"otp_relay_sends_total{result="delivery_failed"} 0"#,
+            r#"otp_relay_verifications_total{result="verified"} 0"#,
+            r#"otp_relay_verifications_total{result="wrong_code"} 0"#,
+            r#"otp_relay_http_requests_total{route="/api/v1/challenges",status="201"} 0"#,
+            r#"otp_relay_http_requests_total{route="/api/v1/challenges/verify",status="503"} 0"#,
+            "otp_relay_store_errors_total 0",
+            "otp_relay_delivery_seconds_count 0",
+        ] {
+            assert!(text.contains(series), "{series} missing:\n{text}");
+        }
+    }
 
     #[test]
     fn labels_come_from_fixed_sets() {

@@ -147,10 +147,25 @@ pub async fn serve(
         Some(address) => Some(serve_metrics(address, Arc::clone(&app.metrics)).await?),
         None => None,
     };
+    let log_format = app.config.log_format;
     let router = crate::http::router(app);
 
-    // Tests and scripts read this line to find a port chosen by the system.
-    println!("otp-relay listening on http://{bound}");
+    // Tests and scripts read this line to find a port chosen by the system. In JSON mode it is
+    // an object shaped like the log's lines, so that a stream that merges stdout into the log
+    // stays JSON.
+    let url = format!("http://{bound}");
+    match log_format {
+        crate::config::LogFormat::Text => println!("otp-relay listening on {url}"),
+        crate::config::LogFormat::Json => println!(
+            "{}",
+            serde_json::json!({
+                "timestamp": crate::core::clock::rfc3339(clock.now().secs()),
+                "level": "INFO",
+                "target": "otp_relay::server",
+                "fields": { "message": format!("otp-relay listening on {url}"), "url": url },
+            })
+        ),
+    }
     tracing::info!("listening on http://{bound}");
     serve_connections(listener, router, limits, clock, shutdown_signal()).await;
     upkeep.abort();

@@ -191,6 +191,13 @@ async fn json_logs_parse_and_never_hold_the_code_or_the_address() {
         .await;
     assert_eq!(foreign.error_code(), "origin_not_allowed");
 
+    // The start-up line on stdout is JSON too, shaped like the log's.
+    let announced: Value = serde_json::from_str(&app.relay.announced)
+        .unwrap_or_else(|e| panic!("not a JSON line ({e}): {}", app.relay.announced));
+    assert_eq!(announced["fields"]["url"], app.relay.url.as_str());
+    assert_eq!(announced["level"], "INFO");
+    assert!(announced["fields"]["message"].is_string());
+
     let logs = app.relay.logs_flushed();
     let mut reasons = Vec::new();
     for line in logs.lines() {

@@ -450,6 +450,8 @@ impl Delivered {
 pub struct RelayProcess {
     child: Option<Child>,
     pub url: String,
+    /// The line the relay printed on stdout when it started listening.
+    pub announced: String,
     env: Vec<(String, String)>,
     stderr: Arc<Mutex<Vec<String>>>,
     pub client: reqwest::Client,
@@ -615,7 +617,14 @@ impl RelayProcess {
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
         stdout.read_line(&mut line).expect("read stdout");
-        let Some(url) = line.trim().strip_prefix("otp-relay listening on ") else {
+        // In JSON log mode the line is a JSON object with the URL in `fields.url`.
+        let announced = serde_json::from_str::<Value>(&line)
+            .ok()
+            .and_then(|entry| entry["fields"]["url"].as_str().map(str::to_string));
+        let Some(url) = announced
+            .as_deref()
+            .or_else(|| line.trim().strip_prefix("otp-relay listening on "))
+        else {
             std::thread::sleep(Duration::from_millis(200));
             panic!(
                 "relay did not start: {line:?}\n{}",
@@ -627,6 +636,7 @@ impl RelayProcess {
             .build()
             .expect("client");
         RelayProcess {
+            announced: line.trim_end().to_string(),
             child: Some(child),
             url: url.to_string(),
             env,
