@@ -10,7 +10,7 @@
 
 use crate::config::{Config, ConnectionLimits, StoreSetting};
 use crate::core::store::memory::MemorySettings;
-use crate::core::store::redis_store::{EVICTION_CHECK_EVERY, RedisStore};
+use crate::core::store::redis_store::{CONDITIONS_CHECK_EVERY, RedisStore};
 use crate::core::{Clock, Delivery, MemoryStore, Store, VerificationService};
 use crate::http::{App, SharedApp};
 use crate::mail::{Mailer, Outbox};
@@ -120,14 +120,15 @@ pub async fn serve(
             (memory as Arc<dyn Store>, sweeper)
         }
         StoreSetting::Redis(redis) => {
-            let redis = Arc::new(RedisStore::connect(redis).await?);
-            // A policy changed on a live Redis is noticed within a few seconds (A28).
-            let watcher = every(EVICTION_CHECK_EVERY, {
+            let redis = Arc::new(RedisStore::connect(redis, Arc::clone(&clock)).await?);
+            // A policy changed on a live Redis, or a clock that drifted, is noticed within a
+            // few seconds (A28).
+            let watcher = every(CONDITIONS_CHECK_EVERY, {
                 let redis = Arc::clone(&redis);
                 move || {
                     let redis = Arc::clone(&redis);
                     async move {
-                        let _ = redis.check_eviction().await;
+                        let _ = redis.check_conditions().await;
                     }
                 }
             });

@@ -249,6 +249,14 @@ async fn redis_down_is_503_fast_and_back_empty_refuses_what_came_before() {
         .await
         .unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let reason = ready.text().await.unwrap();
+    assert!(reason.contains("did not answer"), "{reason}");
+    for raw in ["os error", "refused", "127.0.0.1"] {
+        assert!(
+            !reason.contains(raw),
+            "Redis's own words stay in the log: {reason}"
+        );
+    }
     assert!(a.healthy().await, "the process itself still serves");
 
     // Redis comes back empty: the relay recovers by itself, and the earlier challenge (whose

@@ -11,22 +11,28 @@
 //! epoch, and every challenge issued before is refused as expired, never accepted twice.
 //! Commands time out within a second, and connections come back by themselves when Redis does.
 //!
-//! Redis must never evict: every key the relay keeps (used marks, attempt counts, budgets) has a
-//! TTL and only the epochs have none, so an evicting `maxmemory-policy` would remove exactly the
-//! state that makes a code single use, and the epoch could not notice. The relay reads the policy
-//! of every node that holds its keys at start (and refuses to start), after the store changed
-//! epoch, and every few seconds ([`RedisStore::check_eviction`]); under any policy but
-//! `noeviction` it refuses every operation (503) until the policy is fixed (docs/security.md,
-//! A28).
+//! Two conditions keep those promises, and the relay checks both on every node that holds its
+//! keys, at start (refusing to start), after the store changed epoch, and every few seconds
+//! ([`RedisStore::check_conditions`]); while one fails it refuses every operation (503):
+//!
+//! - Redis must never evict: every key the relay keeps (used marks, attempt counts, budgets) has
+//!   a TTL and only the epochs have none, so an evicting `maxmemory-policy` would remove exactly
+//!   the state that makes a code single use, and the epoch could not notice (docs/security.md,
+//!   A28).
+//! - The relay's clock must be within [`MAX_CLOCK_SKEW`] of Redis's: what is kept about a
+//!   challenge lives until its expiry plus a 60 s margin, measured from the clock of the relay
+//!   that wrote it, so two relays more than 60 s apart could let a used code verify again on
+//!   the one behind.
 
 use super::{Count, Store, StoreError, StoreKey};
+use crate::core::Clock;
 use crate::core::secret::SecretString;
 use async_trait::async_trait;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, Script, Value};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How to reach Redis: one server, or the seed nodes of a cluster (`OTP_RELAY_STORE`).
@@ -65,8 +71,9 @@ struct Scripts {
     /// Raises a bucket's epoch to ARGV[1] unless it is already there or above; answers the
     /// bucket's epoch after.
     raise_epoch: Script,
-    /// The `maxmemory_policy` of the node that holds a bucket (KEYS[1]).
-    eviction_policy: Script,
+    /// The `maxmemory_policy` of the node that holds a bucket (KEYS[1]), and its clock (Unix
+    /// seconds).
+    conditions: Script,
 }
 
 impl Scripts {
@@ -97,8 +104,9 @@ impl Scripts {
                  if now == nil or now < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
                  return redis.call('GET', KEYS[1])",
             ),
-            eviction_policy: Script::new(
-                "return string.match(redis.call('INFO', 'memory'), 'maxmemory_policy:([%w%-]+)') or ''",
+            conditions: Script::new(
+                "local policy = string.match(redis.call('INFO', 'memory'), 'maxmemory_policy:([%w%-]+)')
+                 return {policy or '', tonumber(redis.call('TIME')[1])}",
             ),
         }
     }
@@ -149,12 +157,18 @@ pub struct RedisStore {
     scripts: Scripts,
     epoch: AtomicU64,
     describe: String,
-    /// Why the store is refused while a node may evict keys, naming the setting to change.
-    evicting: Mutex<Option<String>>,
+    /// Why the store is refused while a condition fails, naming what to change.
+    refusal: Mutex<Option<String>>,
+    /// The relay's clock, compared with Redis's.
+    clock: Arc<dyn Clock>,
 }
 
-/// How often a running relay reads the eviction policy again.
-pub const EVICTION_CHECK_EVERY: Duration = Duration::from_secs(2);
+/// How often a running relay checks the conditions again.
+pub const CONDITIONS_CHECK_EVERY: Duration = Duration::from_secs(2);
+
+/// Most a relay's clock may differ from Redis's: two relays then differ by at most twice this,
+/// the 60 s margin the store keeps a challenge's state past its expiry.
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(30);
 
 /// The one policy under which Redis never removes a key before its TTL.
 const NO_EVICTION: &str = "noeviction";
@@ -164,6 +178,17 @@ const NO_EVICTION: &str = "noeviction";
 fn store_error(error: &RedisError) -> StoreError {
     tracing::warn!(%error, "the shared store (Redis) did not answer");
     StoreError("the shared store (Redis) did not answer".into())
+}
+
+/// The refusal for a relay whose clock is `skew` seconds ahead of Redis's (behind, when negative).
+fn clock_error(skew: i64) -> String {
+    let direction = if skew > 0 { "ahead of" } else { "behind" };
+    format!(
+        "this relay's clock is {} s {direction} Redis's, more than {} s, so a code used on one \
+         relay could verify again on another: set the clocks of the relays and of Redis by NTP",
+        skew.unsigned_abs(),
+        MAX_CLOCK_SKEW.as_secs()
+    )
 }
 
 /// The refusal for a node whose `maxmemory-policy` is `policy`.
@@ -214,7 +239,10 @@ fn is_epoch_mismatch(error: &RedisError) -> bool {
 
 impl RedisStore {
     /// Connects to Redis as `setting` says and agrees on the epoch with it.
-    pub async fn connect(setting: &RedisSetting) -> Result<RedisStore, String> {
+    pub async fn connect(
+        setting: &RedisSetting,
+        clock: Arc<dyn Clock>,
+    ) -> Result<RedisStore, String> {
         let urls: Vec<&str> = setting.nodes.iter().map(|url| url.expose()).collect();
         let certificates = setting.ca.clone().map(|pem| redis::TlsCertificates {
             client_tls: None,
@@ -263,57 +291,64 @@ impl RedisStore {
             scripts: Scripts::new(),
             epoch: AtomicU64::new(0),
             describe,
-            evicting: Mutex::new(None),
+            refusal: Mutex::new(None),
+            clock,
         };
         store
             .agree_on_epoch()
             .await
             .map_err(|e| format!("cannot read the store's epoch: {e}"))?;
         store
-            .check_eviction()
+            .check_conditions()
             .await
             .map_err(|e| format!("cannot use the store ({}): {e}", store.describe))?;
         Ok(store)
     }
 
-    fn evicting(&self) -> Option<String> {
-        self.evicting
+    fn refusal(&self) -> Option<String> {
+        self.refusal
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
-    /// Reads the eviction policy of every node that holds a bucket; under any but `noeviction`
-    /// the store refuses every operation from now on, until a later check finds it fixed.
-    pub async fn check_eviction(&self) -> Result<(), StoreError> {
+    /// Reads the eviction policy and the clock of every node that holds a bucket; while a node
+    /// may evict or its clock is too far from the relay's, the store refuses every operation,
+    /// until a later check finds both fixed.
+    pub async fn check_conditions(&self) -> Result<(), StoreError> {
         let reads = (0..BUCKETS).map(|bucket| {
             let mut connection = self.connection.clone();
-            let script = &self.scripts.eviction_policy;
+            let script = &self.scripts.conditions;
             async move {
                 script
                     .key(epoch_key(bucket))
-                    .invoke_async::<String>(&mut connection)
+                    .invoke_async::<(String, i64)>(&mut connection)
                     .await
                     .map_err(|e| store_error(&e))
             }
         });
-        let policies = futures_util::future::try_join_all(reads).await?;
-        let refusal = policies
-            .iter()
-            .find(|policy| policy.as_str() != NO_EVICTION)
-            .map(|policy| evicting_error(policy));
-        let mut evicting = self
-            .evicting
+        let conditions = futures_util::future::try_join_all(reads).await?;
+        let now = i64::try_from(self.clock.now().secs()).unwrap_or(i64::MAX);
+        let max_skew = i64::try_from(MAX_CLOCK_SKEW.as_secs()).unwrap_or(i64::MAX);
+        let refusal = conditions.iter().find_map(|(policy, redis_now)| {
+            if policy.as_str() != NO_EVICTION {
+                Some(evicting_error(policy))
+            } else if (now - redis_now).abs() > max_skew {
+                Some(clock_error(now - redis_now))
+            } else {
+                None
+            }
+        });
+        let mut held = self
+            .refusal
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match (&*evicting, &refusal) {
+        match (&*held, &refusal) {
             (None, Some(refusal)) => tracing::error!("{refusal}; refusing every verification"),
-            (Some(_), None) => {
-                tracing::warn!("Redis's maxmemory-policy is noeviction again: serving");
-            }
+            (Some(_), None) => tracing::warn!("the shared store is fit for use again: serving"),
             _ => {}
         }
-        *evicting = refusal.clone();
+        *held = refusal.clone();
         match refusal {
             Some(refusal) => Err(StoreError(refusal)),
             None => Ok(()),
@@ -404,7 +439,7 @@ impl RedisStore {
         key: &StoreKey,
         args: &[u64],
     ) -> Result<T, StoreError> {
-        if let Some(refusal) = self.evicting() {
+        if let Some(refusal) = self.refusal() {
             return Err(StoreError(refusal));
         }
         let (key, epoch_key) = redis_keys(key);
@@ -422,7 +457,7 @@ impl RedisStore {
                 // A store that lost its data was often started again, perhaps with another
                 // configuration: its policy is read again too.
                 self.agree_on_epoch().await?;
-                self.check_eviction().await?;
+                self.check_conditions().await?;
                 Err(StoreError(
                     "the shared store changed epoch (it lost data or was started again); try again"
                         .into(),
@@ -490,7 +525,7 @@ impl Store for RedisStore {
             .query_async(&mut connection)
             .await
             .map_err(|e| store_error(&e))?;
-        match self.evicting() {
+        match self.refusal() {
             Some(refusal) => Err(StoreError(refusal)),
             None => Ok(()),
         }
@@ -533,21 +568,31 @@ mod tests {
     #[tokio::test]
     async fn relays_agree_on_the_epoch_and_keep_it_across_restarts() {
         let server = RedisServer::start();
-        let a = RedisStore::connect(&setting(&server)).await.unwrap();
-        let b = RedisStore::connect(&setting(&server)).await.unwrap();
+        let a = RedisStore::connect(&setting(&server), crate::core::clock::system())
+            .await
+            .unwrap();
+        let b = RedisStore::connect(&setting(&server), crate::core::clock::system())
+            .await
+            .unwrap();
         assert_ne!(a.epoch(), 0);
         assert_eq!(a.epoch(), b.epoch());
         assert_eq!(server.keys().len(), BUCKETS as usize);
         drop(a);
-        let again = RedisStore::connect(&setting(&server)).await.unwrap();
+        let again = RedisStore::connect(&setting(&server), crate::core::clock::system())
+            .await
+            .unwrap();
         assert_eq!(again.epoch(), b.epoch());
     }
 
     #[tokio::test]
     async fn a_bucket_that_lost_its_data_moves_every_relay_to_a_higher_epoch() {
         let server = RedisServer::start();
-        let a = RedisStore::connect(&setting(&server)).await.unwrap();
-        let b = RedisStore::connect(&setting(&server)).await.unwrap();
+        let a = RedisStore::connect(&setting(&server), crate::core::clock::system())
+            .await
+            .unwrap();
+        let b = RedisStore::connect(&setting(&server), crate::core::clock::system())
+            .await
+            .unwrap();
         let before = a.epoch();
         let key = key_in_bucket(5);
         let count = a.increment(&key, Duration::from_secs(60)).await.unwrap();
@@ -574,14 +619,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_store_that_lost_everything_moves_to_an_epoch_above_the_one_known() {
+        let server = RedisServer::start();
+        let store = RedisStore::connect(&setting(&server), crate::core::clock::system())
+            .await
+            .unwrap();
+        let before = store.epoch();
+        let key = key_in_bucket(5);
+        store
+            .increment(&key, Duration::from_secs(60))
+            .await
+            .unwrap();
+        server.flush();
+        assert!(
+            store.count(&key).await.is_err(),
+            "the operation that noticed"
+        );
+        assert!(store.epoch() > before, "{} > {before}", store.epoch());
+        assert_eq!(store.count(&key).await.unwrap().value, 0);
+    }
+
+    #[tokio::test]
     async fn an_evicting_policy_refuses_every_operation_until_it_is_fixed() {
         let server = RedisServer::start();
-        let store = RedisStore::connect(&setting(&server)).await.unwrap();
+        let store = RedisStore::connect(&setting(&server), crate::core::clock::system())
+            .await
+            .unwrap();
         let used = StoreKey::Used([3; 16]);
         assert_eq!(store.claim(&used, Duration::from_secs(60)).await, Ok(None));
 
         server.cli(&["config", "set", "maxmemory-policy", "volatile-ttl"]);
-        let refusal = store.check_eviction().await.unwrap_err().0;
+        let refusal = store.check_conditions().await.unwrap_err().0;
         assert!(
             refusal.contains("maxmemory-policy is volatile-ttl"),
             "{refusal}"
@@ -597,22 +665,50 @@ mod tests {
         ] {
             assert_eq!(answer, Err(StoreError(refusal.clone())));
         }
-        let refused = RedisStore::connect(&setting(&server)).await.err().unwrap();
+        let refused = RedisStore::connect(&setting(&server), crate::core::clock::system())
+            .await
+            .err()
+            .unwrap();
         assert!(
             refused.contains("maxmemory-policy"),
             "refuses to start: {refused}"
         );
 
         server.cli(&["config", "set", "maxmemory-policy", "noeviction"]);
-        assert_eq!(store.check_eviction().await, Ok(()));
+        assert_eq!(store.check_conditions().await, Ok(()));
         assert_eq!(store.is_claimed(&used).await, Ok(true));
         assert_eq!(store.ready().await, Ok(()));
     }
 
     #[tokio::test]
+    async fn a_relay_clock_far_from_rediss_refuses_every_operation_until_it_is_set() {
+        let server = RedisServer::start();
+        let clock = crate::core::ManualClock::at(crate::core::clock::system().now());
+        let store = RedisStore::connect(&setting(&server), Arc::new(clock.clone()))
+            .await
+            .unwrap();
+        let used = StoreKey::Used([4; 16]);
+        clock.advance(Duration::from_secs(25));
+        assert_eq!(store.check_conditions().await, Ok(()), "within 30 s");
+        clock.advance(Duration::from_secs(20));
+        let refusal = store.check_conditions().await.unwrap_err().0;
+        assert!(refusal.contains("s ahead of Redis's"), "{refusal}");
+        assert!(refusal.contains("NTP"), "{refusal}");
+        assert_eq!(store.is_claimed(&used).await, Err(StoreError(refusal)));
+        clock.rewind(Duration::from_secs(90));
+        let refusal = store.check_conditions().await.unwrap_err().0;
+        assert!(refusal.contains("s behind Redis's"), "{refusal}");
+        clock.advance(Duration::from_secs(45));
+        assert_eq!(store.check_conditions().await, Ok(()));
+        assert_eq!(store.is_claimed(&used).await, Ok(false));
+    }
+
+    #[tokio::test]
     async fn an_unreachable_server_is_an_error() {
         let mut server = RedisServer::start();
-        let store = RedisStore::connect(&setting(&server)).await.unwrap();
+        let store = RedisStore::connect(&setting(&server), crate::core::clock::system())
+            .await
+            .unwrap();
         server.stop();
         // Each answers with an error, not a hang (how fast is shown with the real binary, in
         // relay/tests/shared_store.rs: the core reads no clock of its own).
