@@ -821,6 +821,8 @@ async fn a20_refusals_cannot_fill_the_store() {
     let relay = RelayProcess::dev(&[
         ("OTP_RELAY_TRUST_PROXY".into(), "127.0.0.1".into()),
         ("OTP_RELAY_STORE_CAPACITY".into(), "40".into()),
+        ("OTP_RELAY_SENDS_PER_ADDRESS".into(), "1/15m".into()),
+        ("OTP_RELAY_SENDS_PER_ADDRESS_TOTAL".into(), "5/15m".into()),
     ]);
     let from = |client: String, email: &str| {
         relay
@@ -829,9 +831,10 @@ async fn a20_refusals_cannot_fill_the_store() {
             .header("X-Forwarded-For", client)
             .json(&json!({ "email": email }))
     };
-    for _ in 0..5 {
+    // The victim's mailbox total is spent, from five networks.
+    for n in 0..5 {
         let reply = relay
-            .send(from("192.0.2.1".into(), "victim@example.com"))
+            .send(from(format!("192.0.{n}.1"), "victim@example.com"))
             .await;
         assert_eq!(reply.status, StatusCode::CREATED);
     }

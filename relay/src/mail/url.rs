@@ -102,10 +102,11 @@ impl SmtpTarget {
             TlsMode::StartTls => "STARTTLS",
             TlsMode::Plain => "no TLS",
         };
+        // A login that is an address is masked like every address the relay logs.
         let user = self
             .user
             .as_deref()
-            .map(|u| format!(" as {u}"))
+            .map(|u| format!(" as {}", crate::core::delivery::mask_addresses(u)))
             .unwrap_or_default();
         format!("{}:{} ({mode}{user})", self.host, self.port)
     }
@@ -169,5 +170,12 @@ mod tests {
         let secret = SmtpTarget::parse("smtps://user:hunter2@smtp.example.com").unwrap();
         assert!(!secret.describe().contains("hunter2"));
         assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_login_that_is_an_address_is_masked_in_descriptions() {
+        let target = SmtpTarget::parse("smtps://codes%40shop.example:pw@smtp.example.com").unwrap();
+        let described = target.describe();
+        assert!(described.ends_with("as c***@shop.example)"), "{described}");
     }
 }
