@@ -336,7 +336,8 @@ pub async fn serve_connections(
     }
 }
 
-/// How many connections each client holds now: at most one entry per open connection.
+/// How many connections each client ([`crate::core::network::client`]) holds now: at most one
+/// entry per open connection.
 #[derive(Default)]
 struct ClientShares(std::sync::Mutex<std::collections::HashMap<IpAddr, usize>>);
 
@@ -356,7 +357,7 @@ impl ClientShares {
 
     /// A place for one more connection of the client at `ip`, unless it holds `limit` already.
     fn take(shares: &Arc<ClientShares>, ip: IpAddr, limit: usize) -> Option<ClientShare> {
-        let client = client_of(ip);
+        let client = crate::core::network::client(ip);
         let mut held = shares.lock();
         let count = held.entry(client).or_insert(0);
         if *count >= limit {
@@ -378,18 +379,6 @@ impl Drop for ClientShare {
             if *count == 0 {
                 held.remove(&self.client);
             }
-        }
-    }
-}
-
-/// The client a connection counts against: its IPv4 address, or its IPv6 /64 (what one
-/// household or server usually holds).
-fn client_of(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod code;
 pub mod delivery;
 pub mod error;
 pub mod keys;
+pub mod network;
 pub mod policy;
 pub mod proof;
 pub mod random;

@@ -83,36 +83,6 @@ struct Budgets {
     total_failures: StoreKey,
 }
 
-/// The network a client's share of a mailbox's budgets belongs to: an IPv4 /24 or an IPv6 /48,
-/// what one organisation usually holds, so that a stranger needs addresses in many networks,
-/// not many addresses, to spend a mailbox's total (docs/security.md, A27).
-fn client_network(ip: IpAddr) -> String {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
-        }
-    }
-}
-
-/// IPv6 clients usually own a whole /64: limit by that, not by single addresses.
-fn ip_bucket(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-    }
-}
-
 impl VerificationService {
     pub fn new(
         settings: ServiceSettings,
@@ -141,7 +111,7 @@ impl VerificationService {
     }
 
     fn client_sends_key(requester: &Requester) -> StoreKey {
-        StoreKey::ClientSends(ip_bucket(requester.ip))
+        StoreKey::ClientSends(crate::core::network::client_bucket(requester.ip))
     }
 
     fn site_host(&self, requester: &Requester) -> String {
@@ -192,7 +162,7 @@ impl VerificationService {
         let mut mac = keys.store_key().mac();
         mac.update(b"network-share\0");
         mac.update(&mailbox);
-        mac.update(client_network(ip).as_bytes());
+        mac.update(crate::core::network::network(ip).as_bytes());
         let mut id = [0u8; 16];
         id.copy_from_slice(&mac.finalize().into_bytes()[..16]);
         id
@@ -644,29 +614,5 @@ struct ShortId([u8; 4]);
 impl std::fmt::Display for ShortId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:08x}", u32::from_be_bytes(self.0))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ipv6_clients_are_grouped_by_64() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
-        assert_eq!(ip_bucket(a), ip_bucket(b));
-        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
-        assert_eq!(ip_bucket(mapped), "192.0.2.1");
-    }
-
-    #[test]
-    fn budget_shares_belong_to_a_v4_24_or_a_v6_48() {
-        let net = |text: &str| client_network(text.parse().unwrap());
-        assert_eq!(net("192.0.2.1"), net("192.0.2.254"));
-        assert_ne!(net("192.0.2.1"), net("192.0.3.1"));
-        assert_eq!(net("::ffff:192.0.2.9"), "192.0.2.0/24");
-        assert_eq!(net("2001:db8:1:2::1"), net("2001:db8:1:ffff::1"));
-        assert_ne!(net("2001:db8:1::1"), net("2001:db8:2::1"));
     }
 }
