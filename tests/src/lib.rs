@@ -139,6 +139,20 @@ impl Certs {
     }
 }
 
+/// The port a helper process in `tests/support/` listens on: the one line `READY <port>` it
+/// prints on stdout once it does.
+fn ready_port(child: &mut Child, what: &str) -> u16 {
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read READY");
+    line.trim()
+        .strip_prefix("READY ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{what} did not start: {line:?}"))
+}
+
 /// A TLS-terminating proxy (`tests/support/tls_proxy.py`) in front of a plain server, as a load
 /// balancer is in front of a relay, with a certificate for 127.0.0.1 and localhost from its own
 /// private CA.
@@ -165,16 +179,7 @@ impl TlsProxy {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start /usr/bin/python3 tests/support/tls_proxy.py");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read READY");
-        let port = line
-            .trim()
-            .strip_prefix("READY ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("the TLS proxy did not start: {line:?}"));
+        let port = ready_port(&mut child, "the TLS proxy");
         TlsProxy { child, port, certs }
     }
 
@@ -292,16 +297,7 @@ impl SmtpServer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start /usr/bin/python3 tests/support/smtp_server.py (needs python3-aiosmtpd)");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read READY");
-        let port = line
-            .trim()
-            .strip_prefix("READY ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("SMTP server did not start: {line:?}"));
+        let port = ready_port(&mut child, "the SMTP server");
         SmtpServer {
             child,
             port,

@@ -545,6 +545,13 @@ mod tests {
         }
     }
 
+    /// A store on `server` on the system clock.
+    async fn connect(server: &RedisServer) -> RedisStore {
+        RedisStore::connect(&setting(server), crate::core::clock::system())
+            .await
+            .unwrap()
+    }
+
     /// A key whose bucket is `wanted`.
     fn key_in_bucket(wanted: u64) -> StoreKey {
         (0u8..=255)
@@ -568,31 +575,21 @@ mod tests {
     #[tokio::test]
     async fn relays_agree_on_the_epoch_and_keep_it_across_restarts() {
         let server = RedisServer::start();
-        let a = RedisStore::connect(&setting(&server), crate::core::clock::system())
-            .await
-            .unwrap();
-        let b = RedisStore::connect(&setting(&server), crate::core::clock::system())
-            .await
-            .unwrap();
+        let a = connect(&server).await;
+        let b = connect(&server).await;
         assert_ne!(a.epoch(), 0);
         assert_eq!(a.epoch(), b.epoch());
         assert_eq!(server.keys().len(), BUCKETS as usize);
         drop(a);
-        let again = RedisStore::connect(&setting(&server), crate::core::clock::system())
-            .await
-            .unwrap();
+        let again = connect(&server).await;
         assert_eq!(again.epoch(), b.epoch());
     }
 
     #[tokio::test]
     async fn a_bucket_that_lost_its_data_moves_every_relay_to_a_higher_epoch() {
         let server = RedisServer::start();
-        let a = RedisStore::connect(&setting(&server), crate::core::clock::system())
-            .await
-            .unwrap();
-        let b = RedisStore::connect(&setting(&server), crate::core::clock::system())
-            .await
-            .unwrap();
+        let a = connect(&server).await;
+        let b = connect(&server).await;
         let before = a.epoch();
         let key = key_in_bucket(5);
         let count = a.increment(&key, Duration::from_secs(60)).await.unwrap();
@@ -621,9 +618,7 @@ mod tests {
     #[tokio::test]
     async fn a_store_that_lost_everything_moves_to_an_epoch_above_the_one_known() {
         let server = RedisServer::start();
-        let store = RedisStore::connect(&setting(&server), crate::core::clock::system())
-            .await
-            .unwrap();
+        let store = connect(&server).await;
         let before = store.epoch();
         let key = key_in_bucket(5);
         store
@@ -642,9 +637,7 @@ mod tests {
     #[tokio::test]
     async fn an_evicting_policy_refuses_every_operation_until_it_is_fixed() {
         let server = RedisServer::start();
-        let store = RedisStore::connect(&setting(&server), crate::core::clock::system())
-            .await
-            .unwrap();
+        let store = connect(&server).await;
         let used = StoreKey::Used([3; 16]);
         assert_eq!(store.claim(&used, Duration::from_secs(60)).await, Ok(None));
 
@@ -706,9 +699,7 @@ mod tests {
     #[tokio::test]
     async fn an_unreachable_server_is_an_error() {
         let mut server = RedisServer::start();
-        let store = RedisStore::connect(&setting(&server), crate::core::clock::system())
-            .await
-            .unwrap();
+        let store = connect(&server).await;
         server.stop();
         // Each answers with an error, not a hang (how fast is shown with the real binary, in
         // relay/tests/shared_store.rs: the core reads no clock of its own).

@@ -18,16 +18,28 @@ fn proxied_relay(flags: &[&str]) -> InProcessRelay {
     relay_with(&all)
 }
 
+/// Issues a challenge to `email` from `caller`: its token and the code from the outbox.
+async fn issued(relay: &InProcessRelay, caller: &Caller, email: &str) -> (String, String) {
+    let answer = relay.issue_as(caller, email).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.json);
+    (answer.challenge(), relay.last_code(email).unwrap())
+}
+
+/// The owner of [`ADA`], from `caller`'s network, gets a code and verifies it.
+async fn owner_verifies(relay: &InProcessRelay, caller: &Caller) {
+    let (challenge, code) = issued(relay, caller, ADA).await;
+    let verified = relay.verify_as(caller, &challenge, ADA, &code).await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.json);
+}
+
 /// Issues a challenge to `email` from `caller` and spends every attempt on it with wrong codes;
 /// answers the last refusal.
 async fn spend_attempts(relay: &InProcessRelay, caller: &Caller, email: &str) -> String {
-    let issued = relay.issue_as(caller, email).await;
-    assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.json);
-    let code = relay.last_code(email).unwrap();
+    let (challenge, code) = issued(relay, caller, email).await;
     let mut last = String::new();
     for _ in 0..3 {
         let answer = relay
-            .verify_as(caller, &issued.challenge(), email, &wrong(&code))
+            .verify_as(caller, &challenge, email, &wrong(&code))
             .await;
         last = answer.error_code().to_string();
     }
@@ -44,25 +56,13 @@ async fn a_stranger_spending_a_mailboxs_failures_and_sends_does_not_stop_its_own
         spend_attempts(&relay, &attacker, &format!("ada+x{tag}@example.com")).await;
     }
     // The attacker's own share is spent: refused from there, with a time.
-    let (challenge, code) = {
-        let issued = relay.issue_as(&attacker, "ada+x5@example.com").await;
-        assert_refused(&issued, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
-        assert!(
-            issued.json["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("from your network"),
-            "{}",
-            issued.json
-        );
-        assert!(issued.json["error"]["retry_after"].as_u64().unwrap() > 3000);
-        let issued = relay.issue_as(&victim, ADA).await;
-        assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.json);
-        (issued.challenge(), relay.last_code(ADA).unwrap())
-    };
-    // The owner, from their own network, verifies.
-    let verified = relay.verify_as(&victim, &challenge, ADA, &code).await;
-    assert_eq!(verified.status, StatusCode::OK, "{}", verified.json);
+    let refused = relay.issue_as(&attacker, "ada+x5@example.com").await;
+    assert_refused(&refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    let message = refused.json["error"]["message"].as_str().unwrap();
+    assert!(message.contains("from your network"), "{message}");
+    assert!(refused.json["error"]["retry_after"].as_u64().unwrap() > 3000);
+    // The owner, from their own network, gets a code and verifies.
+    owner_verifies(&relay, &victim).await;
 }
 
 #[tokio::test]
@@ -81,18 +81,7 @@ async fn a_stranger_spending_a_mailboxs_sends_does_not_stop_its_owner_getting_a_
         .issue_as(&behind_proxy("203.0.113.200"), "ada+s6@example.com")
         .await;
     assert_refused(&refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
-    let (challenge, code) = {
-        let issued = relay.issue_as(&victim, ADA).await;
-        assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.json);
-        (issued.challenge(), relay.last_code(ADA).unwrap())
-    };
-    assert_eq!(
-        relay
-            .verify_as(&victim, &challenge, ADA, &code)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    owner_verifies(&relay, &victim).await;
     assert_eq!(relay.sent(), 6, "five for the attacker, one for the owner");
 }
 
@@ -106,15 +95,15 @@ async fn the_mailbox_total_holds_over_many_networks_and_says_how_long() {
         "--failures-per-address-total",
         "5/1h",
     ]);
+    let owner = behind_proxy("198.51.100.7");
+    let (held, held_code) = issued(&relay, &owner, ADA).await;
     let mut judged = 0;
     for network in 1..=3 {
         let caller = behind_proxy(&format!("203.0.{network}.9"));
-        let issued = relay.issue_as(&caller, ADA).await;
-        assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.json);
-        let code = relay.last_code(ADA).unwrap();
+        let (challenge, code) = issued(&relay, &caller, ADA).await;
         for _ in 0..2 {
             let answer = relay
-                .verify_as(&caller, &issued.challenge(), ADA, &wrong(&code))
+                .verify_as(&caller, &challenge, ADA, &wrong(&code))
                 .await;
             if answer.error_code() == "wrong_code" {
                 judged += 1;
@@ -122,7 +111,15 @@ async fn the_mailbox_total_holds_over_many_networks_and_says_how_long() {
         }
     }
     assert_eq!(judged, 5, "exactly the total was judged");
-    let owner = behind_proxy("198.51.100.7");
+    // The owner is told, for their code and for a new one, why and for how long.
+    let locked = relay.verify_as(&owner, &held, ADA, &held_code).await;
+    assert_refused(&locked, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+    let message = locked.json["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Too many wrong codes for this address."),
+        "{message}"
+    );
+    assert!(locked.json["error"]["retry_after"].as_u64().unwrap() >= 3600);
     let refused = relay.issue_as(&owner, ADA).await;
     assert_refused(&refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     let retry_after = refused.json["error"]["retry_after"].as_u64().unwrap();
