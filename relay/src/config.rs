@@ -348,7 +348,7 @@ pub enum StoreSetting {
     Redis(RedisSetting),
 }
 
-pub use crate::core::store::redis_store::RedisSetting;
+pub use crate::redis_store::RedisSetting;
 
 /// The forms `OTP_RELAY_STORE` takes, for error messages.
 const STORE_FORMS: &str = "memory, redis://[user:pass@]host:port[/db], rediss://[user:pass@]host:port[/db] (TLS), redis-cluster://[user:pass@]host:port,host:port,... or rediss-cluster://[user:pass@]host:port,host:port,... (TLS)";

@@ -11,9 +11,11 @@
 
 pub mod cli;
 pub mod config;
-pub mod core;
+/// The domain (`relay/domain`): its own crate, so the compiler keeps HTTP, mail and Redis out.
+pub use otp_relay_domain as core;
 pub mod http;
 pub mod log_writer;
 pub mod mail;
 pub mod metrics;
+pub mod redis_store;
 pub mod server;

@@ -10,11 +10,11 @@
 
 use crate::config::{Config, ConnectionLimits, StoreSetting};
 use crate::core::store::memory::MemorySettings;
-use crate::core::store::redis_store::{CONDITIONS_CHECK_EVERY, RedisStore};
 use crate::core::{Clock, Delivery, MemoryStore, Store, VerificationService};
 use crate::http::{App, SharedApp};
 use crate::mail::{Mailer, Outbox};
 use crate::metrics::{MeteredDelivery, MeteredStore, Metrics};
+use crate::redis_store::{CONDITIONS_CHECK_EVERY, RedisStore};
 use axum::extract::ConnectInfo;
 use axum::http::Request;
 use hyper::body::Incoming;

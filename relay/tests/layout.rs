@@ -1,5 +1,7 @@
-//! The layout's rules, checked on the sources: only `http/` and `server.rs` know axum, only
-//! `mail/` knows lettre, and `core/` reads no clock but the one it is given.
+//! The layout's rules. The domain (`relay/domain`) is a crate of its own whose dependencies
+//! hold no HTTP, mail, Redis or tokio, which the compiler enforces and `cargo tree` shows; on the
+//! sources: only `http/` and `server.rs` know axum, only `mail/` knows lettre, and the domain
+//! reads no clock but the one it is given.
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +17,12 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn files_mentioning(word: &str) -> Vec<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    files_in("src", word)
+}
+
+/// The files under `dir` (of the relay's folder) that mention `word`, relative to `dir`.
+fn files_in(dir: &str, word: &str) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut files = Vec::new();
     sources(&root, &mut files);
     let mut found: Vec<String> = files
@@ -49,19 +56,48 @@ fn only_mail_knows_lettre() {
 }
 
 #[test]
-fn the_core_reads_only_the_clock_it_is_given() {
-    for word in [
-        "SystemTime::now",
-        "Instant::now",
-        "tokio::time",
-        "crate::config",
-    ] {
-        for file in files_mentioning(word) {
+fn the_domain_reads_only_the_clock_it_is_given() {
+    for word in ["SystemTime::now", "Instant::now", "tokio::time"] {
+        for file in files_in("domain/src", word) {
+            assert_eq!(file, "clock.rs", "{file} uses {word}");
+        }
+    }
+    assert!(files_in("domain/src", "SystemTime::now").contains(&"clock.rs".to_string()));
+}
+
+/// What the domain crate is built from (`cargo tree`, normal dependencies, all features): no web
+/// server, mail, Redis or async runtime crate.
+#[test]
+fn the_domain_depends_on_no_http_mail_redis_or_runtime() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .args([
+            "tree",
+            "-p",
+            "otp-relay-domain",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let tree = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && tree.contains("otp-relay-domain"),
+        "{tree}"
+    );
+    for line in tree.lines() {
+        let name = line.split_whitespace().next().unwrap_or_default();
+        for forbidden in [
+            "axum", "hyper", "lettre", "redis", "tokio", "tower", "reqwest",
+        ] {
             assert!(
-                !file.starts_with("core/") || file == "core/clock.rs",
-                "{file} uses {word}"
+                !(name == forbidden || name.starts_with(&format!("{forbidden}-"))),
+                "the domain depends on {name}:\n{tree}"
             );
         }
     }
-    assert!(files_mentioning("SystemTime::now").contains(&"core/clock.rs".to_string()));
 }

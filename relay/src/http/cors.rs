@@ -4,6 +4,7 @@
 //! [`AllowedOrigin`].
 
 use super::SharedApp;
+use super::error::HttpError;
 use crate::core::ApiError;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -36,7 +37,11 @@ pub async fn origin_guard(
         .filter(|o| app.config.allowed_origins.iter().any(|a| a == o))
         .map(str::to_string);
     let Some(allowed) = allowed else {
-        return ApiError::new(ErrorCode::OriginNotAllowed, ORIGIN_NOT_ALLOWED).into_response();
+        return HttpError(ApiError::new(
+            ErrorCode::OriginNotAllowed,
+            ORIGIN_NOT_ALLOWED,
+        ))
+        .into_response();
     };
     let cors = |headers: &mut HeaderMap| {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());

@@ -9,13 +9,26 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use otp_relay_shared::ErrorCode;
 
-impl IntoResponse for ApiError {
+/// An [`ApiError`] on its way out as HTTP. The domain's error knows nothing of HTTP (it lives in
+/// the domain crate, which has no axum); this wrapper is where it becomes a response, and `?`
+/// turns one into the other.
+#[derive(Debug)]
+pub struct HttpError(pub ApiError);
+
+impl From<ApiError> for HttpError {
+    fn from(error: ApiError) -> Self {
+        HttpError(error)
+    }
+}
+
+impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.http_status())
+        let HttpError(error) = self;
+        let status = StatusCode::from_u16(error.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let retry_after = self.retry_after;
+        let retry_after = error.retry_after;
         if matches!(
-            self.code,
+            error.code,
             ErrorCode::RateLimited
                 | ErrorCode::TooManyAttempts
                 | ErrorCode::OriginNotAllowed
@@ -24,13 +37,13 @@ impl IntoResponse for ApiError {
                 | ErrorCode::Expired
         ) {
             tracing::info!(
-                reason = self.code.as_str(),
+                reason = error.code.as_str(),
                 status = status.as_u16(),
-                detail = %self.message,
+                detail = %error.message,
                 "request refused"
             );
         }
-        let mut response = (status, Json(self.into_body())).into_response();
+        let mut response = (status, Json(error.into_body())).into_response();
         if let Some(seconds) = retry_after {
             response
                 .headers_mut()

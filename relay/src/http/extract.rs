@@ -5,6 +5,7 @@
 
 use super::SharedApp;
 use super::cors::AllowedOrigin;
+use super::error::HttpError;
 use crate::core::{ApiError, Requester};
 use axum::extract::{ConnectInfo, FromRequest, Request};
 use axum::http::header;
@@ -131,9 +132,9 @@ pub struct ApiRequest<T> {
 }
 
 impl<T: FromFields> FromRequest<SharedApp> for ApiRequest<T> {
-    type Rejection = ApiError;
+    type Rejection = HttpError;
 
-    async fn from_request(request: Request, app: &SharedApp) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, app: &SharedApp) -> Result<Self, HttpError> {
         let is_json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -144,7 +145,8 @@ impl<T: FromFields> FromRequest<SharedApp> for ApiRequest<T> {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedMediaType,
                 "Send the request as JSON, with the header Content-Type: application/json.",
-            ));
+            )
+            .into());
         }
         let mut requester = requester(&request, &app.config.trusted_proxies)?;
         let bytes = read_body(request).await?;

@@ -2,8 +2,8 @@
 //! service; what the service answers becomes the response, and is counted for the metrics.
 
 use super::SharedApp;
+use super::error::HttpError;
 use super::extract::ApiRequest;
-use crate::core::ApiError;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,7 +14,7 @@ use otp_relay_shared::api::{CreateChallengeRequest, ResendRequest, VerifyRequest
 pub async fn issue(
     State(app): State<SharedApp>,
     request: ApiRequest<CreateChallengeRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let outcome = app
         .service
         .issue(&request.body.email, &request.requester)
@@ -27,7 +27,7 @@ pub async fn issue(
 pub async fn resend(
     State(app): State<SharedApp>,
     request: ApiRequest<ResendRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let body = &request.body;
     let outcome = app
         .service
@@ -41,7 +41,7 @@ pub async fn resend(
 pub async fn verify(
     State(app): State<SharedApp>,
     request: ApiRequest<VerifyRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let body = &request.body;
     let outcome = app
         .service

@@ -21,6 +21,7 @@ use crate::mail::Outbox;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
+use error::HttpError;
 use otp_relay_shared::ErrorCode;
 use otp_relay_shared::api::Health;
 use std::sync::Arc;
@@ -123,11 +124,11 @@ async fn loopback_host_only(
         host = %host.chars().take(64).collect::<String>(),
         "development mode: refused a request for a host that is not loopback"
     );
-    ApiError::new(
+    HttpError(ApiError::new(
         ErrorCode::OriginNotAllowed,
         "In development mode the relay answers only requests for localhost, 127.0.0.1 or [::1]. \
          Open it at http://127.0.0.1 with its port.",
-    )
+    ))
     .into_response()
 }
 
@@ -176,10 +177,10 @@ async fn within_deadline(
                 deadline_secs = deadline.as_secs(),
                 "a request passed its deadline"
             );
-            ApiError::new(
+            HttpError(ApiError::new(
                 ErrorCode::Unavailable,
                 "The relay could not finish this request in time. Try again in a moment.",
-            )
+            ))
             .into_response()
         }
     }
@@ -192,7 +193,7 @@ async fn health() -> Json<Health> {
 }
 
 /// `GET /readyz`: 200 while the store answers, 503 with the reason otherwise.
-async fn ready(State(app): State<SharedApp>) -> Result<Json<Health>, ApiError> {
+async fn ready(State(app): State<SharedApp>) -> Result<Json<Health>, HttpError> {
     app.service.store_ready().await?;
     Ok(Json(Health {
         status: "ready".into(),
@@ -202,7 +203,7 @@ async fn ready(State(app): State<SharedApp>) -> Result<Json<Health>, ApiError> {
 /// `GET /.well-known/jwks.json`: the public halves of the proof keys, for backends that check
 /// proofs. Readable from any origin (it holds nothing secret), and cached for
 /// [`JWKS_MAX_AGE`](crate::core::proof::JWKS_MAX_AGE), which the rotation procedure waits out.
-async fn jwks(State(app): State<SharedApp>) -> Result<axum::response::Response, ApiError> {
+async fn jwks(State(app): State<SharedApp>) -> Result<axum::response::Response, HttpError> {
     use axum::http::header;
     use axum::response::IntoResponse;
     let set = app.config.proof_keys.jwks().ok_or_else(|| {
@@ -225,16 +226,16 @@ async fn jwks(State(app): State<SharedApp>) -> Result<axum::response::Response, 
         .into_response())
 }
 
-async fn not_found() -> ApiError {
-    ApiError::new(
+async fn not_found() -> HttpError {
+    HttpError(ApiError::new(
         ErrorCode::NotFound,
         "There is nothing at this address. The API lives under /api/v1/.",
-    )
+    ))
 }
 
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(
+async fn method_not_allowed() -> HttpError {
+    HttpError(ApiError::new(
         ErrorCode::MethodNotAllowed,
         "This endpoint takes POST with a JSON body.",
-    )
+    ))
 }

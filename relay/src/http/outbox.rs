@@ -3,6 +3,7 @@
 //! otherwise (docs/security.md, A13).
 
 use super::SharedApp;
+use super::error::HttpError;
 use crate::core::ApiError;
 use axum::Json;
 use axum::extract::State;
@@ -12,10 +13,10 @@ use otp_relay_shared::ErrorCode;
 
 pub(super) async fn page(State(app): State<SharedApp>, headers: HeaderMap) -> Response {
     let Some(outbox) = app.outbox.as_ref() else {
-        return ApiError::new(
+        return HttpError(ApiError::new(
             ErrorCode::NotFound,
             "There is no development outbox: this relay sends real email. It exists only in development mode (OTP_RELAY_DEV).",
-        )
+        ))
         .into_response();
     };
     let entries = outbox.entries();

@@ -7,6 +7,7 @@
 //! can tell it so; the API itself enforces the allow-list.
 
 use super::SharedApp;
+use super::error::HttpError;
 use crate::core::ApiError;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -38,10 +39,10 @@ async fn catalogue(Path(file): Path<String>) -> Response {
         .and_then(otp_relay_shared::Lang::from_tag)
         .filter(|lang| file == format!("{}.txt", lang.tag()));
     let Some(lang) = lang else {
-        return ApiError::new(
+        return HttpError(ApiError::new(
             ErrorCode::NotFound,
             "No such language: the widget speaks en, de, fr, es, pt, ja and ar (/widget/v1/i18n/de.txt).",
-        )
+        ))
         .into_response();
     };
     let mut response = otp_relay_shared::Catalogue::page_text(lang).into_response();
@@ -54,10 +55,10 @@ async fn catalogue(Path(file): Path<String>) -> Response {
 }
 
 fn not_available(why: &str) -> Response {
-    ApiError::new(
+    HttpError(ApiError::new(
         ErrorCode::NotFound,
         format!("The widget is not available: {why}"),
-    )
+    ))
     .into_response()
 }
 

@@ -12,8 +12,8 @@
 
 use super::sketch::{self, WindowedSketch};
 use super::{Count, Store, StoreError, StoreKey};
-use crate::core::clock::{Clock, UnixTime};
-use crate::core::policy::Policy;
+use crate::clock::{Clock, UnixTime};
+use crate::policy::Policy;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -42,7 +42,7 @@ impl MemorySettings {
             capacity: DEFAULT_CAPACITY,
             sketch_width: sketch::DEFAULT_WIDTH,
             policy: policy.clone(),
-            challenge_lifetime: policy.ttl + crate::core::service::STORE_MARGIN,
+            challenge_lifetime: policy.ttl + crate::service::STORE_MARGIN,
         }
     }
 }
@@ -86,8 +86,7 @@ impl MemoryStore {
     pub fn new(settings: MemorySettings, clock: Arc<dyn Clock>) -> Self {
         let policy = &settings.policy;
         let width = settings.sketch_width;
-        let rate_sketch =
-            |rate: crate::core::Rate| WindowedSketch::new(rate.window, width, rate.count);
+        let rate_sketch = |rate: crate::Rate| WindowedSketch::new(rate.window, width, rate.count);
         MemoryStore {
             client_sends: rate_sketch(policy.sends_per_ip),
             mailbox_sends: rate_sketch(policy.sends_per_address_total),
@@ -99,7 +98,7 @@ impl MemoryStore {
             spill: WindowedSketch::new(settings.challenge_lifetime, width, 1),
             spilled_once: AtomicBool::new(false),
             swept_full_at: AtomicU64::new(0),
-            epoch: crate::core::random::u64(),
+            epoch: crate::random::u64(),
             clock,
         }
     }
@@ -341,7 +340,7 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::clock::ManualClock;
+    use crate::clock::ManualClock;
 
     const MINUTE: Duration = Duration::from_secs(60);
 

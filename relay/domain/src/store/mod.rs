@@ -15,7 +15,6 @@ use std::fmt;
 use std::time::Duration;
 
 pub mod memory;
-pub mod redis_store;
 pub mod sketch;
 
 pub use memory::MemoryStore;
@@ -64,7 +63,7 @@ impl fmt::Display for StoreKey {
             StoreKey::Attempts(id) => ("attempts", id),
             StoreKey::Used(id) => ("used", id),
         };
-        write!(f, "{prefix}:{}", crate::core::hex(id))
+        write!(f, "{prefix}:{}", crate::hex(id))
     }
 }
 

@@ -132,8 +132,8 @@ pub fn wait_phrase(seconds: u64) -> String {
     }
 }
 
-impl From<crate::core::store::StoreError> for ApiError {
-    fn from(error: crate::core::store::StoreError) -> Self {
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
         tracing::error!(reason = "unavailable", %error, "store unavailable: refusing (fail closed)");
         ApiError::unavailable()
     }

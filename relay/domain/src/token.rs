@@ -12,8 +12,8 @@
 //!
 //! The MAC is HMAC-SHA256 under the key's token key over a purpose label and every byte before it.
 
-use crate::core::keys::{ChallengeKeys, KeyRing, MAX_KID_LEN};
-use crate::core::store::ChallengeId;
+use crate::keys::{ChallengeKeys, KeyRing, MAX_KID_LEN};
+use crate::store::ChallengeId;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::Mac;
@@ -206,7 +206,7 @@ impl Challenge {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::keys::random_secret;
+    use crate::keys::random_secret;
     use proptest::prelude::*;
 
     const SITE: &str = "https://shop.example";

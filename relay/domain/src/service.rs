@@ -11,16 +11,16 @@
 //! higher total over all networks, so that a stranger spends their own share and not the
 //! owner's (docs/security.md, A27). A refused request leaves no counter behind.
 
-use crate::core::clock::{Clock, UnixTime, rfc3339};
-use crate::core::code::{codes_match, derive_code};
-use crate::core::delivery::{CodeEmail, Delivery};
-use crate::core::error::ApiError;
-use crate::core::hex;
-use crate::core::keys::KeyRing;
-use crate::core::policy::{Policy, Rate};
-use crate::core::proof::{ProofClaims, ProofKeys, ProofSigner};
-use crate::core::store::{AddressId, Count, Store, StoreKey};
-use crate::core::token::{Challenge, TokenError, address_tag, site_tag};
+use crate::clock::{Clock, UnixTime, rfc3339};
+use crate::code::{codes_match, derive_code};
+use crate::delivery::{CodeEmail, Delivery};
+use crate::error::ApiError;
+use crate::hex;
+use crate::keys::KeyRing;
+use crate::policy::{Policy, Rate};
+use crate::proof::{ProofClaims, ProofKeys, ProofSigner};
+use crate::store::{AddressId, Count, Store, StoreKey};
+use crate::token::{Challenge, TokenError, address_tag, site_tag};
 use hmac::Mac;
 use otp_relay_shared::api::{ChallengeResponse, VerifyResponse};
 use otp_relay_shared::{Code, CodeError, EmailAddress, ErrorCode};
@@ -50,7 +50,7 @@ pub struct ServiceSettings {
     /// Host of the public URL: for the autofill line when a request has no `Origin`.
     pub public_host: String,
     /// Each allowed origin's branding, when the operator set one.
-    pub branding: std::collections::HashMap<String, Arc<crate::core::Brand>>,
+    pub branding: std::collections::HashMap<String, Arc<crate::Brand>>,
 }
 
 /// The domain service: the whole flow, over a store, a delivery and a clock it is given.
@@ -111,7 +111,7 @@ impl VerificationService {
     }
 
     fn client_sends_key(requester: &Requester) -> StoreKey {
-        StoreKey::ClientSends(crate::core::network::client_bucket(requester.ip))
+        StoreKey::ClientSends(crate::network::client_bucket(requester.ip))
     }
 
     fn site_host(&self, requester: &Requester) -> String {
@@ -162,7 +162,7 @@ impl VerificationService {
         let mut mac = keys.store_key().mac();
         mac.update(b"network-share\0");
         mac.update(&mailbox);
-        mac.update(crate::core::network::network(ip).as_bytes());
+        mac.update(crate::network::network(ip).as_bytes());
         let mut id = [0u8; 16];
         id.copy_from_slice(&mac.finalize().into_bytes()[..16]);
         id
@@ -359,7 +359,7 @@ impl VerificationService {
             epoch: self.store.epoch(),
             issued_at: now.secs(),
             expires_at: now.secs() + policy.ttl.as_secs(),
-            nonce: crate::core::random::bytes::<16>(),
+            nonce: crate::random::bytes::<16>(),
             address_tag: address_tag(keys, &email),
             site_tag: site_tag(keys, requester.origin.as_deref()),
         };
@@ -586,7 +586,7 @@ impl VerificationService {
                 .unwrap_or_else(|| self.settings.public_url.clone()),
             iat: now,
             exp: proof_expires_at,
-            jti: hex(&crate::core::random::bytes::<16>()),
+            jti: hex(&crate::random::bytes::<16>()),
         };
         let proof = self.proof.sign(&claims).map_err(|error| {
             tracing::error!(%error, "could not sign a proof");

@@ -3,8 +3,8 @@
 //! the key can compute it. Digits are drawn by rejection sampling, so every code is equally likely
 //! (no modulo bias).
 
-use crate::core::keys::ChallengeKeys;
-use crate::core::token::Nonce;
+use crate::keys::ChallengeKeys;
+use crate::token::Nonce;
 use hmac::Mac;
 use otp_relay_shared::Code;
 use subtle::ConstantTimeEq;
@@ -48,8 +48,8 @@ pub fn codes_match(submitted: &Code, expected: &Code) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::keys::{KeyRing, random_secret};
-    use crate::core::random;
+    use crate::keys::{KeyRing, random_secret};
+    use crate::random;
 
     #[test]
     fn same_nonce_same_code_other_nonce_other_code() {

@@ -4,7 +4,7 @@
 //! (docs/security.md, keys). The proof key is a separate secret shared with the sites' backends.
 //! Every key lives in a [`SecretKey`], whose `Debug` prints a placeholder.
 
-use crate::core::secret::{SecretBytes, SecretKey};
+use crate::secret::{SecretBytes, SecretKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hkdf::Hkdf;
@@ -87,7 +87,7 @@ pub fn decode_secret(name: &str, text: &str) -> Result<SecretBytes, KeyError> {
 
 /// A fresh random secret in the form `keygen` prints.
 pub fn random_secret() -> String {
-    URL_SAFE_NO_PAD.encode(crate::core::random::bytes::<32>())
+    URL_SAFE_NO_PAD.encode(crate::random::bytes::<32>())
 }
 
 /// Splits `kid:base64url[,kid:base64url...]` into checked key ids and decoded secrets (each

@@ -11,8 +11,8 @@
 //! advisory (RUSTSEC-2023-0071) into the binary, and signing needs only these few lines, which the
 //! tests check against `jsonwebtoken`, PyJWT and `jose`.
 
-use crate::core::keys::{self, KeyError};
-use crate::core::secret::SecretBytes;
+use crate::keys::{self, KeyError};
+use crate::secret::SecretBytes;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signer, SigningKey};
@@ -122,14 +122,11 @@ impl ProofKeys {
     /// One random Ed25519 key for this run only, with a key id of its own, so that a backend
     /// never mistakes it for a key of an earlier run.
     pub fn random_ed25519() -> ProofKeys {
-        let kid = format!(
-            "run-{}",
-            &crate::core::hex(&crate::core::random::bytes::<4>())
-        );
+        let kid = format!("run-{}", &crate::hex(&crate::random::bytes::<4>()));
         ProofKeys::Ed25519 {
             signing: Box::new(ProofKey {
                 kid,
-                signing: SigningKey::from_bytes(&crate::core::random::bytes::<32>()),
+                signing: SigningKey::from_bytes(&crate::random::bytes::<32>()),
             }),
             others: Vec::new(),
         }
@@ -239,11 +236,11 @@ impl ProofSigner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::Clock;
+    use crate::Clock;
     use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
     fn claims() -> ProofClaims {
-        let now = crate::core::SystemClock.now().secs();
+        let now = crate::SystemClock.now().secs();
         ProofClaims {
             iss: "https://relay.example".into(),
             sub: "ada@example.com".into(),

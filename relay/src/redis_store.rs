@@ -24,9 +24,9 @@
 //!   that wrote it, so two relays more than 60 s apart could let a used code verify again on
 //!   the one behind.
 
-use super::{Count, Store, StoreError, StoreKey};
 use crate::core::Clock;
 use crate::core::secret::SecretString;
+use crate::core::store::{Count, Store, StoreError, StoreKey};
 use async_trait::async_trait;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;

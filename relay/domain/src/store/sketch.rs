@@ -13,7 +13,7 @@
 //! slot that has rotated out is left alone (the count is then forgotten anyway).
 
 use super::Count;
-use crate::core::clock::UnixTime;
+use crate::clock::UnixTime;
 use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
