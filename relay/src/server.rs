@@ -29,6 +29,7 @@ use tower::ServiceExt;
 
 /// A relay assembled on an in-memory store, not yet listening: what the router serves, and the
 /// store (to sweep, or for tests to look at).
+#[cfg(any(test, feature = "testing"))]
 pub struct Assembled {
     pub app: SharedApp,
     pub store: Arc<MemoryStore>,
@@ -75,6 +76,7 @@ fn assemble_on(
 
 /// The relay on an in-memory store with any delivery (tests use one that fails on demand), for
 /// [`crate::http::router`] without a socket.
+#[cfg(any(test, feature = "testing"))]
 pub fn assemble_with(
     config: Config,
     delivery: Arc<dyn Delivery>,
