@@ -1,0 +1,238 @@
+//! Real `redis-server` processes: a single node, with or without TLS, and a three-master
+//! cluster.
+
+use super::*;
+
+/// A throwaway `redis-server` on a free loopback port, without persistence: stopping it and
+/// starting it again loses everything, as a restart of a real one without persistence would.
+pub struct RedisServer {
+    child: Option<Child>,
+    pub port: u16,
+    dir: TempDir,
+    /// With TLS only (no plain port), the certificates it serves.
+    tls: Option<Arc<Certs>>,
+    /// Whether it is a node of a cluster.
+    cluster_node: bool,
+}
+
+impl RedisServer {
+    pub fn start() -> RedisServer {
+        Self::start_as(None, false)
+    }
+
+    /// A server that speaks only TLS, with a certificate for 127.0.0.1 from `certs`' CA.
+    pub fn start_tls(certs: Arc<Certs>) -> RedisServer {
+        Self::start_as(Some(certs), false)
+    }
+
+    fn start_as(tls: Option<Arc<Certs>>, cluster_node: bool) -> RedisServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut server = RedisServer {
+            child: None,
+            port: free_port(),
+            dir,
+            tls,
+            cluster_node,
+        };
+        server.start_again();
+        server
+    }
+
+    /// The relay's `OTP_RELAY_STORE` for this server.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// `redis-cli` pointed at this server (over TLS, trusting its CA, when it speaks only TLS).
+    fn redis_cli(&self) -> Command {
+        let mut command = Command::new("redis-cli");
+        command.args(["-p", &self.port.to_string()]);
+        if let Some(certs) = &self.tls {
+            command.arg("--tls").arg("--cacert").arg(certs.ca());
+        }
+        command
+    }
+
+    /// `redis-cli` for this server, with `args`; its standard output.
+    pub fn cli(&self, args: &[&str]) -> String {
+        self.redis_cli()
+            .args(args)
+            .stderr(Stdio::null())
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Whether the server answers `PING`.
+    pub fn answers(&self) -> bool {
+        self.cli(&["ping"]) == "PONG"
+    }
+
+    /// Starts the server (again, empty) on its port and waits until it answers.
+    pub fn start_again(&mut self) {
+        let mut command = Command::new("redis-server");
+        command.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+        match &self.tls {
+            None => command.args(["--port", &self.port.to_string()]),
+            Some(certs) => {
+                let dir = certs.dir.path();
+                command
+                    .args(["--port", "0", "--tls-port", &self.port.to_string()])
+                    .arg("--tls-cert-file")
+                    .arg(dir.join("cert.pem"))
+                    .arg("--tls-key-file")
+                    .arg(dir.join("key.pem"))
+                    .arg("--tls-ca-cert-file")
+                    .arg(certs.ca())
+                    .args(["--tls-auth-clients", "no"])
+            }
+        };
+        if self.cluster_node {
+            command
+                .args(["--cluster-enabled", "yes", "--cluster-config-file"])
+                .arg(self.dir.path().join("nodes.conf"));
+            if self.tls.is_some() {
+                // The cluster bus and the addresses nodes announce: TLS too.
+                command.args(["--tls-cluster", "yes"]);
+            }
+        }
+        let child = command
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server (make test-tools installs it)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.answers() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the server; its data is gone.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Forgets every key at once, as a failover to an empty replica would.
+    pub fn flush(&self) {
+        assert_eq!(self.cli(&["flushall"]), "OK", "FLUSHALL");
+    }
+
+    /// The relay's keys it holds.
+    pub fn keys(&self) -> Vec<String> {
+        let listed = self.cli(&["--scan", "--pattern", "otp-relay:*"]);
+        listed.lines().map(str::to_string).collect()
+    }
+
+    /// Runs one command per line through `redis-cli`; one answer per line.
+    pub fn batch(&self, commands: &[String]) -> Vec<String> {
+        use std::io::Write;
+        let mut child = self
+            .redis_cli()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-cli");
+        let mut stdin = child.stdin.take().expect("stdin");
+        for line in commands {
+            writeln!(stdin, "{line}").expect("write to redis-cli");
+        }
+        drop(stdin);
+        let output = child.wait_with_output().expect("redis-cli");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// How many keys it holds.
+    pub fn key_count(&self) -> u64 {
+        self.cli(&["dbsize"]).parse().unwrap_or(0)
+    }
+}
+
+/// A Redis Cluster of three masters (no replicas) on free loopback ports, made with
+/// `redis-cli --cluster create`.
+pub struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    pub fn start() -> RedisCluster {
+        Self::start_as(None)
+    }
+
+    /// A cluster that speaks only TLS, with a certificate from `certs`' private CA.
+    pub fn start_tls(certs: Arc<Certs>) -> RedisCluster {
+        Self::start_as(Some(certs))
+    }
+
+    fn start_as(tls: Option<Arc<Certs>>) -> RedisCluster {
+        let nodes: Vec<RedisServer> = (0..3)
+            .map(|_| RedisServer::start_as(tls.clone(), true))
+            .collect();
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port))
+            .collect();
+        let mut create = Command::new("redis-cli");
+        if let Some(certs) = &tls {
+            create.arg("--tls").arg("--cacert").arg(certs.ca());
+        }
+        let created = create
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli --cluster create");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !nodes
+            .iter()
+            .all(|node| node.cli(&["cluster", "info"]).contains("cluster_state:ok"))
+        {
+            assert!(Instant::now() < deadline, "the cluster did not come up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        RedisCluster { nodes }
+    }
+
+    /// The relay's `OTP_RELAY_STORE` for this cluster.
+    pub fn url(&self) -> String {
+        let addresses: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port))
+            .collect();
+        let scheme = match self.nodes.first().and_then(|node| node.tls.as_ref()) {
+            Some(_) => "rediss-cluster",
+            None => "redis-cluster",
+        };
+        format!("{scheme}://{}", addresses.join(","))
+    }
+
+    /// How many keys each master holds.
+    pub fn key_counts(&self) -> Vec<u64> {
+        self.nodes.iter().map(RedisServer::key_count).collect()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
