@@ -2,13 +2,12 @@
 //! of docs/api.md, checked once at start-up into a [`Config`] the rest of the relay trusts. Secrets
 //! are parsed straight into types whose `Debug` prints a placeholder.
 
-use crate::cli::{Cli, Command};
 use crate::core::keys::{self, KeyRing};
 use crate::core::proof::ProofKeys;
 use crate::core::secret::SecretString;
 use crate::core::{Policy, Rate, ServiceSettings};
 use crate::mail::SmtpSettings;
-use clap::{Args, Parser};
+use clap::{Args, FromArgMatches};
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -816,15 +815,25 @@ impl Config {
         }
     }
 
-    /// The configuration of `otp-relay serve FLAGS...` (the `OTP_RELAY_*` environment applies
-    /// too, as it does to the command).
+    /// The configuration of `otp-relay serve FLAGS...` from the flags alone
+    /// ([`ServeArgs::from_flags`]: no `OTP_RELAY_*` variable is read).
     pub fn from_flags(flags: &[&str]) -> Result<Config, String> {
-        let argv = ["otp-relay", "serve"].iter().chain(flags);
-        let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
-        match cli.command {
-            Command::Serve(args) => Config::from_args(*args),
-            _ => Err("unexpected command".into()),
-        }
+        Config::from_args(ServeArgs::from_flags(flags)?)
+    }
+}
+
+impl ServeArgs {
+    /// `otp-relay serve FLAGS...` as the flags alone say it: every `OTP_RELAY_*` variable is
+    /// ignored, so the tests that build a relay this way mean the same on a developer's machine
+    /// whose shell sets some of them as in CI.
+    pub fn from_flags(flags: &[&str]) -> Result<ServeArgs, String> {
+        let command =
+            ServeArgs::augment_args(clap::Command::new("serve")).mut_args(|arg| arg.env(None));
+        let argv = std::iter::once("serve").chain(flags.iter().copied());
+        let matches = command
+            .try_get_matches_from(argv)
+            .map_err(|e| e.to_string())?;
+        ServeArgs::from_arg_matches(&matches).map_err(|e| e.to_string())
     }
 }
 
@@ -847,13 +856,32 @@ mod tests {
     }
 
     fn parse(argv: Vec<&str>) -> Result<Config, String> {
-        match Cli::try_parse_from(argv)
-            .map_err(|e| e.to_string())?
-            .command
-        {
-            Command::Serve(args) => Config::from_args(*args),
-            _ => unreachable!(),
-        }
+        // argv[0..2] is `otp-relay serve`.
+        Config::from_flags(&argv[2..])
+    }
+
+    /// Run alone by the test below, with `OTP_RELAY_MAX_ATTEMPTS=7` and `OTP_RELAY_SMTP_URL`
+    /// set; in a plain run it holds trivially.
+    #[test]
+    fn flags_alone_give_the_defaults() {
+        let config = Config::from_flags(&["--dev"]).unwrap();
+        assert_eq!(config.policy.max_attempts, 3);
+        assert!(config.smtp.smtp_url.is_none());
+    }
+
+    #[test]
+    fn flags_alone_make_the_test_configuration_whatever_the_environment() {
+        // The environment is the process's: this test runs the one above in a process of its
+        // own, with variables that would change it if they were read.
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "config::tests::flags_alone_give_the_defaults"])
+            .env("OTP_RELAY_MAX_ATTEMPTS", "7")
+            .env("OTP_RELAY_SMTP_URL", "smtps://user:pw@smtp.example.com")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{said}");
+        assert!(said.contains("1 passed"), "{said}");
     }
 
     fn redis_setting(args: &[&str]) -> Result<RedisSetting, String> {

@@ -19,3 +19,10 @@ pub mod mail;
 pub mod metrics;
 pub mod redis_store;
 pub mod server;
+/// The relay in process for tests: built only for the relay's own tests and for crates that ask
+/// for the `testing` feature (the test kit), never into the release binary.
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+#[cfg(test)]
+mod tests;

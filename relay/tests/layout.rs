@@ -1,6 +1,6 @@
 //! The layout's rules. The domain (`relay/domain`) is a crate of its own whose dependencies
 //! hold no HTTP, mail, Redis or tokio, which the compiler enforces and `cargo tree` shows; on the
-//! sources: only `http/` and `server.rs` know axum, only `mail/` knows lettre, and the domain
+//! sources: only `http/` and `server.rs` know axum (and the test-only `testing.rs` and `tests/`), only `mail/` knows lettre, and the domain
 //! reads no clock but the one it is given.
 
 use std::path::{Path, PathBuf};
@@ -39,8 +39,10 @@ fn only_http_and_server_know_axum() {
     let found = files_mentioning("axum");
     assert!(found.iter().any(|f| f.starts_with("http/")), "{found:?}");
     for file in &found {
+        // The in-process relay and its tests drive the router, and are built for tests only.
+        let test_only = file == "testing.rs" || file.starts_with("tests/");
         assert!(
-            file.starts_with("http/") || file == "server.rs",
+            file.starts_with("http/") || file == "server.rs" || test_only,
             "{file} uses axum: {found:?}"
         );
     }
@@ -99,5 +101,67 @@ fn the_domain_depends_on_no_http_mail_redis_or_runtime() {
                 "the domain depends on {name}:\n{tree}"
             );
         }
+    }
+}
+
+/// The relay's top-level modules, each with the ones it names as `crate::…` (the in-process
+/// tests in `src/tests/` excepted: they may name anything).
+fn module_imports() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    let module_of = |path: &Path| {
+        let relative = path.strip_prefix(&root).unwrap();
+        let first = relative.components().next().unwrap().as_os_str();
+        first.to_string_lossy().trim_end_matches(".rs").to_string()
+    };
+    let modules: std::collections::BTreeSet<String> = files
+        .iter()
+        .map(|path| module_of(path))
+        .filter(|m| m != "lib" && m != "main")
+        .collect();
+    let mut graph = std::collections::BTreeMap::new();
+    for path in &files {
+        let from = module_of(path);
+        if from == "tests" || from == "lib" || from == "main" {
+            continue;
+        }
+        let source = std::fs::read_to_string(path).unwrap();
+        let names: &mut std::collections::BTreeSet<String> = graph.entry(from.clone()).or_default();
+        for to in &modules {
+            if *to != from && source.contains(&format!("crate::{to}")) {
+                names.insert(to.clone());
+            }
+        }
+    }
+    graph
+}
+
+#[test]
+fn no_module_imports_one_that_imports_it_back() {
+    let graph = module_imports();
+    assert!(graph["server"].contains("http"), "{graph:?}");
+    // Depth-first: a module met again while still on the path closes a circle.
+    fn visit(
+        module: &str,
+        graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) {
+        if let Some(start) = path.iter().position(|m| m == module) {
+            panic!("import circle: {} -> {module}", path[start..].join(" -> "));
+        }
+        if !done.insert(module.to_string()) {
+            return;
+        }
+        path.push(module.to_string());
+        for next in graph.get(module).into_iter().flatten() {
+            visit(next, graph, path, done);
+        }
+        path.pop();
+    }
+    let mut done = std::collections::BTreeSet::new();
+    for module in graph.keys() {
+        visit(module, &graph, &mut Vec::new(), &mut done);
     }
 }

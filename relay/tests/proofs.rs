@@ -142,7 +142,7 @@ async fn the_proof_is_eddsa_and_three_backends_accept_it_through_the_live_jwks()
 /// is a minute past `exp`: the same keys as the live relay, in-process, given its clock.
 async fn expired_proof() -> String {
     use otp_relay::core::{Clock, ManualClock, SystemClock, UnixTime};
-    use otp_relay::http::testing::InProcessRelay;
+    use otp_relay::testing::InProcessRelay;
     let now = SystemClock.now().secs();
     let keys = proof_keys();
     let relay = InProcessRelay::with_clock(

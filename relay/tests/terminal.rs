@@ -147,7 +147,7 @@ fn an_unreachable_relay_says_so_and_exits_with_its_code() {
 /// A relay in this process on a manual clock that starts at the real time (the client compares
 /// the relay's times with its own clock), served on a loopback port for the real client binary.
 struct ClockedRelay {
-    relay: otp_relay::http::testing::InProcessRelay,
+    relay: otp_relay::testing::InProcessRelay,
     url: String,
     _runtime: tokio::runtime::Runtime,
 }
@@ -157,7 +157,7 @@ impl ClockedRelay {
         use otp_relay::core::{Clock, ManualClock, SystemClock};
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let clock = ManualClock::at(SystemClock.now());
-        let relay = otp_relay::http::testing::InProcessRelay::with_clock(&[], clock).unwrap();
+        let relay = otp_relay::testing::InProcessRelay::with_clock(&[], clock).unwrap();
         let (address, _) = runtime.block_on(relay.serve_on_loopback()).unwrap();
         ClockedRelay {
             relay,

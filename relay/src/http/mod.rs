@@ -9,14 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 mod outbox;
-/// The relay in process for tests: built only for the relay's own tests and for crates that ask
-/// for the `testing` feature (the test kit), never into the release binary.
-#[cfg(any(test, feature = "testing"))]
-pub mod testing;
 mod widget;
-
-#[cfg(test)]
-mod tests;
 
 use crate::config::Config;
 use crate::core::{ApiError, VerificationService};

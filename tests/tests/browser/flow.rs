@@ -202,7 +202,7 @@ async fn after_the_allowed_attempts_a_new_code_is_needed_and_works() {
 /// clock (`Date.now`) is moved by the same amount, so expiry and cooldowns are reached without
 /// waiting.
 struct ClockedSite {
-    relay: otp_relay::http::testing::InProcessRelay,
+    relay: otp_relay::testing::InProcessRelay,
     url: String,
 }
 
@@ -212,7 +212,7 @@ impl ClockedSite {
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         let dist = dist_dir().display().to_string();
-        let relay = otp_relay::http::testing::InProcessRelay::with_clock(
+        let relay = otp_relay::testing::InProcessRelay::with_clock(
             &["--static-dir", &dist, "--allowed-origins", &url],
             ManualClock::at(UnixTime::from_secs(SystemClock.now().secs())),
         )

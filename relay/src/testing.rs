@@ -3,10 +3,10 @@
 //! port for a real client. Codes are read out of the messages in the outbox, never out of the relay's
 //! internals. Expiry and windows are reached by advancing the clock, never by sleeping.
 
-use super::router;
 use crate::config::Config;
 use crate::config::ConnectionLimits;
 use crate::core::{CodeEmail, Delivery, DeliveryError, ManualClock, MemoryStore};
+use crate::http::router;
 use crate::mail::{Mailer, Outbox};
 use crate::server::{Assembled, assemble_with, serve_connections};
 use async_trait::async_trait;

@@ -12,7 +12,7 @@ mod order;
 mod review;
 mod windows;
 
-use super::testing::{Answer, InProcessRelay};
+use crate::testing::{Answer, InProcessRelay};
 use axum::http::StatusCode;
 
 /// The address most tests use.

@@ -5,7 +5,7 @@
 //! and a deadline on every request (A21). The numbers are those of docs/security.md.
 
 use super::{ADA, assert_refused, claims, relay, relay_with, wrong};
-use crate::http::testing::{Caller, InProcessRelay};
+use crate::testing::{Caller, InProcessRelay};
 use axum::http::StatusCode;
 use serde_json::json;
 use std::time::Duration;

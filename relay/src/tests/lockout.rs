@@ -4,7 +4,7 @@
 //! told why and for how long.
 
 use super::{ADA, assert_refused, relay_with, wrong};
-use crate::http::testing::{Caller, InProcessRelay};
+use crate::testing::{Caller, InProcessRelay};
 use axum::http::StatusCode;
 
 /// The attacker's network, and the victim's, as a trusted proxy reports them.

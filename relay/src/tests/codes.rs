@@ -2,7 +2,7 @@
 //! with its documented status, a message, and its extras.
 
 use super::{assert_refused, relay, wrong};
-use crate::http::testing::Answer;
+use crate::testing::Answer;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use otp_relay_shared::ErrorCode;

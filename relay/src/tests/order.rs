@@ -187,7 +187,7 @@ async fn the_address_budget_spans_challenges_and_a_right_code_is_not_a_failure()
 }
 
 /// Enough sends per address for the budget tests to need many challenges.
-fn relay_with_sends() -> crate::http::testing::InProcessRelay {
+fn relay_with_sends() -> crate::testing::InProcessRelay {
     super::relay_with(&[
         "--sends-per-address",
         "50/15m",
