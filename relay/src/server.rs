@@ -94,19 +94,15 @@ pub fn assemble_with(
     Assembled { app, store }
 }
 
-/// Binds, prints the bound address on stdout and serves until a signal.
+/// Serves on `listener` (bound at `config.listen`), prints that address on stdout, and serves
+/// until a signal.
 pub async fn serve(
-    mut config: Config,
+    config: Config,
+    listener: tokio::net::TcpListener,
     mailer: Mailer,
     clock: Arc<dyn Clock>,
 ) -> Result<(), String> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| format!("cannot read the bound address: {e}"))?;
-    config.bound_to(bound);
+    let bound = config.listen;
     let limits = config.connections.clone();
     let (store, upkeep): (Arc<dyn Store>, tokio::task::JoinHandle<()>) = match &config.store {
         StoreSetting::Memory => {

@@ -21,9 +21,31 @@ pub fn mailer_for(
     }
 }
 
-pub async fn run(args: ServeArgs) -> ExitCode {
+pub async fn run(mut args: ServeArgs) -> ExitCode {
     let clock = clock::system();
+    // Checked before anything is bound, so that a wrong setting is named without listening.
+    if let Err(error) = Config::from_args(args.clone()) {
+        eprintln!("otp-relay: {error}");
+        return ExitCode::from(2);
+    }
+    // Port 0 picks a free port: the configuration is made from the address the system gave, so
+    // that a defaulted public URL names the real port, and is never changed afterwards.
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("otp-relay: cannot listen on {}: {error}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(bound) => args.listen = bound,
+        Err(error) => {
+            eprintln!("otp-relay: cannot read the bound address: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
     let configured = Config::from_args(args)
+        .map_err(|error| error.to_string())
         .and_then(|config| mailer_for(&config, clock.clone()).map(|mailer| (config, mailer)));
     let (config, mailer) = match configured {
         Ok(configured) => configured,
@@ -32,7 +54,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match crate::server::serve(config, mailer, clock).await {
+    match crate::server::serve(config, listener, mailer, clock).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("otp-relay: {error}");

@@ -1,0 +1,229 @@
+//! The command line of `serve` (and the SMTP part `send-test` shares): every flag with its
+//! `OTP_RELAY_*` variable, and the parsers of durations, rates and switches.
+
+use super::*;
+use crate::core::Rate;
+use crate::core::secret::SecretString;
+
+/// How to reach the mail server. Shared by `serve` and `send-test`.
+#[derive(Debug, Clone, Args)]
+pub struct SmtpArgs {
+    /// SMTP server: smtps://user:pass@host:465 (implicit TLS),
+    /// smtp://user:pass@host:587?tls=required (STARTTLS), smtp://host:25 (plain; with a login
+    /// only to this machine). Required unless in development mode.
+    #[arg(long, env = "OTP_RELAY_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<SecretString>,
+    /// PEM file of extra CA certificates to trust for the SMTP server.
+    #[arg(long, env = "OTP_RELAY_SMTP_CA")]
+    pub smtp_ca: Option<PathBuf>,
+    /// How long one SMTP exchange may take before the send counts as failed.
+    #[arg(long, env = "OTP_RELAY_SMTP_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub smtp_timeout: Duration,
+    /// The sender, e.g. "Example <no-reply@example.com>".
+    #[arg(
+        long,
+        env = "OTP_RELAY_FROM",
+        default_value = "otp-relay <no-reply@localhost.localdomain>"
+    )]
+    pub from: String,
+}
+
+/// Everything `serve` accepts.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Development mode: codes go to the outbox at /dev/outbox instead of SMTP, and the relay
+    /// listens on loopback only. Never in production.
+    #[arg(long, env = "OTP_RELAY_DEV", default_value_t = false, value_parser = parse_bool,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub dev: bool,
+    /// Address to listen on; port 0 picks a free port (the bound address is printed).
+    #[arg(long, env = "OTP_RELAY_LISTEN", default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+    /// The relay's own public URL: the proof's issuer and default audience. Default:
+    /// http://<listen address>.
+    #[arg(long, env = "OTP_RELAY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Challenge keys, "kid:base64url" items separated by commas, each at least 32 random bytes;
+    /// the first signs, all verify. Unset: a random key for this run only.
+    #[arg(long, env = "OTP_RELAY_SECRET", hide_env_values = true)]
+    pub secret: Option<SecretString>,
+    /// Proof keys, "kid:base64url" items separated by commas, each a 32-byte Ed25519 seed
+    /// (`otp-relay keygen --kid ID`): the first signs, every one is published at
+    /// /.well-known/jwks.json. Unset: a random key for this run only.
+    #[arg(long, env = "OTP_RELAY_PROOF_KEYS", hide_env_values = true)]
+    pub proof_keys: Option<SecretString>,
+    /// Legacy: sign proofs with HS256 under this secret (base64url, at least 32 bytes) instead,
+    /// which every backend that checks proofs must then hold. Not with OTP_RELAY_PROOF_KEYS.
+    #[arg(long, env = "OTP_RELAY_PROOF_SECRET", hide_env_values = true)]
+    pub proof_secret: Option<SecretString>,
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
+    /// Code lifetime, e.g. 5m or 90s (at most 10m).
+    #[arg(long, env = "OTP_RELAY_TTL", default_value = "5m", value_parser = parse_duration)]
+    pub ttl: Duration,
+    /// Digits per code (6 to 9).
+    #[arg(long, env = "OTP_RELAY_CODE_LENGTH", default_value_t = 6)]
+    pub code_length: usize,
+    /// Wrong codes allowed per challenge.
+    #[arg(long, env = "OTP_RELAY_MAX_ATTEMPTS", default_value_t = 3)]
+    pub max_attempts: u32,
+    /// Sends per challenge, the first one included.
+    #[arg(long, env = "OTP_RELAY_SENDS_PER_CHALLENGE", default_value_t = 3)]
+    pub sends_per_challenge: u32,
+    /// Wait between sends of one challenge, e.g. 30s.
+    #[arg(long, env = "OTP_RELAY_RESEND_AFTER", default_value = "30s", value_parser = parse_duration)]
+    pub resend_after: Duration,
+    /// Sends to one address asked for from one client network (an IPv4 /24, an IPv6 /48) per
+    /// window, e.g. 5/15m.
+    #[arg(long, env = "OTP_RELAY_SENDS_PER_ADDRESS", default_value = "5/15m", value_parser = parse_rate)]
+    pub sends_per_address: Rate,
+    /// Sends to one address from all networks together per window, e.g. 20/15m.
+    #[arg(long, env = "OTP_RELAY_SENDS_PER_ADDRESS_TOTAL", default_value = "20/15m", value_parser = parse_rate)]
+    pub sends_per_address_total: Rate,
+    /// Sends requested by one client IP per window, e.g. 20/15m (an office behind one address
+    /// needs more).
+    #[arg(long, env = "OTP_RELAY_SENDS_PER_IP", default_value = "20/15m", value_parser = parse_rate)]
+    pub sends_per_ip: Rate,
+    /// Failed verifications per address from one client network per window, across challenges.
+    #[arg(long, env = "OTP_RELAY_FAILURES_PER_ADDRESS", default_value = "10/1h", value_parser = parse_rate)]
+    pub failures_per_address: Rate,
+    /// Failed verifications per address from all networks together per window (at most 100).
+    #[arg(long, env = "OTP_RELAY_FAILURES_PER_ADDRESS_TOTAL", default_value = "100/1h", value_parser = parse_rate)]
+    pub failures_per_address_total: Rate,
+    /// Lifetime of the proof handed out on success.
+    #[arg(long, env = "OTP_RELAY_PROOF_TTL", default_value = "10m", value_parser = parse_duration)]
+    pub proof_ttl: Duration,
+    /// Origins allowed to call from a browser, comma separated (e.g. https://shop.example).
+    #[arg(long, env = "OTP_RELAY_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// The proxies in front, as addresses or CIDR ranges, comma separated (e.g. 10.0.0.0/8).
+    /// From them, the client is the right-most X-Forwarded-For entry that is not one of them.
+    #[arg(long, env = "OTP_RELAY_TRUST_PROXY", value_delimiter = ',')]
+    pub trust_proxy: Vec<String>,
+    /// Most connections served at once; more wait until one closes.
+    #[arg(long, env = "OTP_RELAY_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Most connections one client (an IPv4 address, an IPv6 /64) holds at once; more are
+    /// closed as they come. A trusted proxy is not limited.
+    #[arg(long, env = "OTP_RELAY_CONNECTIONS_PER_CLIENT", default_value_t = 64)]
+    pub connections_per_client: usize,
+    /// How long a keep-alive connection is reused: the first answer after this says
+    /// `Connection: close`.
+    #[arg(long, env = "OTP_RELAY_CONNECTION_MAX_AGE", default_value = "5m", value_parser = parse_duration)]
+    pub connection_max_age: Duration,
+    /// Requests served on one connection before it is closed.
+    #[arg(
+        long,
+        env = "OTP_RELAY_CONNECTION_MAX_REQUESTS",
+        default_value_t = 1000
+    )]
+    pub connection_max_requests: u64,
+    /// How long a client may take to send a request's headers (also how long an idle
+    /// connection stays open), at most 30s.
+    #[arg(long, env = "OTP_RELAY_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+    /// How long one request may take, from its headers to the answer.
+    #[arg(long, env = "OTP_RELAY_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+    /// A built frontend (trunk's dist/) to serve at /.
+    #[arg(long, env = "OTP_RELAY_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+    /// A JSON file with each allowed origin's branding for its emails: product name, sender,
+    /// accent colour, logo (README, "A site's own voice"). Unset: the neutral email.
+    #[arg(long, env = "OTP_RELAY_BRANDING")]
+    pub branding: Option<PathBuf>,
+    /// Where to serve Prometheus metrics at /metrics, e.g. 127.0.0.1:9187 (a private address:
+    /// never the public one). Unset: no metrics are served.
+    #[arg(long, env = "OTP_RELAY_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// The log's format on stderr: text, or json (one object per line).
+    #[arg(long, env = "OTP_RELAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Where the relay keeps its state: `memory` (this process only), or shared by several
+    /// relays: `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS), or
+    /// `redis-cluster://[user:pass@]host:port,host:port,…` (Redis Cluster).
+    #[arg(
+        long,
+        env = "OTP_RELAY_STORE",
+        default_value = "memory",
+        hide_env_values = true
+    )]
+    pub store: SecretString,
+    /// PEM file of the CA certificates to trust for a `rediss://` store, in place of the
+    /// system's (for a Redis with a certificate from a private CA).
+    #[arg(long, env = "OTP_RELAY_STORE_CA")]
+    pub store_ca: Option<PathBuf>,
+    /// Most exact per-challenge entries (attempts, used marks, resends) the in-memory store
+    /// holds; past it they are counted in a sketch, which can only refuse early.
+    #[arg(long, env = "OTP_RELAY_STORE_CAPACITY", default_value_t = crate::core::store::memory::DEFAULT_CAPACITY)]
+    pub store_capacity: usize,
+    /// Cells per row of the in-memory store's limit sketches (a power of two): memory is
+    /// fixed at 4 rows x 5 slots x 2 bytes x this, per limit; more cells, fewer early refusals.
+    #[arg(long, env = "OTP_RELAY_LIMIT_SKETCH_WIDTH", default_value_t = crate::core::store::sketch::DEFAULT_WIDTH)]
+    pub limit_sketch_width: usize,
+}
+
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{e}; write a duration such as 90s, 5m or 1h"))
+}
+
+pub(super) fn parse_rate(text: &str) -> Result<Rate, String> {
+    let (count, window) = text
+        .split_once('/')
+        .ok_or_else(|| format!("{text:?} is not COUNT/WINDOW, e.g. 5/15m"))?;
+    let count = count
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| format!("{count:?} is not a whole number"))?;
+    let window = parse_duration(window)?;
+    if count == 0 || window.is_zero() {
+        return Err(format!("{text:?}: count and window must be above zero"));
+    }
+    Ok(Rate { count, window })
+}
+
+pub(super) fn parse_bool(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        other => Err(format!("{other:?} is not true or false")),
+    }
+}
+
+/// How the log is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (timestamp, level, target, fields with the message).
+    Json,
+}
+
+impl SmtpArgs {
+    /// The SMTP settings, when an SMTP URL is set and not blank.
+    pub fn smtp_settings(&self) -> Option<SmtpSettings<'_>> {
+        let url = self.smtp_url.as_ref()?.expose().trim();
+        (!url.is_empty()).then(|| SmtpSettings {
+            url,
+            ca: self.smtp_ca.as_deref(),
+            from: &self.from,
+            timeout: self.smtp_timeout,
+        })
+    }
+}
+
+impl ServeArgs {
+    /// `otp-relay serve FLAGS...` as the flags alone say it: every `OTP_RELAY_*` variable is
+    /// ignored, so the tests that build a relay this way mean the same on a developer's machine
+    /// whose shell sets some of them as in CI.
+    pub fn from_flags(flags: &[&str]) -> Result<ServeArgs, String> {
+        let command =
+            ServeArgs::augment_args(clap::Command::new("serve")).mut_args(|arg| arg.env(None));
+        let argv = std::iter::once("serve").chain(flags.iter().copied());
+        let matches = command
+            .try_get_matches_from(argv)
+            .map_err(|e| e.to_string())?;
+        ServeArgs::from_arg_matches(&matches).map_err(|e| e.to_string())
+    }
+}

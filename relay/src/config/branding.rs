@@ -1,0 +1,78 @@
+//! Each allowed origin's branding for its emails (`OTP_RELAY_BRANDING`).
+
+use super::*;
+
+/// One site's branding as the operator writes it.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BrandFile {
+    product: String,
+    from: Option<String>,
+    accent: Option<String>,
+    logo: Option<String>,
+}
+
+/// Reads `OTP_RELAY_BRANDING`: `{"https://shop.example": {"product": "…", "from": "…",
+/// "accent": "#rrggbb", "logo": "https://…"}}`, each origin one of the allowed origins.
+pub(super) fn parse_branding(
+    path: &std::path::Path,
+    allowed_origins: &[String],
+) -> Result<std::collections::HashMap<String, std::sync::Arc<crate::core::Brand>>, String> {
+    let at = |what: String| format!("OTP_RELAY_BRANDING ({}): {what}", path.display());
+    let text = std::fs::read_to_string(path).map_err(|e| at(format!("cannot read it: {e}")))?;
+    let sites: std::collections::BTreeMap<String, BrandFile> = serde_json::from_str(&text)
+        .map_err(|e| {
+            at(format!(
+                "{e}; expected {{\"https://shop.example\": {{\"product\": \"Shop\", \"from\": \"Shop <codes@shop.example>\", \"accent\": \"#0a7d4f\", \"logo\": \"https://shop.example/logo.png\"}}}}"
+            ))
+        })?;
+    let mut branding = std::collections::HashMap::new();
+    for (origin, site) in sites {
+        let canonical = canonical_origin(&origin).map_err(at)?;
+        if !allowed_origins.contains(&canonical) {
+            return Err(at(format!(
+                "{origin} is not in OTP_RELAY_ALLOWED_ORIGINS; brand only the sites that may use the relay"
+            )));
+        }
+        let product = site.product.trim().to_string();
+        if product.is_empty()
+            || product.chars().count() > 60
+            || product.chars().any(char::is_control)
+        {
+            return Err(at(format!(
+                "{origin}: \"product\" must be a name of 1 to 60 characters on one line"
+            )));
+        }
+        if let Some(from) = &site.from {
+            crate::mail::smtp::parse_from(from)
+                .map_err(|e| at(format!("{origin}: \"from\": {e}")))?;
+        }
+        if let Some(accent) = &site.accent {
+            let hex = accent.strip_prefix('#').unwrap_or_default();
+            if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(at(format!(
+                    "{origin}: \"accent\" {accent:?} is not a colour such as #0a7d4f"
+                )));
+            }
+        }
+        if let Some(logo) = &site.logo {
+            let url = url::Url::parse(logo)
+                .map_err(|e| at(format!("{origin}: \"logo\" {logo:?} is not a URL: {e}")))?;
+            if url.scheme() != "https" || logo.contains('"') {
+                return Err(at(format!(
+                    "{origin}: \"logo\" must be an https:// URL (mail clients block others)"
+                )));
+            }
+        }
+        branding.insert(
+            canonical,
+            std::sync::Arc::new(crate::core::Brand {
+                product,
+                from: site.from,
+                accent: site.accent,
+                logo: site.logo,
+            }),
+        );
+    }
+    Ok(branding)
+}

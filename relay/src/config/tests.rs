@@ -1,0 +1,402 @@
+//! The configuration's checks, each with the sentence an operator reads.
+
+use super::args::{parse_duration, parse_rate};
+use super::*;
+use crate::core::Rate;
+use crate::core::keys;
+use crate::core::secret::SecretString;
+
+/// `otp-relay serve --dev ARGS...`.
+fn serve(args: &[&str]) -> Result<Config, String> {
+    let mut argv = vec!["otp-relay", "serve", "--dev"];
+    argv.extend_from_slice(args);
+    parse(argv)
+}
+
+/// `otp-relay serve ARGS...`, nothing added.
+fn serve_plain(args: &[&str]) -> Result<Config, String> {
+    let mut argv = vec!["otp-relay", "serve"];
+    argv.extend_from_slice(args);
+    parse(argv)
+}
+
+fn parse(argv: Vec<&str>) -> Result<Config, String> {
+    // argv[0..2] is `otp-relay serve`.
+    Config::from_flags(&argv[2..])
+}
+
+/// Run alone by the test below, with `OTP_RELAY_MAX_ATTEMPTS=7` and `OTP_RELAY_SMTP_URL`
+/// set; in a plain run it holds trivially.
+#[test]
+fn flags_alone_give_the_defaults() {
+    let config = Config::from_flags(&["--dev"]).unwrap();
+    assert_eq!(config.policy.max_attempts, 3);
+    assert!(config.smtp.smtp_url.is_none());
+}
+
+#[test]
+fn flags_alone_make_the_test_configuration_whatever_the_environment() {
+    // The environment is the process's: this test runs the one above in a process of its
+    // own, with variables that would change it if they were read.
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "config::tests::flags_alone_give_the_defaults"])
+        .env("OTP_RELAY_MAX_ATTEMPTS", "7")
+        .env("OTP_RELAY_SMTP_URL", "smtps://user:pw@smtp.example.com")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("1 passed"), "{said}");
+}
+
+fn redis_setting(args: &[&str]) -> Result<RedisSetting, String> {
+    match serve(args)?.store {
+        StoreSetting::Redis(redis) => Ok(redis),
+        StoreSetting::Memory => Err("memory".into()),
+    }
+}
+
+#[test]
+fn store_forms_parse_and_unknown_ones_name_the_forms() {
+    assert!(matches!(serve(&[]).unwrap().store, StoreSetting::Memory));
+    let single = redis_setting(&["--store", "redis://:pw@127.0.0.1:6379/2"]).unwrap();
+    assert!(!single.cluster);
+    assert_eq!(single.nodes.len(), 1);
+    let cluster = redis_setting(&[
+        "--store",
+        "redis-cluster://:pw@127.0.0.1:7000, 127.0.0.1:7001,127.0.0.1:7002",
+    ])
+    .unwrap();
+    assert!(cluster.cluster);
+    let nodes: Vec<&str> = cluster.nodes.iter().map(SecretString::expose).collect();
+    assert_eq!(
+        nodes,
+        [
+            "redis://:pw@127.0.0.1:7000",
+            "redis://:pw@127.0.0.1:7001",
+            "redis://:pw@127.0.0.1:7002"
+        ]
+    );
+    let tls_cluster =
+        redis_setting(&["--store", "rediss-cluster://u:pw@redis-a:7000,redis-b:7001"]).unwrap();
+    assert!(tls_cluster.cluster);
+    let nodes: Vec<&str> = tls_cluster.nodes.iter().map(SecretString::expose).collect();
+    assert_eq!(
+        nodes,
+        ["rediss://u:pw@redis-a:7000", "rediss://u:pw@redis-b:7001"]
+    );
+    for wrong in [
+        "memcached://x:1",
+        "redis-cluster://",
+        "redis-cluster://a:1/0",
+        "mem",
+    ] {
+        let error = serve(&["--store", wrong]).unwrap_err();
+        assert!(error.contains("redis-cluster://"), "{wrong}: {error}");
+    }
+}
+
+/// A14 for the store: a password goes to another machine over TLS only.
+#[test]
+fn a_redis_password_never_crosses_the_network_in_the_clear() {
+    for cleartext in [
+        "redis://:pw@redis.example:6379",
+        "redis://user:pw@10.0.0.5:6379/1",
+        "redis-cluster://:pw@127.0.0.1:7000,redis-b.example:7001",
+    ] {
+        let error = serve(&["--store", cleartext]).unwrap_err();
+        assert!(error.contains("without TLS"), "{cleartext}: {error}");
+        assert!(error.contains("rediss"), "{cleartext}: {error}");
+        assert!(
+            !error.contains("pw"),
+            "the password is not repeated: {error}"
+        );
+    }
+    for fine in [
+        "redis://:pw@127.0.0.1:6379",
+        "redis://:pw@localhost:6379/3",
+        "redis://:pw@[::1]:6379",
+        "redis://redis.example:6379",
+        "rediss://:pw@redis.example:6380",
+        "redis-cluster://:pw@127.0.0.1:7000,127.0.0.1:7001",
+        "rediss-cluster://:pw@redis-a.example:7000,redis-b.example:7001",
+    ] {
+        assert!(serve(&["--store", fine]).is_ok(), "{fine}");
+    }
+}
+
+#[test]
+fn a_store_ca_needs_tls_and_a_certificate() {
+    let dir = std::env::temp_dir().join(format!("otp-relay-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(
+        &ca,
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let not_pem = dir.join("key.txt");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let ca = ca.to_str().unwrap();
+    let tls = redis_setting(&["--store", "rediss://127.0.0.1:6380", "--store-ca", ca]).unwrap();
+    assert!(tls.ca.is_some());
+    let plain = serve(&["--store", "redis://127.0.0.1:6379", "--store-ca", ca]).unwrap_err();
+    assert!(plain.contains("rediss://"), "{plain}");
+    let missing = serve(&[
+        "--store",
+        "rediss://h:1",
+        "--store-ca",
+        "/nonexistent/ca.pem",
+    ])
+    .unwrap_err();
+    assert!(missing.contains("cannot read"), "{missing}");
+    let wrong = serve(&[
+        "--store",
+        "rediss://h:1",
+        "--store-ca",
+        not_pem.to_str().unwrap(),
+    ])
+    .unwrap_err();
+    assert!(wrong.contains("no PEM certificate"), "{wrong}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn rates_and_durations_parse() {
+    assert_eq!(
+        parse_rate("5/15m"),
+        Ok(Rate {
+            count: 5,
+            window: Duration::from_secs(900)
+        })
+    );
+    assert!(parse_rate("5").is_err());
+    assert!(parse_rate("0/1m").is_err());
+    assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+    assert!(parse_duration("soon").is_err());
+}
+
+#[test]
+fn origins_are_canonical_and_wildcards_refused() {
+    assert_eq!(
+        canonical_origin("https://Shop.Example:443/").unwrap(),
+        "https://shop.example"
+    );
+    assert_eq!(
+        canonical_origin("http://127.0.0.1:8080").unwrap(),
+        "http://127.0.0.1:8080"
+    );
+    assert!(canonical_origin("https://shop.example/path").is_err());
+    assert!(serve(&["--allowed-origins", "*"]).is_err());
+    assert!(serve(&["--allowed-origins", "null"]).is_err());
+}
+
+#[test]
+fn unsafe_policies_are_refused() {
+    assert!(serve(&["--ttl", "11m"]).is_err());
+    assert!(serve(&["--code-length", "4"]).is_err());
+    assert!(serve(&["--failures-per-address", "101/1h"]).is_err());
+    assert!(serve(&["--secret", "k:c2hvcnQ"]).is_err());
+}
+
+#[test]
+fn defaults_follow_the_api() {
+    let config = serve(&[]).unwrap();
+    assert_eq!(config.policy.ttl, Duration::from_secs(300));
+    assert_eq!(config.policy.max_attempts, 3);
+    assert_eq!(config.policy.code_length, 6);
+    assert_eq!(config.public_url, "http://127.0.0.1:8787");
+    assert_eq!(
+        config.allowed_origins,
+        vec!["http://127.0.0.1:8787".to_string()]
+    );
+    assert!(config.keys_are_ephemeral && config.proof_key_is_ephemeral);
+}
+
+#[test]
+fn the_policy_defaults_are_the_cores_defaults() {
+    let config = serve(&[]).unwrap();
+    let core = Policy::default();
+    assert_eq!(format!("{:?}", config.policy), format!("{core:?}"));
+}
+
+#[test]
+fn without_smtp_the_outbox_takes_an_explicit_switch() {
+    for blank in [&[][..], &["--smtp-url", ""][..], &["--smtp-url", "  "][..]] {
+        let error = serve_plain(blank).unwrap_err();
+        assert!(
+            error.contains("OTP_RELAY_SMTP_URL") && error.contains("OTP_RELAY_DEV"),
+            "names both ways forward: {error}"
+        );
+    }
+    assert!(serve_plain(&["--smtp-url", "smtps://u:p@smtp.example.com"]).is_ok());
+    let dev = serve(&[]).unwrap();
+    assert!(dev.dev);
+    let both = serve(&["--smtp-url", "smtps://u:p@smtp.example.com"]).unwrap_err();
+    assert!(both.contains("both"), "{both}");
+}
+
+#[test]
+fn development_mode_listens_on_loopback_only() {
+    for listen in ["0.0.0.0:8787", "192.0.2.1:8787", "[::]:8787"] {
+        let error = serve(&["--listen", listen]).unwrap_err();
+        assert!(error.contains("loopback"), "{error}");
+    }
+    assert!(serve(&["--listen", "[::1]:0"]).is_ok());
+    assert!(
+        serve_plain(&[
+            "--listen",
+            "0.0.0.0:8787",
+            "--smtp-url",
+            "smtp://localhost:25"
+        ])
+        .is_ok()
+    );
+}
+
+#[test]
+fn trusted_proxies_are_addresses_or_ranges() {
+    let config = serve(&["--trust-proxy", "10.0.0.0/8, 192.0.2.7,::1,fd00::/8"]).unwrap();
+    let shown: Vec<String> = config
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32", "::1/128", "fd00::/8"]);
+    assert!(serve(&[]).unwrap().trusted_proxies.is_empty());
+    assert!(
+        serve(&["--trust-proxy", "false"])
+            .unwrap()
+            .trusted_proxies
+            .is_empty()
+    );
+    for bad in ["true", "1", "proxy.internal", "10.0.0.0/33"] {
+        let error = serve(&["--trust-proxy", bad]).unwrap_err();
+        assert!(error.contains("OTP_RELAY_TRUST_PROXY"), "{error}");
+    }
+}
+
+#[test]
+fn connection_limits_are_checked() {
+    let limits = serve(&[]).unwrap().connections;
+    assert_eq!(limits.header_timeout, Duration::from_secs(10));
+    assert_eq!(limits.request_timeout, Duration::from_secs(30));
+    assert!(serve(&["--header-timeout", "31s"]).is_err());
+    assert!(serve(&["--max-connections", "0"]).is_err());
+    let error = serve(&["--request-timeout", "5s"]).unwrap_err();
+    assert!(error.contains("OTP_RELAY_SMTP_TIMEOUT"), "{error}");
+}
+
+#[test]
+fn proofs_are_ed25519_unless_a_legacy_secret_is_set_on_purpose() {
+    let (ephemeral, with_keys) = (
+        serve(&[]).unwrap(),
+        serve(&[
+            "--proof-keys",
+            &format!("p2:{},p1:{}", keys::random_secret(), keys::random_secret()),
+        ])
+        .unwrap(),
+    );
+    assert!(ephemeral.proof_key_is_ephemeral);
+    assert!(matches!(ephemeral.proof_keys, ProofKeys::Ed25519 { .. }));
+    assert!(!with_keys.proof_key_is_ephemeral);
+    let published = with_keys.proof_keys.jwks().unwrap().keys;
+    assert_eq!(published.len(), 2);
+    assert_eq!(published[0].kid, "p2");
+
+    // `--flag=value`: a base64url secret may start with '-'.
+    let legacy = serve(&[&format!("--proof-secret={}", keys::random_secret())]).unwrap();
+    assert!(matches!(legacy.proof_keys, ProofKeys::Hs256(_)));
+    assert!(!legacy.proof_key_is_ephemeral);
+
+    let both = serve(&[
+        "--proof-keys",
+        &format!("p1:{}", keys::random_secret()),
+        &format!("--proof-secret={}", keys::random_secret()),
+    ])
+    .unwrap_err();
+    assert!(both.contains("both set"), "{both}");
+    let blank = serve(&["--proof-keys", " ", "--proof-secret", ""]).unwrap();
+    assert!(blank.proof_key_is_ephemeral, "blank settings are unset");
+    let long_seed =
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, [1u8; 64]);
+    let wrong = serve(&["--proof-keys", &format!("p1:{long_seed}")]).unwrap_err();
+    assert!(
+        wrong.contains("OTP_RELAY_PROOF_KEYS") && wrong.contains("exactly 32"),
+        "{wrong}"
+    );
+}
+
+#[test]
+fn metrics_get_a_port_of_their_own() {
+    assert_eq!(serve(&[]).unwrap().metrics_listen, None);
+    assert_eq!(
+        serve(&["--metrics-listen", " "]).unwrap().metrics_listen,
+        None
+    );
+    let on = serve(&["--metrics-listen", "127.0.0.1:9187"]).unwrap();
+    assert_eq!(on.metrics_listen, Some("127.0.0.1:9187".parse().unwrap()));
+    let public = serve(&[
+        "--listen",
+        "127.0.0.1:8787",
+        "--metrics-listen",
+        "127.0.0.1:8787",
+    ])
+    .unwrap_err();
+    assert!(public.contains("public port"), "{public}");
+    assert!(serve(&["--metrics-listen", "9187"]).is_err());
+    assert!(serve(&["--log-format", "xml"]).is_err());
+    assert_eq!(
+        serve(&["--log-format", "json"]).unwrap().log_format,
+        LogFormat::Json
+    );
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let secret = crate::core::keys::random_secret();
+    let config = serve_plain(&[
+        "--secret",
+        &format!("k:{secret}"),
+        "--proof-keys",
+        &format!("p1:{secret}"),
+        "--smtp-url",
+        "smtps://user:hunter2@smtp.example.com",
+    ])
+    .unwrap();
+    let printed = format!("{config:?}");
+    assert!(!printed.contains(&secret), "{printed}");
+    assert!(!printed.contains("hunter2"), "{printed}");
+}
+
+#[test]
+fn every_refusal_names_its_variable() {
+    let cases: [(&[&str], &str); 9] = [
+        (&["--dev", "--ttl", "11m"], "OTP_RELAY_TTL"),
+        (&["--dev", "--store", "mongodb://x"], "OTP_RELAY_STORE"),
+        (
+            &["--dev", "--metrics-listen", "nonsense"],
+            "OTP_RELAY_METRICS_LISTEN",
+        ),
+        (
+            &["--dev", "--sends-per-address", "30/15m"],
+            "OTP_RELAY_SENDS_PER_ADDRESS",
+        ),
+        (
+            &["--dev", "--allowed-origins", "*"],
+            "OTP_RELAY_ALLOWED_ORIGINS",
+        ),
+        (&["--dev", "--secret", "nokid"], "OTP_RELAY_SECRET"),
+        (
+            &["--dev", "--connections-per-client", "0"],
+            "OTP_RELAY_CONNECTIONS_PER_CLIENT",
+        ),
+        (&["--dev", "--listen", "0.0.0.0:0"], "OTP_RELAY_LISTEN"),
+        (&[], "OTP_RELAY_SMTP_URL"),
+    ];
+    for (flags, variable) in cases {
+        let error = Config::from_args(ServeArgs::from_flags(flags).unwrap()).unwrap_err();
+        assert_eq!(error.variable, variable, "{flags:?}: {error}");
+        assert!(error.message.contains(variable), "{flags:?}: {error}");
+    }
+}
