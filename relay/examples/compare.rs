@@ -31,20 +31,27 @@ fn number(name: &str, default: usize) -> usize {
     arg(name).and_then(|s| s.parse().ok()).unwrap_or(default)
 }
 
-/// One keep-alive connection.
+/// One keep-alive connection, opened again when the server closes it (`Connection: close`, as
+/// the relay says after a connection's 1,000th request), as a browser would.
 struct Connection {
+    address: String,
     stream: BufReader<TcpStream>,
     line: String,
 }
 
 impl Connection {
     async fn open(address: &str) -> std::io::Result<Connection> {
-        let stream = TcpStream::connect(address).await?;
-        stream.set_nodelay(true)?;
         Ok(Connection {
-            stream: BufReader::new(stream),
+            address: address.to_string(),
+            stream: Self::connect(address).await?,
             line: String::new(),
         })
+    }
+
+    async fn connect(address: &str) -> std::io::Result<BufReader<TcpStream>> {
+        let stream = TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        Ok(BufReader::new(stream))
     }
 
     /// POSTs `body` to `path`; the status and the body of the answer.
@@ -63,6 +70,7 @@ impl Connection {
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
         let mut length = 0usize;
+        let mut closing = false;
         loop {
             self.line.clear();
             if self.stream.read_line(&mut self.line).await? == 0 {
@@ -72,14 +80,19 @@ impl Connection {
             if header.is_empty() {
                 break;
             }
-            if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                } else if name.eq_ignore_ascii_case("connection") {
+                    closing = value.trim().eq_ignore_ascii_case("close");
+                }
             }
         }
         let mut body = vec![0u8; length];
         self.stream.read_exact(&mut body).await?;
+        if closing {
+            self.stream = Self::connect(&self.address).await?;
+        }
         Ok((status, body))
     }
 }

@@ -268,7 +268,9 @@ mod tests {
     #[test]
     fn an_ed25519_proof_verifies_with_its_published_key_only() {
         let keys = ProofKeys::parse_ed25519(&format!("k1:{}", seed(1))).unwrap();
-        let token = ProofSigner::new(&keys).sign(&claims()).unwrap();
+        // One set of claims, signed and expected: made twice, a second could pass in between.
+        let signed = claims();
+        let token = ProofSigner::new(&keys).sign(&signed).unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.alg, Algorithm::EdDSA);
         assert_eq!(header.kid.as_deref(), Some("k1"));
@@ -279,7 +281,7 @@ mod tests {
         let decoded =
             jsonwebtoken::decode::<ProofClaims>(&token, &key, &validation(Algorithm::EdDSA))
                 .unwrap();
-        assert_eq!(decoded.claims, claims());
+        assert_eq!(decoded.claims, signed);
         assert!(!published.to_string().contains("\"d\""), "{published}");
 
         let other = ProofKeys::parse_ed25519(&format!("k1:{}", seed(2))).unwrap();
@@ -333,14 +335,15 @@ mod tests {
     fn the_legacy_hs256_proof_verifies_with_the_same_secret_only() {
         let keys = ProofKeys::Hs256(SecretBytes::new(vec![7; 32]));
         assert!(keys.jwks().is_none());
-        let token = ProofSigner::new(&keys).sign(&claims()).unwrap();
+        let signed = claims();
+        let token = ProofSigner::new(&keys).sign(&signed).unwrap();
         let decoded = jsonwebtoken::decode::<ProofClaims>(
             &token,
             &DecodingKey::from_secret(&[7; 32]),
             &validation(Algorithm::HS256),
         )
         .unwrap();
-        assert_eq!(decoded.claims, claims());
+        assert_eq!(decoded.claims, signed);
         assert!(
             jsonwebtoken::decode::<ProofClaims>(
                 &token,

@@ -146,6 +146,15 @@ impl VerificationService {
             + STORE_MARGIN
     }
 
+    /// Lifts a claim for a request that turned out not to count (a resend's wait, when the resend
+    /// was refused or not delivered). A store that cannot is logged: the wait then simply runs
+    /// out by itself.
+    async fn release(&self, key: &StoreKey) {
+        if let Err(error) = self.store.release(key).await {
+            tracing::warn!(%error, "could not lift a resend's wait");
+        }
+    }
+
     /// Takes back counts for a request that turned out not to count (a refusal, a message that
     /// could not be delivered), each with the answer of the increment that made it.
     async fn uncount(&self, counted: &[(&StoreKey, &Count)]) {
@@ -461,7 +470,7 @@ impl VerificationService {
         if resends.value > resends_allowed {
             // A parallel resend took the last one.
             self.uncount(&[(&sends_key, &resends)]).await;
-            let _ = self.store.release(&cooldown_key).await;
+            self.release(&cooldown_key).await;
             return Err(no_resends_left());
         }
         let ip_key = Self::client_sends_key(requester);
@@ -479,7 +488,7 @@ impl VerificationService {
         };
         if let Err(error) = delivered {
             self.uncount(&[(&sends_key, &resends)]).await;
-            let _ = self.store.release(&cooldown_key).await;
+            self.release(&cooldown_key).await;
             return Err(error);
         }
         Ok(self.response(
