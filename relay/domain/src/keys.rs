@@ -200,7 +200,9 @@ mod tests {
             .signing()
             .token_mac
             .expose()
+            .iter()
             .map(|b| b.to_string())
+            .collect::<Vec<_>>()
             .join(", ");
         assert!(!printed.contains(&raw), "{printed}");
     }
