@@ -3,6 +3,9 @@
 //! error code; a route is one of the router's own paths), so no address, IP or origin can become
 //! a series and the number of series cannot grow with traffic.
 //!
+//! Routes are labelled by the template the router matched (`MatchedPath`), so every route has its
+//! own label without a list to keep.
+//!
 //! The counters are moved from outside the core: the handlers count results, and the store and
 //! the delivery are wrapped ([`MeteredStore`], [`MeteredDelivery`]) to count errors and time
 //! deliveries, so the domain knows nothing of metrics.
@@ -26,10 +29,11 @@ pub struct ResultLabel {
     pub result: &'static str,
 }
 
-/// The labels of an HTTP request: the route that answered (a fixed path) and the status.
+/// The labels of an HTTP request: the route that answered (its template, as the router matched
+/// it, such as `/widget/v1/{file}`: one of the router's own, a fixed set) and the status.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
-    pub route: &'static str,
+    pub route: String,
     pub status: u16,
 }
 
@@ -39,8 +43,10 @@ pub struct BuildLabels {
     pub version: &'static str,
 }
 
-/// The routes `otp_relay_http_requests_total` names; anything else is `other`.
-pub const ROUTES: [&str; 9] = [
+/// The routes whose series exist from the start at zero, for the alert rules and dashboards
+/// that name them. Every route is counted under its own label whether listed here or not
+/// (`MatchedPath`); what no route matched (a file, a wrong path) is `other`.
+pub const ROUTES: [&str; 12] = [
     "/api/v1/challenges",
     "/api/v1/challenges/resend",
     "/api/v1/challenges/verify",
@@ -49,8 +55,14 @@ pub const ROUTES: [&str; 9] = [
     "/readyz",
     "/.well-known/jwks.json",
     "/dev/outbox",
-    "/otp-verify.js",
+    "/widget/v1/otp-verify.js",
+    "/widget/v1/status",
+    "/widget/v1/i18n/{file}",
+    "/widget/v1/{file}",
 ];
+
+/// The route label of a request no route matched.
+pub const OTHER_ROUTE: &str = "other";
 
 /// Every metric the relay exports, and the registry that encodes them.
 pub struct Metrics {
@@ -135,16 +147,17 @@ impl Metrics {
                 let _series = family.get_or_create(&ResultLabel { result });
             }
         }
-        for route in ROUTES.iter().copied().chain(std::iter::once("other")) {
+        for route in ROUTES.iter().copied().chain(std::iter::once(OTHER_ROUTE)) {
             let success = if route == "/api/v1/challenges" {
                 201
             } else {
                 200
             };
             for status in [success, 500, 503] {
-                let _series = self
-                    .http_requests
-                    .get_or_create(&HttpLabels { route, status });
+                let _series = self.http_requests.get_or_create(&HttpLabels {
+                    route: route.to_string(),
+                    status,
+                });
             }
         }
     }
@@ -173,19 +186,14 @@ impl Metrics {
             .inc();
     }
 
-    /// The route label of a request path: one of [`ROUTES`], or `other`.
-    pub fn route_of(path: &str) -> &'static str {
-        ROUTES
-            .iter()
-            .find(|known| **known == path)
-            .copied()
-            .unwrap_or("other")
-    }
-
-    /// Counts one answered request on `route` (from [`Metrics::route_of`]).
-    pub fn count_request(&self, route: &'static str, status: u16) {
+    /// Counts one answered request on `route` (the route template the router matched, or
+    /// [`OTHER_ROUTE`]).
+    pub fn count_request(&self, route: &str, status: u16) {
         self.http_requests
-            .get_or_create(&HttpLabels { route, status })
+            .get_or_create(&HttpLabels {
+                route: route.to_string(),
+                status,
+            })
             .inc();
     }
 
@@ -300,9 +308,9 @@ mod tests {
         metrics.count_send::<()>(&Ok(()));
         metrics.count_send::<()>(&Err(ApiError::new(ErrorCode::RateLimited, "later")));
         metrics.count_verification::<()>(&Ok(()));
-        metrics.count_request(Metrics::route_of("/api/v1/challenges"), 201);
-        metrics.count_request(Metrics::route_of("/ada@example.com"), 404);
-        metrics.count_request(Metrics::route_of("/"), 404);
+        metrics.count_request("/api/v1/challenges", 201);
+        metrics.count_request(OTHER_ROUTE, 404);
+        metrics.count_request(OTHER_ROUTE, 404);
         let text = metrics.encode().unwrap();
         assert!(
             text.contains(r#"otp_relay_sends_total{result="sent"} 1"#),

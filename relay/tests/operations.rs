@@ -110,6 +110,19 @@ async fn each_counter_moves_by_exactly_what_the_requests_do() {
         StatusCode::NOT_FOUND,
         "never on the public port"
     );
+    // Every route has a label of its own: its template, never the path a client chose.
+    for path in [
+        "/widget/v1/status",
+        "/widget/v1/i18n/de.txt",
+        "/widget/v1/i18n/xx.txt",
+    ] {
+        app.relay
+            .client
+            .get(format!("{}{path}", app.relay.url))
+            .send()
+            .await
+            .unwrap();
+    }
 
     let after = scrape(port).await;
     for (sample, by) in [
@@ -142,6 +155,18 @@ async fn each_counter_moves_by_exactly_what_the_requests_do() {
             1.0,
         ),
         ("otp_relay_http_requests_total{route=other,status=404}", 1.0),
+        (
+            "otp_relay_http_requests_total{route=/widget/v1/status,status=200}",
+            1.0,
+        ),
+        (
+            "otp_relay_http_requests_total{route=/widget/v1/i18n/{file},status=200}",
+            1.0,
+        ),
+        (
+            "otp_relay_http_requests_total{route=/widget/v1/i18n/{file},status=404}",
+            1.0,
+        ),
     ] {
         assert_eq!(moved(&before, &after, sample), by, "{sample}: {after:?}");
     }

@@ -150,11 +150,15 @@ async fn counted_within_deadline(
     request: axum::extract::Request,
     next: middleware::Next,
 ) -> axum::response::Response {
-    // Every route is a fixed path, so the path names the route; any other path is counted as
-    // `other` (metrics::ROUTES).
-    let route = crate::metrics::Metrics::route_of(request.uri().path());
+    // The route's template names it (a fixed set); what no route matched is `other`, never its
+    // path, which the client chose.
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or(crate::metrics::OTHER_ROUTE, |matched| matched.as_str())
+        .to_string();
     let response = within_deadline(deadline, request, next).await;
-    metrics.count_request(route, response.status().as_u16());
+    metrics.count_request(&route, response.status().as_u16());
     response
 }
 
