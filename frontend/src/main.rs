@@ -38,6 +38,7 @@ fn main() {
     let verified_target = root.clone();
     let error_target = root.clone();
     let props = VerifyFlowProps {
+        is_page: true,
         relay: relay.into(),
         email: root.get_attribute("data-email").unwrap_or_default().into(),
         on_verified: Callback::from(move |proof: VerifiedProof| {

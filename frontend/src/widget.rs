@@ -110,6 +110,8 @@ pub fn mount_widget(
             let _ = on_error.call1(&JsValue::NULL, &detail);
         }),
         on_language: Callback::noop(),
+        // Below the host page's own headings.
+        is_page: false,
     };
     let mut slot = match take_pooled() {
         Some(slot) => slot,

@@ -38,6 +38,10 @@ pub struct VerifyFlowProps {
     /// English.
     #[prop_or_default]
     pub lang: AttrValue,
+    /// The flow is the page itself (the standalone page): its titles are the page's top heading.
+    /// A widget's are `h2`, below its host page's own headings.
+    #[prop_or_default]
+    pub is_page: bool,
 }
 
 /// The language of `props`.
@@ -67,6 +71,9 @@ pub struct VerifyFlow {
     now_ms: f64,
     id: String,
     dev_outbox: bool,
+    /// The standalone page's titles are its top heading (`aria-level="1"` on the `h2`: a
+    /// dynamic tag would cost the download about 800 bytes); a widget's stay `h2`.
+    is_page: bool,
     email_ref: NodeRef,
     code_ref: NodeRef,
     notice_ref: NodeRef,
@@ -126,6 +133,11 @@ impl VerifyFlow {
         self.flow.words
     }
 
+    /// The level of the step's title: 1 on the standalone page, else an `h2`'s own 2.
+    fn heading_level(&self) -> &'static str {
+        if self.is_page { "1" } else { "2" }
+    }
+
     fn text(&self, slot: usize) -> &'static str {
         self.flow.words.text(slot)
     }
@@ -183,7 +195,7 @@ impl VerifyFlow {
         });
         html! {
             <form class="otp-form" onsubmit={onsubmit} novalidate=true>
-                <h2 class="otp-title" id={format!("{id}-title")}>{ self.text(words::UI_TITLE) }</h2>
+                <h2 class="otp-title" aria-level={self.heading_level()} id={format!("{id}-title")}>{ self.text(words::UI_TITLE) }</h2>
                 <p class="otp-hint">{ self.say(words::UI_HINT, &otp_relay_shared::DEFAULT_CODE_LENGTH.to_string()) }</p>
                 <label class="otp-label" for={format!("{id}-email")}>{ self.text(words::UI_EMAIL_LABEL) }</label>
                 <input id={format!("{id}-email")} class="otp-input" type="email" name="email"
@@ -249,7 +261,7 @@ impl VerifyFlow {
         let length = challenge.code_length;
         html! {
             <form class="otp-form" onsubmit={onsubmit} novalidate=true>
-                <h2 class="otp-title" id={format!("{id}-title")}>{ self.text(words::UI_CODE_TITLE) }</h2>
+                <h2 class="otp-title" aria-level={self.heading_level()} id={format!("{id}-title")}>{ self.text(words::UI_CODE_TITLE) }</h2>
                 <p class="otp-hint">{ before }<strong>{ &challenge.email }</strong>{ after }</p>
                 <label class="otp-label" for={format!("{id}-code")}>{ self.say(words::UI_CODE_LABEL, &length.to_string()) }</label>
                 <input id={format!("{id}-code")} class="otp-input otp-code" type="text" name="one-time-code"
@@ -286,7 +298,7 @@ impl VerifyFlow {
         let (before, after) = self.words().parts(words::UI_VERIFIED);
         html! {
             <div class="otp-form otp-success" role="status">
-                <h2 class="otp-title" tabindex="-1" ref={self.success_ref.clone()}>{ self.text(words::UI_VERIFIED_TITLE) }</h2>
+                <h2 class="otp-title" aria-level={self.heading_level()} tabindex="-1" ref={self.success_ref.clone()}>{ self.text(words::UI_VERIFIED_TITLE) }</h2>
                 <p>{ before }<strong>{ email }</strong>{ after }</p>
             </div>
         }
@@ -320,6 +332,7 @@ impl Component for VerifyFlow {
             now_ms: now_ms(),
             id: instance_id(),
             dev_outbox: known.unwrap_or(false),
+            is_page: ctx.props().is_page,
             email_ref: NodeRef::default(),
             code_ref: NodeRef::default(),
             notice_ref: NodeRef::default(),

@@ -99,6 +99,18 @@ async fn happy_path_verifies_and_hands_the_proof_to_the_page() {
     with_browser("happy_path", |client| async move {
         let app = shared;
         open(&client, &app).await;
+        // The page's one top heading (what axe-core's page-has-heading-one looks for: an `h1`, or
+        // a heading of level 1) is the flow's title, each step's in turn.
+        let headings = client
+            .execute(
+                "return [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')]
+                    .filter(h => h.tagName === 'H1' || h.getAttribute('aria-level') === '1')
+                    .map(h => h.textContent);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(headings, serde_json::json!(["Verify your email"]));
         request_code(&client, "ada@example.com").await;
         wait_for_text(&client, ".otp-hint", "We sent a code to ada@example.com").await;
         assert!(

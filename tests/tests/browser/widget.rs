@@ -146,6 +146,16 @@ async fn a_site_embeds_the_widget_and_its_backend_accepts_the_proof() {
             .goto(&format!("{}{path}", embed.site.origin()))
             .await
             .unwrap();
+        // A widget's titles sit below its host page's headings: an `h2` of level 2.
+        let headings = in_shadow(
+            &client,
+            "#w",
+            "return [...root.querySelectorAll('h1, h2, [aria-level]')]
+                .map(h => h.tagName + (h.getAttribute('aria-level') || ''));",
+            vec![],
+        )
+        .await;
+        assert_eq!(headings, serde_json::json!(["H22"]));
         request_code(&client, "#w", "wendy@example.com").await;
         let code = embed.app.smtp.last_to("wendy@example.com").code();
         let message = embed.app.smtp.last_to("wendy@example.com");
