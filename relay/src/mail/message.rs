@@ -162,14 +162,12 @@ mod tests {
         }
     }
 
-    /// Every email, in each language, with and without a site's branding, against the files in
-    /// `relay/src/mail/snapshots/` (`UPDATE_SNAPSHOTS=1` writes them after a deliberate change;
-    /// review the difference before committing). Each has the code, the expiry in its language
-    /// and the `@host #code` line last.
+    /// Every email, in each language, with and without a site's branding, against its snapshot
+    /// in `relay/src/mail/snapshots/` (insta: `cargo insta review`, or `INSTA_UPDATE=always`,
+    /// after a deliberate change; review the difference before committing). Each has the code,
+    /// the expiry in its language and the `@host #code` line last.
     #[test]
     fn every_email_matches_its_snapshot_and_has_the_code_the_expiry_and_the_autofill_line() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/mail/snapshots");
-        let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
         for lang in Lang::ALL {
             for (variant, brand) in [("plain", None), ("branded", Some(shop()))] {
                 let branded = brand.is_some();
@@ -203,15 +201,7 @@ mod tests {
                     rendered.text.replace("\r\n", "\n"),
                     rendered.html.replace("<tr>", "\n<tr>")
                 );
-                let path = dir.join(format!("{name}.txt"));
-                if update {
-                    std::fs::create_dir_all(&dir).unwrap();
-                    std::fs::write(&path, &snapshot).unwrap();
-                }
-                let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-                    panic!("{} is missing: run with UPDATE_SNAPSHOTS=1", path.display())
-                });
-                assert_eq!(snapshot, expected, "{name} differs from its snapshot");
+                insta::assert_snapshot!(name, snapshot);
             }
         }
     }
