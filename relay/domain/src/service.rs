@@ -15,6 +15,7 @@ use crate::clock::{Clock, UnixTime, rfc3339};
 use crate::code::{codes_match, derive_code};
 use crate::delivery::{CodeEmail, Delivery};
 use crate::error::ApiError;
+use crate::held::Held;
 use crate::hex;
 use crate::keys::KeyRing;
 use crate::policy::{Policy, Rate};
@@ -75,6 +76,18 @@ fn token_error(error: TokenError) -> ApiError {
     ApiError::invalid_challenge()
 }
 
+/// Settles what a request held once it has an outcome: given back if it failed, kept if it
+/// succeeded (what must stay either way, the request kept itself). The request runs as an
+/// `async` block that borrows its [`Held`], rather than a closure, so that its future stays
+/// `Send`.
+async fn settle<T>(mut held: Held<'_>, outcome: Result<T, ApiError>) -> Result<T, ApiError> {
+    if outcome.is_err() {
+        held.give_back().await;
+    }
+    held.keep_all();
+    outcome
+}
+
 /// The keys of a mailbox's budgets as seen from one client network.
 struct Budgets {
     share_sends: StoreKey,
@@ -123,12 +136,16 @@ impl VerificationService {
             .unwrap_or_else(|| self.settings.public_host.clone())
     }
 
-    /// Counts one send against a limit; over the limit, the count is taken back and the answer
-    /// is a `rate_limited` error.
-    async fn count_send(&self, key: &StoreKey, rate: Rate, what: &str) -> Result<Count, ApiError> {
-        let count = self.store.increment(key, rate.window).await?;
+    /// Counts one send against a limit, held; over the limit, the answer is a `rate_limited`
+    /// error (and the request's [`Held`] gives the count back with the rest).
+    async fn take_send(
+        held: &mut Held<'_>,
+        key: &StoreKey,
+        rate: Rate,
+        what: &str,
+    ) -> Result<Count, ApiError> {
+        let count = held.count(key, rate.window).await?;
         if count.value > rate.count {
-            self.uncount(&[(key, &count)]).await;
             return Err(ApiError::rate_limited(
                 count.resets_in.as_secs().max(1),
                 what,
@@ -144,25 +161,6 @@ impl VerificationService {
     fn challenge_lifetime(&self, challenge: &Challenge) -> Duration {
         Duration::from_secs(challenge.expires_at.saturating_sub(self.clock.now().secs()))
             + STORE_MARGIN
-    }
-
-    /// Lifts a claim for a request that turned out not to count (a resend's wait, when the resend
-    /// was refused or not delivered). A store that cannot is logged: the wait then simply runs
-    /// out by itself.
-    async fn release(&self, key: &StoreKey) {
-        if let Err(error) = self.store.release(key).await {
-            tracing::warn!(%error, "could not lift a resend's wait");
-        }
-    }
-
-    /// Takes back counts for a request that turned out not to count (a refusal, a message that
-    /// could not be delivered), each with the answer of the increment that made it.
-    async fn uncount(&self, counted: &[(&StoreKey, &Count)]) {
-        for (key, count) in counted {
-            if let Err(error) = self.store.decrement(key, count).await {
-                tracing::warn!(%error, "could not take back a count");
-            }
-        }
     }
 
     /// The store's pseudonym for a mailbox as asked about from one client network (an IPv4 /24
@@ -192,13 +190,13 @@ impl VerificationService {
     /// Checks, in this order, the mailbox's failure budgets (this network's share, then the
     /// total: a mailbox that has used one gets no more codes from where it was used until it
     /// recovers), the per-client send limit, and the mailbox's send limits (this network's share,
-    /// then the total). A refusal leaves the counts as they were; otherwise the mailbox's two
-    /// counts, which a failed delivery takes back (the client's stays).
-    async fn count_sends(
+    /// then the total), holding each count it takes.
+    async fn take_sends(
         &self,
+        held: &mut Held<'_>,
         ip_key: &StoreKey,
         budgets: &Budgets,
-    ) -> Result<[Count; 2], ApiError> {
+    ) -> Result<(), ApiError> {
         let policy = &self.settings.policy;
         for (key, rate, what) in [
             (
@@ -220,51 +218,28 @@ impl VerificationService {
                 ));
             }
         }
-        let ip_count = self
-            .count_send(
-                ip_key,
-                policy.sends_per_ip,
-                "Too many codes were requested from your network.",
-            )
-            .await?;
-        let share_count = match self
-            .count_send(
-                &budgets.share_sends,
-                policy.sends_per_address,
-                "Too many codes were sent to this address from your network.",
-            )
-            .await
-        {
-            Ok(count) => count,
-            Err(error) => {
-                self.uncount(&[(ip_key, &ip_count)]).await;
-                return Err(error);
-            }
-        };
-        match self
-            .count_send(
-                &budgets.total_sends,
-                policy.sends_per_address_total,
-                "Too many codes were sent to this address.",
-            )
-            .await
-        {
-            Ok(total_count) => Ok([share_count, total_count]),
-            Err(error) => {
-                self.uncount(&[(ip_key, &ip_count), (&budgets.share_sends, &share_count)])
-                    .await;
-                Err(error)
-            }
-        }
-    }
-
-    /// Gives a mailbox back the sends of a message that could not be delivered.
-    async fn refund_sends(&self, budgets: &Budgets, counted: &[Count; 2]) {
-        self.uncount(&[
-            (&budgets.share_sends, &counted[0]),
-            (&budgets.total_sends, &counted[1]),
-        ])
-        .await;
+        Self::take_send(
+            held,
+            ip_key,
+            policy.sends_per_ip,
+            "Too many codes were requested from your network.",
+        )
+        .await?;
+        Self::take_send(
+            held,
+            &budgets.share_sends,
+            policy.sends_per_address,
+            "Too many codes were sent to this address from your network.",
+        )
+        .await?;
+        Self::take_send(
+            held,
+            &budgets.total_sends,
+            policy.sends_per_address_total,
+            "Too many codes were sent to this address.",
+        )
+        .await?;
+        Ok(())
     }
 
     async fn deliver(
@@ -357,36 +332,41 @@ impl VerificationService {
         let policy = &self.settings.policy;
         let ip_key = Self::client_sends_key(requester);
         let budgets = self.budgets(self.mailbox_id(&email), requester);
-        let counted = self.count_sends(&ip_key, &budgets).await?;
+        let mut held = Held::new(self.store.as_ref());
+        let outcome: Result<ChallengeResponse, ApiError> = async {
+            let held = &mut held;
+            self.take_sends(held, &ip_key, &budgets).await?;
+            // A send that cannot be delivered is refunded to the person, so an outage does not
+            // lock them out, but still counts against the client, so that nobody drives
+            // unlimited SMTP transactions (A19).
+            held.keep(&ip_key);
 
-        // Nothing about the challenge itself is stored: its first resend waits from the issue
-        // time the token carries.
-        let now = self.clock.now();
-        let keys = self.settings.keys.signing();
-        let challenge = Challenge {
-            kid: keys.kid.clone(),
-            epoch: self.store.epoch(),
-            issued_at: now.secs(),
-            expires_at: now.secs() + policy.ttl.as_secs(),
-            nonce: crate::random::bytes::<16>(),
-            address_tag: address_tag(keys, &email),
-            site_tag: site_tag(keys, requester.origin.as_deref()),
-        };
-        if let Err(error) = self.deliver(&email, &challenge, requester).await {
-            // Refunded to the person, so an outage does not lock them out; still counted against
-            // the client, so that nobody drives unlimited SMTP transactions (A19).
-            self.refund_sends(&budgets, &counted).await;
-            return Err(error);
+            // Nothing about the challenge itself is stored: its first resend waits from the
+            // issue time the token carries.
+            let now = self.clock.now();
+            let keys = self.settings.keys.signing();
+            let challenge = Challenge {
+                kid: keys.kid.clone(),
+                epoch: self.store.epoch(),
+                issued_at: now.secs(),
+                expires_at: now.secs() + policy.ttl.as_secs(),
+                nonce: crate::random::bytes::<16>(),
+                address_tag: address_tag(keys, &email),
+                site_tag: site_tag(keys, requester.origin.as_deref()),
+            };
+            self.deliver(&email, &challenge, requester).await?;
+            let token = challenge.encode(keys);
+            Ok(self.response(
+                token,
+                &email,
+                &challenge,
+                (UnixTime::from_secs(challenge.issued_at) + policy.resend_after).secs(),
+                0,
+                1,
+            ))
         }
-        let token = challenge.encode(keys);
-        Ok(self.response(
-            token,
-            &email,
-            &challenge,
-            (UnixTime::from_secs(challenge.issued_at) + policy.resend_after).secs(),
-            0,
-            1,
-        ))
+        .await;
+        settle(held, outcome).await
     }
 
     /// Decodes a token for this address and this site, and refuses used and expired ones.
@@ -457,48 +437,41 @@ impl VerificationService {
             ));
         }
         let cooldown_key = StoreKey::ResendCooldown(id);
-        if let Some(left) = self.store.claim(&cooldown_key, policy.resend_after).await? {
-            return Err(ApiError::rate_limited(
-                left.as_secs_f64().ceil() as u64,
-                "Wait a little before asking for the code again.",
-            ));
-        }
-        let resends = self
-            .store
-            .increment(&sends_key, self.challenge_lifetime(&challenge))
-            .await?;
-        if resends.value > resends_allowed {
-            // A parallel resend took the last one.
-            self.uncount(&[(&sends_key, &resends)]).await;
-            self.release(&cooldown_key).await;
-            return Err(no_resends_left());
-        }
         let ip_key = Self::client_sends_key(requester);
         let budgets = self.budgets(self.mailbox_id(&email), requester);
-        let delivered = match self.count_sends(&ip_key, &budgets).await {
-            Ok(counted) => match self.deliver(&email, &challenge, requester).await {
-                Ok(()) => Ok(()),
-                Err(error) => {
-                    // As in `issue`: refunded to the person, still counted against the client.
-                    self.refund_sends(&budgets, &counted).await;
-                    Err(error)
-                }
-            },
-            Err(error) => Err(error),
-        };
-        if let Err(error) = delivered {
-            self.uncount(&[(&sends_key, &resends)]).await;
-            self.release(&cooldown_key).await;
-            return Err(error);
+        // A resend refused or not delivered gives back its wait and its count, so a mail
+        // server outage does not use up a person's resends (invariant 7).
+        let mut held = Held::new(self.store.as_ref());
+        let outcome: Result<ChallengeResponse, ApiError> = async {
+            let held = &mut held;
+            if let Some(left) = held.claim(&cooldown_key, policy.resend_after).await? {
+                return Err(ApiError::rate_limited(
+                    left.as_secs_f64().ceil() as u64,
+                    "Wait a little before asking for the code again.",
+                ));
+            }
+            let resends = held
+                .count(&sends_key, self.challenge_lifetime(&challenge))
+                .await?;
+            if resends.value > resends_allowed {
+                // A parallel resend took the last one.
+                return Err(no_resends_left());
+            }
+            self.take_sends(held, &ip_key, &budgets).await?;
+            // As in `issue`: refunded to the person, still counted against the client.
+            held.keep(&ip_key);
+            self.deliver(&email, &challenge, requester).await?;
+            Ok(self.response(
+                token.to_string(),
+                &email,
+                &challenge,
+                (now + policy.resend_after).secs_ceil(),
+                attempts_used,
+                resends.value + 1,
+            ))
         }
-        Ok(self.response(
-            token.to_string(),
-            &email,
-            &challenge,
-            (now + policy.resend_after).secs_ceil(),
-            attempts_used,
-            resends.value + 1,
-        ))
+        .await;
+        settle(held, outcome).await
     }
 
     /// `POST /api/v1/challenges/verify`.
@@ -525,54 +498,42 @@ impl VerificationService {
             return Err(ApiError::too_many_attempts());
         }
         // This network's share of the mailbox's failure budget first, so that a stranger who
-        // spent theirs is refused before touching the total the owner relies on.
+        // spent theirs is refused before touching the total the owner relies on. Both are
+        // counted before comparing, kept for a wrong code, and given back for the right one (it
+        // was not a failure after all) and for a refusal.
         let budgets = self.budgets(self.mailbox_id(&email), requester);
-        let share_failures = self
-            .store
-            .increment(&budgets.share_failures, policy.failures_per_address.window)
-            .await?;
-        if share_failures.value > policy.failures_per_address.count {
-            self.uncount(&[(&budgets.share_failures, &share_failures)])
-                .await;
-            return Err(ApiError::address_locked(
-                share_failures.resets_in.as_secs().max(1),
-            ));
+        let mut held = Held::new(self.store.as_ref());
+        let outcome: Result<(), ApiError> = async {
+            let held = &mut held;
+            for (key, rate) in [
+                (&budgets.share_failures, policy.failures_per_address),
+                (&budgets.total_failures, policy.failures_per_address_total),
+            ] {
+                let failures = held.count(key, rate.window).await?;
+                if failures.value > rate.count {
+                    return Err(ApiError::address_locked(
+                        failures.resets_in.as_secs().max(1),
+                    ));
+                }
+            }
+            let keys = self
+                .settings
+                .keys
+                .by_kid(&challenge.kid)
+                .ok_or_else(ApiError::invalid_challenge)?;
+            let expected = derive_code(keys, &challenge.nonce, policy.code_length);
+            if !codes_match(&submitted, &expected) {
+                held.keep(&budgets.share_failures);
+                held.keep(&budgets.total_failures);
+                let left = u64::from(policy.max_attempts).saturating_sub(attempts.value);
+                tracing::info!(reason = "wrong_code", to = %email.masked(), challenge = %short_id(&challenge), attempts_left = left, "wrong code");
+                return Err(ApiError::wrong_code(u32::try_from(left).unwrap_or(0)));
+            }
+            held.give_back().await;
+            Ok(())
         }
-        let total_failures = self
-            .store
-            .increment(
-                &budgets.total_failures,
-                policy.failures_per_address_total.window,
-            )
-            .await?;
-        if total_failures.value > policy.failures_per_address_total.count {
-            self.uncount(&[
-                (&budgets.share_failures, &share_failures),
-                (&budgets.total_failures, &total_failures),
-            ])
-            .await;
-            return Err(ApiError::address_locked(
-                total_failures.resets_in.as_secs().max(1),
-            ));
-        }
-
-        let keys = self
-            .settings
-            .keys
-            .by_kid(&challenge.kid)
-            .ok_or_else(ApiError::invalid_challenge)?;
-        let expected = derive_code(keys, &challenge.nonce, policy.code_length);
-        if !codes_match(&submitted, &expected) {
-            let left = u64::from(policy.max_attempts).saturating_sub(attempts.value);
-            tracing::info!(reason = "wrong_code", to = %email.masked(), challenge = %short_id(&challenge), attempts_left = left, "wrong code");
-            return Err(ApiError::wrong_code(u32::try_from(left).unwrap_or(0)));
-        }
-        // Right code: it was not a failure after all.
-        self.uncount(&[
-            (&budgets.share_failures, &share_failures),
-            (&budgets.total_failures, &total_failures),
-        ])
         .await;
+        settle(held, outcome).await?;
         if self
             .store
             .claim(&StoreKey::Used(id), self.challenge_lifetime(&challenge))
