@@ -147,6 +147,7 @@ async fn a_site_embeds_the_widget_and_its_backend_accepts_the_proof() {
             .await
             .unwrap();
         // A widget's titles sit below its host page's headings: an `h2` of level 2.
+        wait_widget_text(&client, "#w", "Verify your email").await;
         let headings = in_shadow(
             &client,
             "#w",
