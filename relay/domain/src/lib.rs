@@ -25,7 +25,7 @@ pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use delivery::{Brand, CodeEmail, Delivery, DeliveryError};
 pub use error::ApiError;
 pub use policy::{Policy, Rate};
-pub use service::{Requester, ServiceSettings, VerificationService};
+pub use service::{Requester, Sent, ServiceSettings, VerificationService, Verified};
 pub use store::{MemoryStore, Store, StoreError, StoreKey};
 
 /// Lower-case hex.

@@ -11,7 +11,7 @@
 //! higher total over all networks, so that a stranger spends their own share and not the
 //! owner's (docs/security.md, A27). A refused request leaves no counter behind.
 
-use crate::clock::{Clock, UnixTime, rfc3339};
+use crate::clock::{Clock, UnixTime};
 use crate::code::{codes_match, derive_code};
 use crate::delivery::{CodeEmail, Delivery};
 use crate::error::ApiError;
@@ -23,7 +23,6 @@ use crate::proof::{ProofClaims, ProofKeys, ProofSigner};
 use crate::store::{AddressId, Count, Store, StoreKey};
 use crate::token::{Challenge, TokenError, address_tag, site_tag};
 use hmac::Mac;
-use otp_relay_shared::api::{ChallengeResponse, VerifyResponse};
 use otp_relay_shared::{Code, CodeError, EmailAddress, ErrorCode};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -86,6 +85,31 @@ async fn settle<T>(mut held: Held<'_>, outcome: Result<T, ApiError>) -> Result<T
     }
     held.keep_all();
     outcome
+}
+
+/// A code sent, or sent again: what the client is told, in the domain's types (the HTTP layer
+/// writes it as the API's `ChallengeResponse`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// The challenge token.
+    pub token: String,
+    /// The normalised address the code went to.
+    pub email: EmailAddress,
+    pub code_length: usize,
+    pub expires_at: UnixTime,
+    /// When the next resend is allowed.
+    pub resend_at: UnixTime,
+    pub attempts_left: u32,
+    pub sends_left: u32,
+}
+
+/// An address verified, with its signed proof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub email: EmailAddress,
+    /// The proof (a JWT).
+    pub proof: String,
+    pub proof_expires_at: UnixTime,
 }
 
 /// The keys of a mailbox's budgets as seen from one client network.
@@ -293,14 +317,14 @@ impl VerificationService {
         resend_at: u64,
         attempts_used: u64,
         sends_used: u64,
-    ) -> ChallengeResponse {
+    ) -> Sent {
         let policy = &self.settings.policy;
-        ChallengeResponse {
-            challenge: token,
-            email: email.to_string(),
+        Sent {
+            token,
+            email: email.clone(),
             code_length: policy.code_length,
-            expires_at: rfc3339(challenge.expires_at),
-            resend_at: rfc3339(resend_at),
+            expires_at: UnixTime::from_secs(challenge.expires_at),
+            resend_at: UnixTime::from_secs(resend_at),
             attempts_left: u32::try_from(
                 u64::from(policy.max_attempts).saturating_sub(attempts_used),
             )
@@ -323,17 +347,13 @@ impl VerificationService {
     }
 
     /// `POST /api/v1/challenges`.
-    pub async fn issue(
-        &self,
-        raw_email: &str,
-        requester: &Requester,
-    ) -> Result<ChallengeResponse, ApiError> {
+    pub async fn issue(&self, raw_email: &str, requester: &Requester) -> Result<Sent, ApiError> {
         let email = parse_email(raw_email)?;
         let policy = &self.settings.policy;
         let ip_key = Self::client_sends_key(requester);
         let budgets = self.budgets(self.mailbox_id(&email), requester);
         let mut held = Held::new(self.store.as_ref());
-        let outcome: Result<ChallengeResponse, ApiError> = async {
+        let outcome: Result<Sent, ApiError> = async {
             let held = &mut held;
             self.take_sends(held, &ip_key, &budgets).await?;
             // A send that cannot be delivered is refunded to the person, so an outage does not
@@ -405,7 +425,7 @@ impl VerificationService {
         token: &str,
         raw_email: &str,
         requester: &Requester,
-    ) -> Result<ChallengeResponse, ApiError> {
+    ) -> Result<Sent, ApiError> {
         let email = parse_email(raw_email)?;
         let challenge = self.open(token, &email, requester).await?;
         let policy = &self.settings.policy;
@@ -442,7 +462,7 @@ impl VerificationService {
         // A resend refused or not delivered gives back its wait and its count, so a mail
         // server outage does not use up a person's resends (invariant 7).
         let mut held = Held::new(self.store.as_ref());
-        let outcome: Result<ChallengeResponse, ApiError> = async {
+        let outcome: Result<Sent, ApiError> = async {
             let held = &mut held;
             if let Some(left) = held.claim(&cooldown_key, policy.resend_after).await? {
                 return Err(ApiError::rate_limited(
@@ -481,7 +501,7 @@ impl VerificationService {
         raw_email: &str,
         raw_code: &str,
         requester: &Requester,
-    ) -> Result<VerifyResponse, ApiError> {
+    ) -> Result<Verified, ApiError> {
         let policy = &self.settings.policy;
         let submitted = Code::parse(raw_code, policy.code_length)
             .map_err(|e: CodeError| ApiError::new(ErrorCode::InvalidCodeFormat, e.to_string()))?;
@@ -563,11 +583,10 @@ impl VerificationService {
             ApiError::internal()
         })?;
         tracing::info!(to = %email.masked(), challenge = %short_id(&challenge), aud = %claims.aud, "address verified");
-        Ok(VerifyResponse {
-            verified: true,
-            email: email.to_string(),
+        Ok(Verified {
+            email,
             proof,
-            proof_expires_at: rfc3339(proof_expires_at),
+            proof_expires_at: UnixTime::from_secs(proof_expires_at),
         })
     }
 }

@@ -4,11 +4,15 @@
 use super::SharedApp;
 use super::error::HttpError;
 use super::extract::ApiRequest;
+use crate::core::clock::rfc3339;
+use crate::core::{Sent, Verified};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use otp_relay_shared::api::{CreateChallengeRequest, ResendRequest, VerifyRequest};
+use otp_relay_shared::api::{
+    ChallengeResponse, CreateChallengeRequest, ResendRequest, VerifyRequest, VerifyResponse,
+};
 
 /// `POST /api/v1/challenges`.
 pub async fn issue(
@@ -20,7 +24,7 @@ pub async fn issue(
         .issue(&request.body.email, &request.requester)
         .await;
     app.metrics.count_send(&outcome);
-    Ok((StatusCode::CREATED, Json(outcome?)).into_response())
+    Ok((StatusCode::CREATED, Json(challenge_response(outcome?))).into_response())
 }
 
 /// `POST /api/v1/challenges/resend`.
@@ -34,7 +38,7 @@ pub async fn resend(
         .resend(&body.challenge, &body.email, &request.requester)
         .await;
     app.metrics.count_send(&outcome);
-    Ok(Json(outcome?).into_response())
+    Ok(Json(challenge_response(outcome?)).into_response())
 }
 
 /// `POST /api/v1/challenges/verify`.
@@ -48,5 +52,28 @@ pub async fn verify(
         .verify(&body.challenge, &body.email, &body.code, &request.requester)
         .await;
     app.metrics.count_verification(&outcome);
-    Ok(Json(outcome?).into_response())
+    Ok(Json(verify_response(outcome?)).into_response())
+}
+
+/// A code sent, as the API writes it: times as RFC 3339 in UTC.
+fn challenge_response(sent: Sent) -> ChallengeResponse {
+    ChallengeResponse {
+        challenge: sent.token,
+        email: sent.email.to_string(),
+        code_length: sent.code_length,
+        expires_at: rfc3339(sent.expires_at.secs()),
+        resend_at: rfc3339(sent.resend_at.secs()),
+        attempts_left: sent.attempts_left,
+        sends_left: sent.sends_left,
+    }
+}
+
+/// A verified address, as the API writes it.
+fn verify_response(verified: Verified) -> VerifyResponse {
+    VerifyResponse {
+        verified: true,
+        email: verified.email.to_string(),
+        proof: verified.proof,
+        proof_expires_at: rfc3339(verified.proof_expires_at.secs()),
+    }
 }
