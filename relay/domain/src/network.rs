@@ -1,7 +1,8 @@
 //! Who a client is, for the limits: the unit one client usually holds (an IPv4 address, an IPv6
 //! /64), and the wider network one organisation, household or server usually holds (an IPv4 /24,
 //! an IPv6 /48), which a mailbox's budgets are shared out by (docs/security.md, "Lock-out by
-//! strangers"). An IPv4 address written as IPv6 (`::ffff:192.0.2.1`) is the IPv4 address.
+//! strangers"). An IPv4 address written as IPv6 (`::ffff:192.0.2.1`) is the IPv4 address. And
+//! whether a host names this machine.
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -41,6 +42,21 @@ pub fn network(ip: IpAddr) -> String {
     }
 }
 
+/// Whether `host_port` (`localhost`, `127.0.0.1:8080`, `[::1]:25`, with or without a port) names
+/// this machine, so that what goes there never leaves it: a Redis password in the clear, the
+/// development outbox.
+pub fn is_loopback_host(host_port: &str) -> bool {
+    let host = match host_port.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => host_port,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,6 +75,29 @@ mod tests {
         assert_eq!(client_bucket(ip("::ffff:192.0.2.1")), "192.0.2.1");
         assert_eq!(client(ip("::ffff:192.0.2.1")), ip("192.0.2.1"));
         assert_eq!(client(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+    }
+
+    #[test]
+    fn loopback_hosts_with_or_without_a_port() {
+        for host in [
+            "localhost",
+            "LOCALHOST:8080",
+            "127.0.0.1",
+            "127.0.0.2:6379",
+            "[::1]",
+            "[::1]:25",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "relay",
+            "10.0.0.1:6379",
+            "127.0.0.1.evil.example",
+            "[::2]:25",
+            "localhost:x",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Where the relay keeps its state (`OTP_RELAY_STORE`, `OTP_RELAY_STORE_CA`), and the rule that a
 //! Redis password crosses the network over TLS only.
 
+use crate::core::network::is_loopback_host;
 use crate::core::secret::SecretString;
 
 /// Where the relay keeps its state.
@@ -16,20 +17,6 @@ pub use crate::redis_store::RedisSetting;
 
 /// The forms `OTP_RELAY_STORE` takes, for error messages.
 pub(super) const STORE_FORMS: &str = "memory, redis://[user:pass@]host:port[/db], rediss://[user:pass@]host:port[/db] (TLS), redis-cluster://[user:pass@]host:port,host:port,... or rediss-cluster://[user:pass@]host:port,host:port,... (TLS)";
-
-/// Whether `host` (from `host:port`, `[::1]:port`) names this machine, so that a plain
-/// connection to it never leaves it.
-pub(super) fn is_loopback_host(host_port: &str) -> bool {
-    let host = match host_port.rsplit_once(':') {
-        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-        _ => host_port,
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
 
 /// Refuses a password sent in the clear to another machine (A14, as for SMTP): `credentials`
 /// is what comes before `@`, `hosts` the comma-separated `host:port` after it.

@@ -112,7 +112,7 @@ async fn loopback_host_only(
         return next.run(request).await;
     };
     let host = host.to_str().unwrap_or_default();
-    if is_loopback_host(host) {
+    if crate::core::network::is_loopback_host(host) {
         return next.run(request).await;
     }
     tracing::warn!(
@@ -126,18 +126,6 @@ async fn loopback_host_only(
          Open it at http://127.0.0.1 with its port.",
     ))
     .into_response()
-}
-
-/// `localhost`, a `127.x.y.z` address or `[::1]`, with or without a port.
-fn is_loopback_host(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
-        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
-    };
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Answers 503 when a request takes longer than the deadline (a client trickling its body, a
