@@ -211,23 +211,33 @@ fn r_resends_after_the_cooldown_and_the_code_stays_the_same() {
     session.exp_string("Verified: ivy@example.com").unwrap();
     assert_eq!(exit_code(&mut session), 0);
 }
-#[test]
-fn a_script_pipes_the_code_in_and_gets_the_proof_alone_on_stdout() {
-    let app = TestApp::spawn();
-    let mut child = verify_command(
-        &app.relay.url,
-        &["--email", "jo@example.com", "--print-proof"],
-    )
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let code = app.smtp.last_to("jo@example.com").code();
+/// Runs the client as a script would: the code delivered to `email` piped in once it arrives,
+/// then the input closed; what the client printed and how it ended.
+fn pipe_the_code(app: &TestApp, mut command: Command, email: &str) -> std::process::Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let code = app.smtp.last_to(email).code();
     let mut stdin = child.stdin.take().unwrap();
     writeln!(stdin, "{code}").unwrap();
     drop(stdin);
-    let output = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_script_pipes_the_code_in_and_gets_the_proof_alone_on_stdout() {
+    let app = TestApp::spawn();
+    let output = pipe_the_code(
+        &app,
+        verify_command(
+            &app.relay.url,
+            &["--email", "jo@example.com", "--print-proof"],
+        ),
+        "jo@example.com",
+    );
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -389,20 +399,14 @@ fn an_https_relay_is_reached_over_tls_with_a_private_ca() {
 
     let ca = proxy.certs.ca();
     let ca = ca.to_str().unwrap();
-    let mut child = verify_command(
-        &proxy.url(),
-        &["--email", "tls@example.com", "--ca", ca, "--print-proof"],
-    )
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let code = app.smtp.last_to("tls@example.com").code();
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{code}").unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().unwrap();
+    let output = pipe_the_code(
+        &app,
+        verify_command(
+            &proxy.url(),
+            &["--email", "tls@example.com", "--ca", ca, "--print-proof"],
+        ),
+        "tls@example.com",
+    );
     let said = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{said}");
     assert!(said.contains("Verified: tls@example.com"), "{said}");
