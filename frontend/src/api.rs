@@ -134,10 +134,12 @@ impl RelayClient {
     /// calls, so the wasm holds one request future, not three.
     pub async fn call(&self, call: Call) -> Action {
         let (path, mut fields) = match &call {
-            Call::RequestCode(CreateChallengeRequest { email }) => {
+            Call::RequestCode(CreateChallengeRequest { email, .. }) => {
                 ("/api/v1/challenges", vec![("email", email.as_str())])
             }
-            Call::Resend(ResendRequest { challenge, email }) => (
+            Call::Resend(ResendRequest {
+                challenge, email, ..
+            }) => (
                 "/api/v1/challenges/resend",
                 vec![("challenge", challenge.as_str()), ("email", email.as_str())],
             ),
@@ -145,6 +147,7 @@ impl RelayClient {
                 challenge,
                 email,
                 code,
+                ..
             }) => (
                 "/api/v1/challenges/verify",
                 vec![

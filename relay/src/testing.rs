@@ -29,9 +29,16 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The API's error, read as every client reads it; `None` when the answer is not one.
+    pub fn error(&self) -> Option<otp_relay_shared::api::ErrorDetail> {
+        serde_json::from_value::<otp_relay_shared::api::ErrorResponse>(self.json.clone())
+            .ok()
+            .map(|body| body.error)
+    }
+
     /// `error.code`, or `""` when the answer is not an error.
-    pub fn error_code(&self) -> &str {
-        self.json["error"]["code"].as_str().unwrap_or("")
+    pub fn error_code(&self) -> &'static str {
+        self.error().map_or("", |error| error.code.as_str())
     }
 
     /// `challenge` of an issue or resend answer.

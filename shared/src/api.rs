@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateChallengeRequest {
     pub email: String,
+    /// The language the client shows (a BCP 47 tag such as `de`): the email and the `message` of
+    /// a refusal are written in it. Without it, or in a language the relay does not speak, the
+    /// request's `Accept-Language` decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// `POST /api/v1/challenges/resend`.
@@ -14,6 +19,9 @@ pub struct CreateChallengeRequest {
 pub struct ResendRequest {
     pub challenge: String,
     pub email: String,
+    /// As in [`CreateChallengeRequest::lang`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// `POST /api/v1/challenges/verify`.
@@ -22,6 +30,9 @@ pub struct VerifyRequest {
     pub challenge: String,
     pub email: String,
     pub code: String,
+    /// As in [`CreateChallengeRequest::lang`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// 201 from `challenges`, 200 from `challenges/resend`.

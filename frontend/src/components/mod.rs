@@ -110,8 +110,14 @@ async fn ask(relay: RelayClient, call: Option<Call>) -> Msg {
 impl VerifyFlow {
     fn run(&self, ctx: &Context<Self>, effect: Effect) {
         let call = match effect {
-            Effect::RequestCode { email } => Call::RequestCode(CreateChallengeRequest { email }),
-            Effect::Resend { challenge, email } => Call::Resend(ResendRequest { challenge, email }),
+            Effect::RequestCode { email } => {
+                Call::RequestCode(CreateChallengeRequest { email, lang: None })
+            }
+            Effect::Resend { challenge, email } => Call::Resend(ResendRequest {
+                challenge,
+                email,
+                lang: None,
+            }),
             Effect::Verify {
                 challenge,
                 email,
@@ -120,6 +126,7 @@ impl VerifyFlow {
                 challenge,
                 email,
                 code,
+                lang: None,
             }),
             Effect::Announce(proof) => return ctx.props().on_verified.emit(proof),
             Effect::ReportError { code, message } => {

@@ -296,6 +296,7 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
         };
         let request = CreateChallengeRequest {
             email: email.to_string(),
+            lang: Some(words.catalogue.lang.tag().to_string()),
         };
         match api
             .post::<ChallengeResponse>("/api/v1/challenges", &request)
@@ -355,6 +356,7 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
             let request = ResendRequest {
                 challenge: token.clone(),
                 email: email.to_string(),
+                lang: Some(words.catalogue.lang.tag().to_string()),
             };
             match api
                 .post::<ChallengeResponse>("/api/v1/challenges/resend", &request)
@@ -400,6 +402,7 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
             challenge: token.clone(),
             email: email.to_string(),
             code: code.as_str().to_string(),
+            lang: Some(words.catalogue.lang.tag().to_string()),
         };
         match api
             .post::<VerifyResponse>("/api/v1/challenges/verify", &request)

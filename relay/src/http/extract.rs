@@ -14,8 +14,7 @@ use ipnet::IpNet;
 use otp_relay_shared::ErrorCode;
 use otp_relay_shared::Lang;
 use otp_relay_shared::api::{CreateChallengeRequest, ResendRequest, VerifyRequest};
-use serde::Deserialize;
-use serde_json::value::RawValue;
+use serde::de::DeserializeOwned;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// Largest request body accepted (docs/api.md).
@@ -25,102 +24,52 @@ const DRAIN_LIMIT: usize = 2 * 1024 * 1024;
 /// How long reading a body may take.
 const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// The names of the fields any request type reads; others are ignored.
-const KNOWN_FIELDS: [&str; 4] = ["email", "challenge", "code", "lang"];
-
-/// The known fields of a JSON object body, borrowed from the body as raw JSON (nothing is
-/// allocated for fields that are not read). A field given twice counts with its last value.
-pub struct Fields<'a>([Option<&'a RawValue>; KNOWN_FIELDS.len()]);
-
-impl<'de> Deserialize<'de> for Fields<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Fields<'de>;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-
-            fn visit_map<M: serde::de::MapAccess<'de>>(
-                self,
-                mut map: M,
-            ) -> Result<Self::Value, M::Error> {
-                let mut fields = [None; KNOWN_FIELDS.len()];
-                while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    match KNOWN_FIELDS.iter().position(|known| *known == name) {
-                        Some(slot) => fields[slot] = Some(map.next_value::<&'de RawValue>()?),
-                        None => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Fields(fields))
-            }
-        }
-        deserializer.deserialize_map(Visitor)
-    }
+/// A request body into a shared request type. serde reads it (unknown fields ignored, a field
+/// given twice refused); a refusal names the field and says what to send, since the person
+/// reading it is a developer wiring up a client.
+pub fn request_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut reader = serde_json::Deserializer::from_slice(bytes);
+    let body = serde_path_to_error::deserialize(&mut reader).map_err(|e| body_refusal(&e))?;
+    // Anything after the object is not JSON the relay can read.
+    reader.end().map_err(|e| not_json(&e))?;
+    Ok(body)
 }
 
-impl Fields<'_> {
-    /// The raw JSON of a known field, if the body has it.
-    fn raw(&self, name: &str) -> Option<&str> {
-        KNOWN_FIELDS
-            .iter()
-            .position(|known| *known == name)
-            .and_then(|slot| self.0[slot])
-            .map(RawValue::get)
-    }
-
-    /// An optional string field: absent, `null` or not a string is `None`.
-    pub fn optional_string(&self, name: &str) -> Option<String> {
-        self.raw(name)
-            .and_then(|raw| serde_json::from_str::<String>(raw).ok())
-    }
-
-    /// A required string field.
-    pub fn string(&self, name: &str) -> Result<String, ApiError> {
-        let raw = self.raw(name).filter(|raw| *raw != "null");
-        match raw {
-            None => Err(ApiError::invalid_request(format!(
-                "The field \"{name}\" is missing; send it as a string."
-            ))),
-            Some(raw) => serde_json::from_str::<String>(raw).map_err(|_| {
-                ApiError::invalid_request(format!("The field \"{name}\" must be a string."))
-            }),
-        }
-    }
+fn not_json(error: &serde_json::Error) -> ApiError {
+    ApiError::invalid_request(format!("The request body is not valid JSON ({error})."))
 }
 
-/// A shared request type, read from a body's fields.
-pub trait FromFields: Sized {
-    fn from_fields(fields: &Fields<'_>) -> Result<Self, ApiError>;
-}
-
-impl FromFields for CreateChallengeRequest {
-    fn from_fields(fields: &Fields<'_>) -> Result<Self, ApiError> {
-        Ok(CreateChallengeRequest {
-            email: fields.string("email")?,
-        })
+/// What is wrong with a body serde refused, for the developer who sent it.
+fn body_refusal(error: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let inner = error.inner();
+    if inner.classify() != serde_json::error::Category::Data {
+        return not_json(inner);
     }
-}
-
-impl FromFields for ResendRequest {
-    fn from_fields(fields: &Fields<'_>) -> Result<Self, ApiError> {
-        Ok(ResendRequest {
-            challenge: fields.string("challenge")?,
-            email: fields.string("email")?,
-        })
-    }
-}
-
-impl FromFields for VerifyRequest {
-    fn from_fields(fields: &Fields<'_>) -> Result<Self, ApiError> {
-        Ok(VerifyRequest {
-            challenge: fields.string("challenge")?,
-            email: fields.string("email")?,
-            code: fields.string("code")?,
-        })
+    // serde's own wording names the field for the errors it finds at the object's level.
+    let detail = inner.to_string();
+    let quoted = |prefix: &str| {
+        detail
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_string)
+    };
+    let field = error.path().to_string();
+    if let Some(missing) = quoted("missing field `") {
+        ApiError::invalid_request(format!(
+            "The field \"{missing}\" is missing; send it as a string."
+        ))
+    } else if let Some(twice) = quoted("duplicate field `") {
+        ApiError::invalid_request(format!(
+            "The field \"{twice}\" is given twice; send it once."
+        ))
+    } else if field == "." {
+        ApiError::invalid_request("The request body must be a JSON object.")
+    } else if detail.starts_with("invalid type: null") {
+        ApiError::invalid_request(format!(
+            "The field \"{field}\" is missing; send it as a string."
+        ))
+    } else {
+        ApiError::invalid_request(format!("The field \"{field}\" must be a string."))
     }
 }
 
@@ -131,7 +80,7 @@ pub struct ApiRequest<T> {
     pub requester: Requester,
 }
 
-impl<T: FromFields> FromRequest<SharedApp> for ApiRequest<T> {
+impl<T: DeserializeOwned + Localized> FromRequest<SharedApp> for ApiRequest<T> {
     type Rejection = HttpError;
 
     async fn from_request(request: Request, app: &SharedApp) -> Result<Self, HttpError> {
@@ -150,28 +99,31 @@ impl<T: FromFields> FromRequest<SharedApp> for ApiRequest<T> {
         }
         let mut requester = requester(&request, &app.config.trusted_proxies)?;
         let bytes = read_body(request).await?;
-        let fields: Fields<'_> = serde_json::from_slice(&bytes).map_err(|e| {
-            if e.classify() == serde_json::error::Category::Data {
-                ApiError::invalid_request("The request body must be a JSON object.")
-            } else {
-                ApiError::invalid_request(format!("The request body is not valid JSON ({e})."))
-            }
-        })?;
-        // The body's optional `lang` (a page or widget says which language it shows) comes
-        // before the browser's `Accept-Language`; the shared request types leave it out, so that
-        // clients that do not send it carry no code for it.
-        if let Some(lang) = fields
-            .optional_string("lang")
-            .and_then(|tag| Lang::from_tag(&tag))
-        {
+        let body: T = request_body(&bytes)?;
+        // The body's `lang` (a page or widget says which language it shows) comes before the
+        // browser's `Accept-Language`; a tag the relay does not speak is passed over.
+        if let Some(lang) = body.lang().and_then(Lang::from_tag) {
             requester.lang = lang;
         }
-        Ok(ApiRequest {
-            body: T::from_fields(&fields)?,
-            requester,
-        })
+        Ok(ApiRequest { body, requester })
     }
 }
+
+/// A request type that may say which language its sender shows.
+pub trait Localized {
+    fn lang(&self) -> Option<&str>;
+}
+
+macro_rules! localized {
+    ($($request:ty),*) => {$(
+        impl Localized for $request {
+            fn lang(&self) -> Option<&str> {
+                self.lang.as_deref()
+            }
+        }
+    )*};
+}
+localized!(CreateChallengeRequest, ResendRequest, VerifyRequest);
 
 fn too_large() -> ApiError {
     ApiError::new(

@@ -224,6 +224,44 @@ async fn malformed_fields_get_a_message_naming_the_field_and_use_no_attempt() {
     }
     let answer = relay.post(verify, &json!([1, 2])).await;
     assert_refused(&answer, StatusCode::BAD_REQUEST, "invalid_request");
+    // A field given twice is refused: which of the two would count is anyone's guess, and a
+    // proxy in front may have read the other one.
+    let twice = format!(
+        r#"{{"challenge": "{challenge}", "email": "{ADA}", "code": "000000", "code": "{code}"}}"#
+    );
+    let answer = relay
+        .request(raw(
+            Method::POST,
+            verify,
+            Some("application/json"),
+            twice.into_bytes(),
+        ))
+        .await;
+    assert_refused(&answer, StatusCode::BAD_REQUEST, "invalid_request");
+    let message = answer.error().unwrap().message;
+    assert!(message.contains("\"code\" is given twice"), "{message}");
+    let answer = relay
+        .post(
+            verify,
+            &json!({"challenge": challenge, "email": ADA, "code": code, "lang": 7}),
+        )
+        .await;
+    let message = answer.error().unwrap().message;
+    assert!(message.contains("\"lang\" must be a string"), "{message}");
+    // Unknown fields are passed over, and trailing bytes are not JSON.
+    let trailing = format!(
+        r#"{{"challenge": "{challenge}", "email": "{ADA}", "code": "{code}", "extra": 1}} x"#
+    );
+    let answer = relay
+        .request(raw(
+            Method::POST,
+            verify,
+            Some("application/json"),
+            trailing.into_bytes(),
+        ))
+        .await;
+    let message = answer.error().unwrap().message;
+    assert!(message.contains("not valid JSON"), "{message}");
     assert_eq!(
         relay.verify(&challenge, ADA, &code).await.status,
         StatusCode::OK
