@@ -32,14 +32,17 @@ fn main() {
         slots.len()
     );
     for (slot, key) in slots.iter().enumerate() {
-        let (name, doc) = match key.split_once('[') {
+        let (name, doc, kind) = match key.split_once('[') {
             // A plural message is named by its first form's slot.
-            Some((base, "zero]")) => (base, format!("`{base}[…]`, six forms")),
+            Some((base, "zero]")) => (base, format!("`{base}[…]`, six forms"), "PluralSlot"),
             Some(_) => continue,
-            None => (key.as_str(), format!("`{key}`")),
+            None => (key.as_str(), format!("`{key}`"), "Slot"),
         };
         let constant = name.replace('.', "_").to_uppercase();
-        let _ = writeln!(out, "/// {doc}\npub const {constant}: usize = {slot};");
+        let _ = writeln!(
+            out,
+            "/// {doc}\npub const {constant}: {kind} = {kind}({slot});"
+        );
     }
     let path = std::path::Path::new(&std::env::var("OUT_DIR").unwrap_or_default()).join("words.rs");
     if let Err(error) = std::fs::write(&path, out) {

@@ -1,82 +1,96 @@
 //! The relay's API as the browser calls it: `fetch` with JSON bodies, answers turned into flow
-//! actions. JSON is the browser's own (`JSON.stringify`, `Response.json()`), and fields are read
-//! straight off the parsed objects: no JSON or serde code in the wasm, which keeps the download
-//! small. Requests are built from the shared request types and read by destructuring them, so a
-//! change in `otp_relay_shared::api` cannot go unnoticed here.
+//! actions. Requests and answers are the shared types of `otp_relay_shared::api`, the ones the
+//! relay, the terminal client and the tests read with serde. JSON is the browser's own
+//! (`JSON.stringify`, `Response.json()`): requests are written by destructuring the shared types,
+//! and answers read with their shared field readers (`FromFields`, tested against serde), so no
+//! JSON parser or serde code is in the wasm, which keeps the download small.
 
-use crate::flow::{Action, ChallengeInfo, Failure, VerifiedProof};
+use crate::flow::{Action, ChallengeInfo, Failure, Request as ApiRequest, VerifiedProof};
 use crate::words::Words;
-use js_sys::{Date, JSON, Object, Promise, Reflect};
-use otp_relay_shared::api::{CreateChallengeRequest, ResendRequest, VerifyRequest, WidgetStatus};
-use otp_relay_shared::{ErrorCode, Lang};
+use js_sys::{Date, JSON, Promise};
+use otp_relay_shared::Lang;
+use otp_relay_shared::api::{
+    ChallengeResponse, CreateChallengeRequest, ErrorResponse, Fields, FromFields, ResendRequest,
+    VerifyRequest, VerifyResponse, WidgetStatus,
+};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
-
-/// A call to the relay, built from the shared request types.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Call {
-    RequestCode(CreateChallengeRequest),
-    Resend(ResendRequest),
-    Verify(VerifyRequest),
-}
 
 /// The browser's client of the relay's HTTP API. Where the relay is: `""` for the page's own
 /// origin, or an absolute URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayClient {
     base: String,
-    /// The language the page shows: the relay writes the email in it and sends its messages.
+    /// The language the page shows: the relay writes the email and its refusals in it.
     lang: Lang,
 }
 
-fn field(object: &JsValue, name: &str) -> JsValue {
-    Reflect::get(object, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+/// A parsed JSON object, read field by field.
+struct JsObject(JsValue);
+
+impl JsObject {
+    fn get(&self, name: &str) -> JsValue {
+        js_sys::Reflect::get(&self.0, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+    }
 }
 
-fn text(object: &JsValue, name: &str) -> Option<String> {
-    field(object, name).as_string()
+impl Fields for JsObject {
+    fn text(&self, name: &str) -> Option<String> {
+        self.get(name).as_string()
+    }
+
+    fn count(&self, name: &str) -> Option<u64> {
+        let n = self.get(name).as_f64()?;
+        (n.is_finite() && n >= 0.0 && n.fract() == 0.0).then_some(n as u64)
+    }
+
+    fn flag(&self, name: &str) -> Option<bool> {
+        self.get(name).as_bool()
+    }
+
+    fn object(&self, name: &str) -> Option<Self> {
+        Some(JsObject(self.get(name))).filter(|object| object.0.is_object())
+    }
+
+    fn texts(&self, name: &str) -> Option<Vec<Option<String>>> {
+        let list = self.get(name);
+        js_sys::Array::is_array(&list).then(|| {
+            js_sys::Array::from(&list)
+                .iter()
+                .map(|t| t.as_string())
+                .collect()
+        })
+    }
 }
 
-fn number(object: &JsValue, name: &str) -> Option<f64> {
-    field(object, name)
-        .as_f64()
-        .filter(|n| n.is_finite() && *n >= 0.0)
+/// A parsed JSON answer as a shared type; `None` if it is not one.
+fn read<T: FromFields>(body: JsValue) -> Option<T> {
+    T::from_fields(&JsObject(body))
 }
 
-/// A whole non-negative number that fits `u32`.
-fn count(object: &JsValue, name: &str) -> Option<u32> {
-    number(object, name).map(|n| n.min(f64::from(u32::MAX)) as u32)
+impl From<ChallengeResponse> for ChallengeInfo {
+    fn from(answer: ChallengeResponse) -> Self {
+        ChallengeInfo {
+            token: answer.challenge,
+            email: answer.email,
+            code_length: answer.code_length,
+            expires_at_ms: Date::parse(&answer.expires_at),
+            resend_at_ms: Date::parse(&answer.resend_at),
+            attempts_left: answer.attempts_left,
+            sends_left: answer.sends_left,
+        }
+    }
 }
 
-fn challenge_info(body: &JsValue) -> Option<ChallengeInfo> {
-    Some(ChallengeInfo {
-        token: text(body, "challenge")?,
-        email: text(body, "email")?,
-        code_length: count(body, "code_length")? as usize,
-        expires_at_ms: Date::parse(&text(body, "expires_at")?),
-        resend_at_ms: Date::parse(&text(body, "resend_at")?),
-        attempts_left: count(body, "attempts_left")?,
-        sends_left: count(body, "sends_left")?,
-    })
-}
-
-fn verified_proof(body: &JsValue) -> Option<VerifiedProof> {
-    Some(VerifiedProof {
-        email: text(body, "email")?,
-        proof: text(body, "proof")?,
-        expires_at: text(body, "proof_expires_at")?,
-    })
-}
-
-fn failure(body: &JsValue) -> Option<Failure> {
-    let error = field(body, "error");
-    Some(Failure::Api {
-        code: ErrorCode::from_wire(&text(&error, "code")?)?,
-        message: text(&error, "message")?,
-        attempts_left: count(&error, "attempts_left"),
-        retry_after: number(&error, "retry_after").map(|n| n as u64),
-    })
+impl From<VerifyResponse> for VerifiedProof {
+    fn from(answer: VerifyResponse) -> Self {
+        VerifiedProof {
+            email: answer.email,
+            proof: answer.proof,
+            expires_at: answer.proof_expires_at,
+        }
+    }
 }
 
 async fn await_promise(promise: Promise) -> Result<JsValue, JsValue> {
@@ -96,13 +110,9 @@ impl RelayClient {
         format!("{}{path}", self.base)
     }
 
-    /// POSTs a JSON object of string fields; the parsed answer on success.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Result<JsValue, Failure> {
-        let body = Object::new();
-        for (name, value) in fields {
-            let _ = Reflect::set(&body, &JsValue::from_str(name), &JsValue::from_str(value));
-        }
-        let json = JSON::stringify(&body).map_err(|_| Failure::Unreachable)?;
+    /// POSTs a JSON body; the parsed answer, or the relay's error.
+    async fn post(&self, path: &str, body: &JsValue) -> Result<JsValue, Failure> {
+        let json = JSON::stringify(body).map_err(|_| Failure::Unreachable)?;
         let init = RequestInit::new();
         init.set_method("POST");
         init.set_body(&json);
@@ -126,47 +136,68 @@ impl RelayClient {
         if response.ok() {
             Ok(body)
         } else {
-            Err(failure(&body).unwrap_or(Failure::Unreachable))
+            Err(
+                read::<ErrorResponse>(body).map_or(Failure::Unreachable, |answer| {
+                    Failure::Refused(answer.error)
+                }),
+            )
         }
     }
 
-    /// Makes a call and turns the answer into the flow's next action. One function for the three
-    /// calls, so the wasm holds one request future, not three.
-    pub async fn call(&self, call: Call) -> Action {
-        let (path, mut fields) = match &call {
-            Call::RequestCode(CreateChallengeRequest { email, .. }) => {
-                ("/api/v1/challenges", vec![("email", email.as_str())])
+    /// Makes a request, in the page's language, and turns the answer into the flow's next
+    /// action. One function for the three requests, so the wasm holds one request future, not
+    /// three.
+    pub async fn call(&self, request: ApiRequest) -> Action {
+        let lang = self.lang.tag();
+        // Each request's fields, named by destructuring its shared type: a field added there
+        // does not compile here until it is sent.
+        let (path, fields): (&str, &[(&str, &str)]) = match &request {
+            ApiRequest::Send(CreateChallengeRequest { email, lang: _ }) => {
+                ("/api/v1/challenges", &[("email", email), ("lang", lang)])
             }
-            Call::Resend(ResendRequest {
-                challenge, email, ..
+            ApiRequest::Resend(ResendRequest {
+                challenge,
+                email,
+                lang: _,
             }) => (
                 "/api/v1/challenges/resend",
-                vec![("challenge", challenge.as_str()), ("email", email.as_str())],
+                &[("challenge", challenge), ("email", email), ("lang", lang)],
             ),
-            Call::Verify(VerifyRequest {
+            ApiRequest::Verify(VerifyRequest {
                 challenge,
                 email,
                 code,
-                ..
+                lang: _,
             }) => (
                 "/api/v1/challenges/verify",
-                vec![
-                    ("challenge", challenge.as_str()),
-                    ("email", email.as_str()),
-                    ("code", code.as_str()),
+                &[
+                    ("challenge", challenge),
+                    ("email", email),
+                    ("code", code),
+                    ("lang", lang),
                 ],
             ),
         };
-        // The relay writes the email in the language the page shows.
-        fields.push(("lang", self.lang.tag()));
-        let body = match self.post(path, &fields).await {
-            Ok(body) => body,
+        let body = js_sys::Object::new();
+        for (name, value) in fields {
+            let _ =
+                js_sys::Reflect::set(&body, &JsValue::from_str(name), &JsValue::from_str(value));
+        }
+        let body: JsValue = body.into();
+        let answer = match self.post(path, &body).await {
+            Ok(answer) => answer,
             Err(failure) => return Action::Failed(failure),
         };
-        let action = match &call {
-            Call::RequestCode(_) => challenge_info(&body).map(Action::Issued),
-            Call::Resend(_) => challenge_info(&body).map(Action::Resent),
-            Call::Verify(_) => verified_proof(&body).map(Action::Verified),
+        let action = match request {
+            ApiRequest::Send(_) => {
+                read::<ChallengeResponse>(answer).map(|a| Action::Issued(a.into()))
+            }
+            ApiRequest::Resend(_) => {
+                read::<ChallengeResponse>(answer).map(|a| Action::Resent(a.into()))
+            }
+            ApiRequest::Verify(_) => {
+                read::<VerifyResponse>(answer).map(|a| Action::Verified(a.into()))
+            }
         };
         action.unwrap_or(Action::Failed(Failure::Unreachable))
     }
@@ -186,21 +217,12 @@ impl RelayClient {
             return None;
         }
         let body = await_promise(response.json().ok()?).await.ok()?;
-        let status = WidgetStatus {
-            origin: text(&body, "origin"),
-            allowed: field(&body, "allowed").as_bool()?,
-            message: text(&body, "message"),
-            dev_outbox: field(&body, "dev_outbox").as_bool().unwrap_or(false),
-        };
+        let mut status: WidgetStatus = read(body)?;
         // One text per message slot, in the order the build numbered them (`words`).
-        let messages = field(&body, "messages");
-        let messages = js_sys::Array::is_array(&messages).then(|| {
-            let texts = js_sys::Array::from(&messages);
-            Words::receive(
-                self.lang,
-                texts.iter().map(|text| text.as_string()).collect(),
-            )
-        });
+        let messages = status
+            .messages
+            .take()
+            .map(|texts| Words::receive(self.lang, texts));
         Some((status, messages))
     }
 }

@@ -1,10 +1,12 @@
-//! The verification flow as a pure state machine: what the person sees and may do at each step,
-//! and which request to make next. No browser types, no clock of its own (time comes in as
-//! milliseconds since the epoch), so every transition is tested natively.
+//! The verification flow as a pure state machine: what the person sees and may do at each stage,
+//! which request to make next, and every text the view shows. No browser types, no clock of its
+//! own (time comes in as milliseconds since the epoch), so every transition is tested natively.
+//! The view renders what this decides and decides nothing.
 
-use crate::words::{self, Words};
+use crate::words::{self, Slot, Words};
+use otp_relay_shared::api::{CreateChallengeRequest, ErrorDetail, ResendRequest, VerifyRequest};
 use otp_relay_shared::code::normalize_typed_code;
-use otp_relay_shared::{EmailAddress, EmailError, ErrorCode, Lang};
+use otp_relay_shared::{EmailAddress, EmailError, ErrorCode};
 
 /// A challenge as the flow needs it, times in milliseconds since the Unix epoch.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,45 +28,53 @@ pub struct VerifiedProof {
     pub expires_at: String,
 }
 
-/// Why a request failed, as the flow needs to know it.
+/// Why a request failed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {
-    /// The relay answered with an API error.
-    Api {
-        code: ErrorCode,
-        message: String,
-        attempts_left: Option<u32>,
-        retry_after: Option<u64>,
-    },
+    /// The relay refused: the API's error, its `message` worded in the flow's language.
+    Refused(ErrorDetail),
     /// No answer: network down, relay stopped, CORS refused before any response.
     Unreachable,
 }
 
-/// A request the component must make; its outcome comes back as an [`Action`].
+/// A request to the relay: the shared request types, which the client sends as they are (it
+/// adds the language).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Send(CreateChallengeRequest),
+    Resend(ResendRequest),
+    Verify(VerifyRequest),
+}
+
+/// What the component must do; a request's outcome comes back as an [`Action`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    RequestCode {
-        email: String,
-    },
-    Resend {
-        challenge: String,
-        email: String,
-    },
-    Verify {
-        challenge: String,
-        email: String,
-        code: String,
-    },
-    /// Not a request: hand the proof to the page.
+    Ask(Request),
+    /// Hand the proof to the page.
     Announce(VerifiedProof),
-    /// Not a request: tell the page an error happened (for embedding sites).
+    /// Tell the page an error happened (for embedding sites).
     ReportError {
         code: String,
         message: String,
     },
 }
 
-/// Where the person is.
+/// Where the person is, with what that stage needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stage {
+    /// Typing the address; what is wrong with it, if the last try was refused.
+    Email {
+        error: Option<String>,
+    },
+    /// A code was sent. `dead`: it cannot be used any more, only a new code helps.
+    Code {
+        challenge: ChallengeInfo,
+        dead: bool,
+    },
+    Verified(VerifiedProof),
+}
+
+/// The stage without its data, for comparisons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     Email,
@@ -107,6 +117,13 @@ pub struct Notice {
     pub recovery: Recovery,
 }
 
+/// A button as the view shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    pub label: String,
+    pub enabled: bool,
+}
+
 /// Where focus should go after a render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -142,28 +159,22 @@ pub enum Action {
 /// The state of one verification widget.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flow {
-    pub step: Step,
+    pub stage: Stage,
     pub busy: Busy,
     pub email_input: String,
-    /// Shown beside the address field.
-    pub email_error: Option<String>,
-    pub challenge: Option<ChallengeInfo>,
     pub code_input: String,
     /// Shown beside the code field and read out by screen readers.
     pub notice: Option<Notice>,
-    /// The code cannot be used any more; only a new code helps.
-    pub code_dead: bool,
     /// Until when requests are refused (rate limited), ms.
     pub blocked_until_ms: Option<f64>,
-    pub verified: Option<VerifiedProof>,
     /// Where focus goes after the next render (taken by the component).
     pub focus: Option<Focus>,
     /// The request to repeat on `Retry`.
-    last_request: Option<Effect>,
+    last_request: Option<Request>,
     /// The code last sent for checking: never sent twice in a row.
     last_submitted: Option<String>,
     /// Why this page cannot use the relay at all, if it cannot.
-    pub refused: Option<String>,
+    refused: Option<String>,
     /// The messages, in the language the flow speaks.
     pub words: Words,
 }
@@ -189,8 +200,8 @@ pub fn clock(seconds: u64) -> String {
     format!("{}:{:02}", seconds / 60, seconds % 60)
 }
 
-/// Why a typed address is refused, before anything is sent, in the flow's language (the same
-/// messages as `EmailError::message` names, numbered for the wasm).
+/// Why a typed address is refused, before anything is sent, in the flow's language (the
+/// catalogue's `address.*` messages, numbered for the wasm).
 pub fn address_refusal(words: Words, error: &EmailError) -> String {
     let (_, placeholder) = error.message();
     let slot = match error {
@@ -223,16 +234,12 @@ impl Flow {
     pub fn speaking(prefill: &str, words: Words) -> Self {
         Flow {
             words,
-            step: Step::Email,
+            stage: Stage::Email { error: None },
             busy: Busy::Idle,
             email_input: prefill.to_string(),
-            email_error: None,
-            challenge: None,
             code_input: String::new(),
             notice: None,
-            code_dead: false,
             blocked_until_ms: None,
-            verified: None,
             focus: None,
             last_request: None,
             last_submitted: None,
@@ -240,18 +247,52 @@ impl Flow {
         }
     }
 
+    pub fn step(&self) -> Step {
+        match self.stage {
+            Stage::Email { .. } => Step::Email,
+            Stage::Code { .. } => Step::Code,
+            Stage::Verified(_) => Step::Verified,
+        }
+    }
+
+    /// The challenge of the code stage.
+    pub fn challenge(&self) -> Option<&ChallengeInfo> {
+        match &self.stage {
+            Stage::Code { challenge, .. } => Some(challenge),
+            _ => None,
+        }
+    }
+
+    /// Whether the code can no longer be used (only a new code helps).
+    pub fn code_dead(&self) -> bool {
+        matches!(self.stage, Stage::Code { dead: true, .. })
+    }
+
+    /// What is wrong with the address, shown beside its field.
+    pub fn email_error(&self) -> Option<&str> {
+        match &self.stage {
+            Stage::Email { error } => error.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn verified(&self) -> Option<&VerifiedProof> {
+        match &self.stage {
+            Stage::Verified(proof) => Some(proof),
+            _ => None,
+        }
+    }
+
     /// Seconds until the code expires.
     pub fn expires_in(&self, now_ms: f64) -> u64 {
-        self.challenge
-            .as_ref()
+        self.challenge()
             .map_or(0, |c| seconds_until(c.expires_at_ms, now_ms))
     }
 
     /// Seconds until a resend is allowed (0: now).
     pub fn resend_in(&self, now_ms: f64) -> u64 {
         let resend = self
-            .challenge
-            .as_ref()
+            .challenge()
             .map_or(0, |c| seconds_until(c.resend_at_ms, now_ms));
         resend.max(self.blocked_in(now_ms))
     }
@@ -264,29 +305,108 @@ impl Flow {
 
     /// Whether "Resend code" can be pressed now.
     pub fn can_resend(&self, now_ms: f64) -> bool {
-        self.step == Step::Code
-            && self.busy == Busy::Idle
-            && !self.code_dead
+        self.busy == Busy::Idle
+            && !self.code_dead()
             && self.expires_in(now_ms) > 0
-            && self.challenge.as_ref().is_some_and(|c| c.sends_left > 0)
+            && self.challenge().is_some_and(|c| c.sends_left > 0)
             && self.resend_in(now_ms) == 0
     }
 
     /// Whether the code has run out on the person's clock (the relay has the last word).
     pub fn is_expired(&self, now_ms: f64) -> bool {
-        self.step == Step::Code && self.challenge.is_some() && self.expires_in(now_ms) == 0
+        self.challenge().is_some() && self.expires_in(now_ms) == 0
+    }
+
+    /// Whether the code field and its button are closed: the code is spent or has run out.
+    pub fn code_closed(&self, now_ms: f64) -> bool {
+        self.code_dead() || self.is_expired(now_ms)
+    }
+
+    /// Whether time changes what is shown (a countdown runs).
+    pub fn ticking(&self) -> bool {
+        self.step() == Step::Code || self.blocked_until_ms.is_some()
+    }
+
+    /// The message to show now: the notice, or once the code has run out on this clock (and
+    /// nothing said so yet), that it has.
+    pub fn shown_notice(&self, now_ms: f64) -> Option<Notice> {
+        if self.is_expired(now_ms) && !self.code_dead() {
+            return Some(Notice {
+                tone: Tone::Error,
+                text: self.words.text(words::REFUSAL_EXPIRED).to_string(),
+                recovery: Recovery::NewCode,
+            });
+        }
+        self.notice.clone()
+    }
+
+    /// The button a notice offers as its way forward, counting down while requests are refused.
+    pub fn recovery_button(&self, notice: &Notice, now_ms: f64) -> Option<Button> {
+        let blocked = self.blocked_in(now_ms);
+        let (now, later) = match notice.recovery {
+            Recovery::None => return None,
+            Recovery::NewCode => (words::UI_NEW_CODE, words::UI_NEW_CODE_IN),
+            Recovery::Retry => (words::UI_TRY_AGAIN, words::UI_TRY_AGAIN_IN),
+        };
+        let label = if blocked > 0 {
+            self.words.say(later, &clock(blocked))
+        } else {
+            self.words.text(now).to_string()
+        };
+        Some(Button {
+            label,
+            enabled: self.busy == Busy::Idle && blocked == 0,
+        })
+    }
+
+    /// "Resend code", with its wait or what is left.
+    pub fn resend_button(&self, now_ms: f64) -> Button {
+        let resend_in = self.resend_in(now_ms);
+        let label = match self.challenge() {
+            _ if self.busy == Busy::Resending => self.words.text(words::UI_SENDING).to_string(),
+            Some(challenge) if challenge.sends_left == 0 => {
+                self.words.text(words::UI_NO_RESENDS).to_string()
+            }
+            _ if resend_in > 0 => self.words.say(words::UI_RESEND_IN, &clock(resend_in)),
+            Some(challenge) => self
+                .words
+                .count(words::UI_RESEND_LEFT, u64::from(challenge.sends_left)),
+            None => String::new(),
+        };
+        Button {
+            label,
+            enabled: self.can_resend(now_ms),
+        }
+    }
+
+    /// The line under the code field: the time left, or that it ran out.
+    pub fn expiry_line(&self, now_ms: f64) -> String {
+        if self.is_expired(now_ms) {
+            self.words.text(words::UI_EXPIRED).to_string()
+        } else {
+            self.words
+                .say(words::UI_EXPIRES_IN, &clock(self.expires_in(now_ms)))
+        }
+    }
+
+    /// The label of a step's main button: its action, or what is under way.
+    pub fn main_label(&self, action: Slot, busy: Busy, busy_label: Slot) -> &'static str {
+        self.words.text(if self.busy == busy {
+            busy_label
+        } else {
+            action
+        })
     }
 
     fn code_length(&self) -> usize {
-        self.challenge
-            .as_ref()
+        self.challenge()
             .map_or(otp_relay_shared::DEFAULT_CODE_LENGTH, |c| c.code_length)
     }
 
-    fn request(&mut self, busy: Busy, effect: Effect) -> Option<Effect> {
+    fn ask(&mut self, busy: Busy, request: Request) -> Option<Effect> {
         self.busy = busy;
-        self.last_request = Some(effect.clone());
-        Some(effect)
+        self.last_request = Some(request.clone());
+        Some(Effect::Ask(request))
     }
 
     fn say(&mut self, tone: Tone, text: impl Into<String>, recovery: Recovery) {
@@ -297,21 +417,50 @@ impl Flow {
         });
     }
 
-    fn request_code_for(&mut self, email: String) -> Option<Effect> {
-        self.notice = None;
-        self.request(Busy::Sending, Effect::RequestCode { email })
+    fn say_slot(&mut self, tone: Tone, slot: Slot, recovery: Recovery) {
+        let text = self.words.text(slot);
+        self.say(tone, text, recovery);
     }
 
-    /// Applies an action at time `now_ms`; returns the request to make, if any.
+    fn request_code_for(&mut self, email: String) -> Option<Effect> {
+        self.notice = None;
+        self.ask(
+            Busy::Sending,
+            Request::Send(CreateChallengeRequest { email, lang: None }),
+        )
+    }
+
+    /// The code can no longer be used.
+    fn close_code(&mut self) {
+        if let Stage::Code { dead, .. } = &mut self.stage {
+            *dead = true;
+        }
+        self.code_input.clear();
+    }
+
+    /// A code was sent (or sent again): the code stage, open, with this challenge.
+    fn code_sent(&mut self, challenge: ChallengeInfo) {
+        self.busy = Busy::Idle;
+        self.email_input = challenge.email.clone();
+        self.stage = Stage::Code {
+            challenge,
+            dead: false,
+        };
+        self.focus = Some(Focus::CodeField);
+    }
+
+    /// Applies an action at time `now_ms`; returns what the component must do, if anything.
     pub fn update(&mut self, action: Action, now_ms: f64) -> Option<Effect> {
         match action {
             Action::EmailInput(text) => {
                 self.email_input = text;
-                self.email_error = None;
+                if let Stage::Email { error } = &mut self.stage {
+                    *error = None;
+                }
                 None
             }
             Action::SubmitEmail => {
-                if self.busy != Busy::Idle {
+                if self.busy != Busy::Idle || self.step() != Step::Email {
                     return None;
                 }
                 if let Some(reason) = self.refused.clone() {
@@ -325,15 +474,17 @@ impl Flow {
                 }
                 match EmailAddress::parse(&self.email_input) {
                     Ok(email) => self.request_code_for(email.to_string()),
-                    Err(error) => {
-                        self.email_error = Some(address_refusal(self.words, &error));
+                    Err(problem) => {
+                        self.stage = Stage::Email {
+                            error: Some(address_refusal(self.words, &problem)),
+                        };
                         self.focus = Some(Focus::EmailField);
                         None
                     }
                 }
             }
             Action::CodeInput(text) => {
-                if self.step != Step::Code || self.code_dead {
+                if self.step() != Step::Code || self.code_dead() {
                     return None;
                 }
                 let length = self.code_length();
@@ -348,7 +499,7 @@ impl Flow {
                 }
                 self.code_input = digits.chars().take(length).collect();
                 if self.code_input.len() == length {
-                    self.submit_code(now_ms)
+                    self.submit_code()
                 } else {
                     None
                 }
@@ -361,27 +512,27 @@ impl Flow {
                     self.focus = Some(Focus::CodeField);
                     return None;
                 }
-                self.submit_code(now_ms)
+                self.submit_code()
             }
             Action::Resend => {
                 if !self.can_resend(now_ms) {
                     return None;
                 }
-                let challenge = self.challenge.as_ref()?;
-                let effect = Effect::Resend {
+                let challenge = self.challenge()?;
+                let request = Request::Resend(ResendRequest {
                     challenge: challenge.token.clone(),
                     email: challenge.email.clone(),
-                };
+                    lang: None,
+                });
                 self.notice = None;
-                self.request(Busy::Resending, effect)
+                self.ask(Busy::Resending, request)
             }
             Action::NewCode => {
                 if self.busy != Busy::Idle {
                     return None;
                 }
                 let email = self
-                    .challenge
-                    .as_ref()
+                    .challenge()
                     .map(|c| c.email.clone())
                     .unwrap_or_else(|| self.email_input.clone());
                 self.request_code_for(email)
@@ -390,15 +541,14 @@ impl Flow {
                 if self.busy != Busy::Idle || self.blocked_in(now_ms) > 0 {
                     return None;
                 }
-                let effect = self.last_request.clone()?;
-                let busy = match effect {
-                    Effect::RequestCode { .. } => Busy::Sending,
-                    Effect::Resend { .. } => Busy::Resending,
-                    Effect::Verify { .. } => Busy::Verifying,
-                    Effect::Announce(_) | Effect::ReportError { .. } => return None,
+                let request = self.last_request.clone()?;
+                let busy = match request {
+                    Request::Send(_) => Busy::Sending,
+                    Request::Resend(_) => Busy::Resending,
+                    Request::Verify(_) => Busy::Verifying,
                 };
                 self.notice = None;
-                self.request(busy, effect)
+                self.ask(busy, request)
             }
             Action::UseAnotherAddress => {
                 let email = self.email_input.clone();
@@ -419,47 +569,33 @@ impl Flow {
                 })
             }
             Action::SubmissionHeld => {
-                if self.step != Step::Verified {
-                    let slot = match self.step {
-                        Step::Email => words::UI_FIRST_EMAIL,
-                        _ => words::UI_FIRST_CODE,
-                    };
-                    let text = self.words.text(slot);
-                    self.say(Tone::Error, text, Recovery::None);
-                    self.focus = Some(match self.step {
-                        Step::Email => Focus::EmailField,
-                        _ => Focus::CodeField,
-                    });
-                }
+                let (slot, focus) = match self.step() {
+                    Step::Verified => return None,
+                    Step::Email => (words::UI_FIRST_EMAIL, Focus::EmailField),
+                    Step::Code => (words::UI_FIRST_CODE, Focus::CodeField),
+                };
+                self.say_slot(Tone::Error, slot, Recovery::None);
+                self.focus = Some(focus);
                 None
             }
             Action::Issued(challenge) => {
-                self.busy = Busy::Idle;
-                self.step = Step::Code;
-                self.email_input = challenge.email.clone();
                 self.code_input.clear();
-                self.code_dead = false;
                 self.last_submitted = None;
                 self.blocked_until_ms = None;
-                let text = self.words.text(words::UI_CHECK_INBOX);
-                self.say(Tone::Info, text, Recovery::None);
-                self.challenge = Some(challenge);
-                self.focus = Some(Focus::CodeField);
+                self.say_slot(Tone::Info, words::UI_CHECK_INBOX, Recovery::None);
+                self.code_sent(challenge);
                 None
             }
             Action::Resent(challenge) => {
-                self.busy = Busy::Idle;
                 let text = self.words.say(words::UI_SENT_AGAIN, &challenge.email);
                 self.say(Tone::Info, text, Recovery::None);
-                self.challenge = Some(challenge);
-                self.focus = Some(Focus::CodeField);
+                self.code_sent(challenge);
                 None
             }
             Action::Verified(proof) => {
                 self.busy = Busy::Idle;
-                self.step = Step::Verified;
                 self.notice = None;
-                self.verified = Some(proof.clone());
+                self.stage = Stage::Verified(proof.clone());
                 self.focus = Some(Focus::Success);
                 Some(Effect::Announce(proof))
             }
@@ -467,45 +603,23 @@ impl Flow {
         }
     }
 
-    /// A refusal as the person reads it: the relay's sentence when the flow speaks English (it
-    /// says most), else the sentence this language has for the error's code.
-    fn refusal(&self, code: ErrorCode, message: &str, retry_after: Option<u64>) -> String {
-        if self.words.lang == Lang::En {
-            return message.to_string();
-        }
-        let slot = match code {
-            ErrorCode::InvalidEmail => words::ERROR_INVALID_EMAIL,
-            ErrorCode::InvalidCodeFormat => words::ERROR_INVALID_CODE_FORMAT,
-            ErrorCode::InvalidChallenge => words::ERROR_INVALID_CHALLENGE,
-            ErrorCode::Expired => words::ERROR_EXPIRED,
-            ErrorCode::AlreadyUsed => words::ERROR_ALREADY_USED,
-            ErrorCode::TooManyAttempts => words::ERROR_TOO_MANY_ATTEMPTS,
-            ErrorCode::RateLimited => words::ERROR_RATE_LIMITED,
-            ErrorCode::OriginNotAllowed => words::ERROR_ORIGIN_NOT_ALLOWED,
-            ErrorCode::DeliveryFailed => words::ERROR_DELIVERY_FAILED,
-            ErrorCode::Unavailable => words::ERROR_UNAVAILABLE,
-            _ => words::ERROR_OTHER,
-        };
-        let wait = clock(retry_after.unwrap_or(30));
-        self.words.say(slot, &wait)
-    }
-
-    fn submit_code(&mut self, _now_ms: f64) -> Option<Effect> {
-        if self.busy != Busy::Idle || self.code_dead {
+    fn submit_code(&mut self) -> Option<Effect> {
+        if self.busy != Busy::Idle || self.code_dead() {
             return None;
         }
         if self.last_submitted.as_deref() == Some(self.code_input.as_str()) {
             return None;
         }
-        let challenge = self.challenge.as_ref()?;
-        let effect = Effect::Verify {
+        let challenge = self.challenge()?;
+        let request = Request::Verify(VerifyRequest {
             challenge: challenge.token.clone(),
             email: challenge.email.clone(),
             code: self.code_input.clone(),
-        };
+            lang: None,
+        });
         self.last_submitted = Some(self.code_input.clone());
         self.notice = None;
-        self.request(Busy::Verifying, effect)
+        self.ask(Busy::Verifying, request)
     }
 
     fn fail(&mut self, failure: Failure, now_ms: f64) -> Option<Effect> {
@@ -513,61 +627,55 @@ impl Flow {
         self.busy = Busy::Idle;
         // A failed check may be repeated with the same code (e.g. after a network error).
         self.last_submitted = None;
-        let (code, message, attempts_left, retry_after) = match failure {
+        let error = match failure {
             Failure::Unreachable => {
                 let text = self.words.text(words::UI_UNREACHABLE);
                 self.say(Tone::Error, text, Recovery::Retry);
                 self.focus = Some(Focus::Notice);
                 return Some(Effect::ReportError {
                     code: "unreachable".into(),
-                    message: "The verification service cannot be reached.".into(),
+                    message: text.into(),
                 });
             }
-            Failure::Api {
-                code,
-                message,
-                attempts_left,
-                retry_after,
-            } => (code, message, attempts_left, retry_after),
+            Failure::Refused(error) => error,
         };
         let report = Some(Effect::ReportError {
-            code: code.as_str().to_string(),
-            message: message.clone(),
+            code: error.code.as_str().to_string(),
+            message: error.message.clone(),
         });
-        // What the person reads: the relay's own sentence in English, else this language's.
-        let message = self.refusal(code, &message, retry_after);
+        // What the person reads is the relay's sentence: it words it in the flow's language.
+        let message = error.message;
         self.focus = Some(Focus::Notice);
-        match code {
-            ErrorCode::InvalidEmail if self.step == Step::Email => {
-                self.email_error = Some(message);
+        match error.code {
+            ErrorCode::InvalidEmail if self.step() == Step::Email => {
+                self.stage = Stage::Email {
+                    error: Some(message),
+                };
                 self.focus = Some(Focus::EmailField);
             }
             ErrorCode::WrongCode => {
-                let left = attempts_left.unwrap_or(0);
-                if let Some(challenge) = self.challenge.as_mut() {
+                let left = error.attempts_left.unwrap_or(0);
+                if let Stage::Code { challenge, .. } = &mut self.stage {
                     challenge.attempts_left = left;
                 }
                 self.code_input.clear();
                 if left == 0 {
-                    self.code_dead = true;
-                    let text = self.words.text(words::UI_NO_ATTEMPTS);
-                    self.say(Tone::Error, text, Recovery::NewCode);
+                    self.close_code();
+                    self.say(Tone::Error, message, Recovery::NewCode);
                 } else {
-                    let text = self.words.count(words::UI_WRONG, u64::from(left));
-                    self.say(Tone::Error, text, Recovery::None);
+                    self.say(Tone::Error, message, Recovery::None);
                     self.focus = Some(Focus::CodeField);
                 }
             }
             code if code.needs_new_code() => {
-                self.code_dead = true;
-                self.code_input.clear();
-                if let Some(seconds) = retry_after {
+                self.close_code();
+                if let Some(seconds) = error.retry_after {
                     self.blocked_until_ms = Some(now_ms + seconds as f64 * 1000.0);
                 }
                 self.say(Tone::Error, message, Recovery::NewCode);
             }
             ErrorCode::RateLimited => {
-                let seconds = retry_after.unwrap_or(30);
+                let seconds = error.retry_after.unwrap_or(30);
                 self.blocked_until_ms = Some(now_ms + seconds as f64 * 1000.0);
                 let recovery = if was == Busy::Resending {
                     Recovery::None
@@ -575,9 +683,6 @@ impl Flow {
                     Recovery::Retry
                 };
                 self.say(Tone::Error, message, recovery);
-            }
-            ErrorCode::DeliveryFailed | ErrorCode::Unavailable | ErrorCode::Internal => {
-                self.say(Tone::Error, message, Recovery::Retry);
             }
             ErrorCode::OriginNotAllowed => {
                 self.refused = Some(message.clone());

@@ -6,6 +6,15 @@
 use otp_relay_shared::Lang;
 use otp_relay_shared::i18n::Plural;
 
+/// A message, by the number `build.rs` gave it: only the generated constants make one, so a
+/// number that is not a message cannot be asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot(usize);
+
+/// A message with plural forms: the number of its first form; its six forms follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PluralSlot(usize);
+
 include!(concat!(env!("OUT_DIR"), "/words.rs"));
 
 /// The messages of one language. Cheap to copy: the texts live as long as the page.
@@ -53,8 +62,13 @@ impl Words {
     }
 
     /// Message `slot`, as it is.
+    pub fn text(self, slot: Slot) -> &'static str {
+        self.text_at(slot.0)
+    }
+
+    /// The text at a number, in this language or else English.
     #[inline(never)]
-    pub fn text(self, slot: usize) -> &'static str {
+    fn text_at(self, slot: usize) -> &'static str {
         self.texts
             .get(slot)
             .and_then(Option::as_deref)
@@ -65,14 +79,17 @@ impl Words {
     /// Message `slot` split around its placeholder (`{email}`), if it has one: every page
     /// message has at most one (a test checks every language), so the view can set the value
     /// apart (the address in bold) wherever a language puts it.
-    pub fn parts(self, slot: usize) -> (&'static str, &'static str) {
+    pub fn parts(self, slot: Slot) -> (&'static str, &'static str) {
         let text = self.text(slot);
         around_placeholder(text).unwrap_or((text, ""))
     }
 
     /// Message `slot` with `value` in place of its placeholder.
-    pub fn say(self, slot: usize, value: &str) -> String {
-        let text = self.text(slot);
+    pub fn say(self, slot: Slot, value: &str) -> String {
+        Self::fill(self.text(slot), value)
+    }
+
+    fn fill(text: &'static str, value: &str) -> String {
         match around_placeholder(text) {
             Some((before, after)) => [before, value, after].concat(),
             None => text.to_string(),
@@ -80,12 +97,12 @@ impl Words {
     }
 
     /// Plural message `slot` in the form this language gives `n`, with `n` in it.
-    pub fn count(self, slot: usize, n: u64) -> String {
-        let form = match slot + self.lang.plural(n) as usize {
-            form if self.text(form).is_empty() => slot + Plural::Other as usize,
+    pub fn count(self, slot: PluralSlot, n: u64) -> String {
+        let form = match slot.0 + self.lang.plural(n) as usize {
+            form if self.text_at(form).is_empty() => slot.0 + Plural::Other as usize,
             form => form,
         };
-        self.say(form, &n.to_string())
+        Self::fill(self.text_at(form), &n.to_string())
     }
 }
 
@@ -116,14 +133,8 @@ mod tests {
             english.say(UI_HINT, "6"),
             "We will email you a 6-digit code."
         );
-        assert_eq!(
-            english.count(UI_WRONG, 1),
-            "That code is not right. 1 attempt left."
-        );
-        assert_eq!(
-            english.count(UI_WRONG, 0),
-            "That code is not right. 0 attempts left."
-        );
+        assert_eq!(english.count(UI_RESEND_LEFT, 1), "Resend code (1 left)");
+        assert_eq!(english.count(UI_RESEND_LEFT, 0), "Resend code (0 left)");
     }
 
     /// What `parts` relies on: no page message, in any language, has two placeholders.
@@ -132,7 +143,7 @@ mod tests {
         for lang in Lang::ALL {
             let words = builtin(lang);
             for slot in 0..SLOTS {
-                let text = words.text(slot);
+                let text = words.text_at(slot);
                 assert!(text.matches('{').count() <= 1, "{}: {text}", lang.tag());
             }
         }
@@ -143,16 +154,16 @@ mod tests {
         let german = builtin(Lang::De);
         assert_eq!(german.text(UI_TITLE), "E-Mail-Adresse bestätigen");
         assert_eq!(
-            german.count(UI_WRONG, 1),
-            "Dieser Code ist nicht richtig. Noch 1 Versuch."
+            german.count(UI_RESEND_LEFT, 1),
+            "Code erneut senden (noch 1-mal)"
         );
         assert_eq!(
-            german.count(UI_WRONG, 2),
-            "Dieser Code ist nicht richtig. Noch 2 Versuche."
+            german.count(UI_RESEND_LEFT, 2),
+            "Code erneut senden (noch 2-mal)"
         );
         let arabic = builtin(Lang::Ar);
         let forms: Vec<String> = [0, 1, 2, 3, 11, 100]
-            .map(|n| arabic.count(UI_WRONG, n))
+            .map(|n| arabic.count(UI_RESEND_LEFT, n))
             .into();
         for (i, form) in forms.iter().enumerate() {
             assert!(!form.is_empty() && !form.contains("{n}"), "{form}");
@@ -162,7 +173,7 @@ mod tests {
             );
         }
         let japanese = builtin(Lang::Ja);
-        assert!(japanese.count(UI_WRONG, 1).contains('1'));
+        assert!(japanese.count(UI_RESEND_LEFT, 1).contains('1'));
         // A slot a language leaves empty shows English rather than nothing.
         let partial = Words::receive(Lang::Fr, vec![None]);
         assert_eq!(partial.text(UI_TITLE), "Verify your email");

@@ -306,7 +306,7 @@ mod tests {
     fn labels_come_from_fixed_sets() {
         let metrics = Metrics::new();
         metrics.count_send::<()>(&Ok(()));
-        metrics.count_send::<()>(&Err(ApiError::new(ErrorCode::RateLimited, "later")));
+        metrics.count_send::<()>(&Err(ApiError::protocol(ErrorCode::RateLimited, "later")));
         metrics.count_verification::<()>(&Ok(()));
         metrics.count_request("/api/v1/challenges", 201);
         metrics.count_request(OTHER_ROUTE, 404);

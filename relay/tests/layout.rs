@@ -165,3 +165,69 @@ fn no_module_imports_one_that_imports_it_back() {
         visit(module, &graph, &mut Vec::new(), &mut done);
     }
 }
+
+/// The string literals of a source file's code before its tests (comments skipped), with their
+/// line numbers. Good enough for the sources here: no raw strings hold sentences.
+fn literals(text: &str) -> Vec<(usize, String)> {
+    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+    let mut found = Vec::new();
+    for (number, line) in code.lines().enumerate() {
+        let line = line.trim_start();
+        if line.starts_with("//") {
+            continue;
+        }
+        let mut rest = line;
+        while let Some(start) = rest.find('"') {
+            let after = &rest[start + 1..];
+            let end = after
+                .char_indices()
+                .scan(false, |escaped, (i, c)| {
+                    let closes = c == '"' && !*escaped;
+                    *escaped = c == '\\' && !*escaped;
+                    Some((i, closes))
+                })
+                .find(|(_, closes)| *closes)
+                .map(|(i, _)| i);
+            let Some(end) = end else { break };
+            found.push((number + 1, after[..end].to_string()));
+            rest = &after[end + 1..];
+        }
+    }
+    found
+}
+
+/// Whether a literal reads as an English sentence for a person: a capital, words, and a full
+/// stop, question or exclamation mark.
+fn is_sentence(literal: &str) -> bool {
+    literal.chars().next().is_some_and(char::is_uppercase)
+        && literal.split_whitespace().count() >= 3
+        && literal.trim_end().ends_with(['.', '?', '!'])
+}
+
+/// Refusals are data in the domain and in the shared rules; the catalogues word them (`i18n/`).
+#[test]
+fn no_english_sentence_in_the_domain_or_the_shared_rules() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    sources(&root.join("domain/src"), &mut files);
+    sources(&root.join("../shared/src"), &mut files);
+    let mut sentences = Vec::new();
+    for file in files {
+        // The catalogue machinery's own tests and examples are its business.
+        if file.ends_with("i18n.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (line, literal) in literals(&text) {
+            if is_sentence(&literal) {
+                sentences.push(format!("{}:{line}: {literal}", file.display()));
+            }
+        }
+    }
+    assert!(sentences.is_empty(), "{sentences:#?}");
+    // The check can fail: it finds the kind of sentence the domain used to hold.
+    let old =
+        r#"Err(ApiError::new(ErrorCode::Expired, "This code has expired. Request a new code."))"#;
+    assert_eq!(literals(old).len(), 1);
+    assert!(is_sentence(&literals(old)[0].1));
+}

@@ -99,6 +99,11 @@ pub struct WidgetStatus {
     pub message: Option<String>,
     /// Whether codes go to the development outbox instead of real email.
     pub dev_outbox: bool,
+    /// With `?lang=` naming a language other than English: the page's messages in it, one per
+    /// message slot in the order the browser build numbers them (`None` for a plural form the
+    /// language does not use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<Option<String>>>,
 }
 
 /// One simulated email in the development outbox (`GET /dev/outbox` as JSON).
@@ -110,9 +115,162 @@ pub struct OutboxEntry {
     pub sent_at: String,
 }
 
+/// A parsed JSON object as a client without serde reads it (the browser's `Response.json()`,
+/// where serde's derived readers would cost the page's download about 14 KB gzip). The
+/// answers' readers ([`FromFields`]) are written here, beside the types, and a test checks that
+/// they read back everything serde writes, field for field.
+pub trait Fields: Sized {
+    fn text(&self, name: &str) -> Option<String>;
+    /// A whole number, at least 0.
+    fn count(&self, name: &str) -> Option<u64>;
+    fn flag(&self, name: &str) -> Option<bool>;
+    fn object(&self, name: &str) -> Option<Self>;
+    /// A list of strings or nulls.
+    fn texts(&self, name: &str) -> Option<Vec<Option<String>>>;
+}
+
+/// An answer type, read from a parsed JSON object; `None` when a required field is missing or
+/// of another type.
+pub trait FromFields: Sized {
+    fn from_fields(fields: &impl Fields) -> Option<Self>;
+}
+
+impl FromFields for ChallengeResponse {
+    fn from_fields(fields: &impl Fields) -> Option<Self> {
+        Some(ChallengeResponse {
+            challenge: fields.text("challenge")?,
+            email: fields.text("email")?,
+            code_length: usize::try_from(fields.count("code_length")?).ok()?,
+            expires_at: fields.text("expires_at")?,
+            resend_at: fields.text("resend_at")?,
+            attempts_left: u32::try_from(fields.count("attempts_left")?).ok()?,
+            sends_left: u32::try_from(fields.count("sends_left")?).ok()?,
+        })
+    }
+}
+
+impl FromFields for VerifyResponse {
+    fn from_fields(fields: &impl Fields) -> Option<Self> {
+        Some(VerifyResponse {
+            verified: fields.flag("verified")?,
+            email: fields.text("email")?,
+            proof: fields.text("proof")?,
+            proof_expires_at: fields.text("proof_expires_at")?,
+        })
+    }
+}
+
+impl FromFields for ErrorResponse {
+    fn from_fields(fields: &impl Fields) -> Option<Self> {
+        let error = fields.object("error")?;
+        Some(ErrorResponse {
+            error: ErrorDetail {
+                code: ErrorCode::from_wire(&error.text("code")?)?,
+                message: error.text("message")?,
+                attempts_left: error
+                    .count("attempts_left")
+                    .and_then(|n| u32::try_from(n).ok()),
+                retry_after: error.count("retry_after"),
+            },
+        })
+    }
+}
+
+impl FromFields for WidgetStatus {
+    fn from_fields(fields: &impl Fields) -> Option<Self> {
+        Some(WidgetStatus {
+            origin: fields.text("origin"),
+            allowed: fields.flag("allowed")?,
+            message: fields.text("message"),
+            dev_outbox: fields.flag("dev_outbox").unwrap_or(false),
+            messages: fields.texts("messages"),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`Fields`] over serde's own reading of the JSON, as the browser's would be.
+    struct Json(serde_json::Value);
+
+    impl Fields for Json {
+        fn text(&self, name: &str) -> Option<String> {
+            self.0.get(name)?.as_str().map(str::to_string)
+        }
+        fn count(&self, name: &str) -> Option<u64> {
+            self.0.get(name)?.as_u64()
+        }
+        fn flag(&self, name: &str) -> Option<bool> {
+            self.0.get(name)?.as_bool()
+        }
+        fn object(&self, name: &str) -> Option<Self> {
+            self.0
+                .get(name)
+                .filter(|v| v.is_object())
+                .cloned()
+                .map(Json)
+        }
+        fn texts(&self, name: &str) -> Option<Vec<Option<String>>> {
+            let items = self.0.get(name)?.as_array()?;
+            Some(
+                items
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+            )
+        }
+    }
+
+    /// What serde writes, the hand readers read back whole: one contract, read one way.
+    fn reads_back<T: FromFields + Serialize + PartialEq + std::fmt::Debug>(answer: T) {
+        let json = Json(serde_json::to_value(&answer).unwrap());
+        assert_eq!(T::from_fields(&json), Some(answer));
+    }
+
+    #[test]
+    fn the_field_readers_read_back_what_serde_writes() {
+        reads_back(ChallengeResponse {
+            challenge: "c".into(),
+            email: "ada@example.com".into(),
+            code_length: 6,
+            expires_at: "2026-11-21T10:05:00Z".into(),
+            resend_at: "2026-11-21T10:00:30Z".into(),
+            attempts_left: 3,
+            sends_left: 2,
+        });
+        reads_back(VerifyResponse {
+            verified: true,
+            email: "ada@example.com".into(),
+            proof: "a.b.c".into(),
+            proof_expires_at: "2026-11-21T10:10:00Z".into(),
+        });
+        for (attempts_left, retry_after) in [(None, None), (Some(2), Some(45))] {
+            for code in ErrorCode::ALL {
+                reads_back(ErrorResponse {
+                    error: ErrorDetail {
+                        code,
+                        message: "m".into(),
+                        attempts_left,
+                        retry_after,
+                    },
+                });
+            }
+        }
+        for messages in [None, Some(vec![Some("a".to_string()), None])] {
+            reads_back(WidgetStatus {
+                origin: Some("https://shop.example".into()),
+                allowed: false,
+                message: Some("m".into()),
+                dev_outbox: true,
+                messages,
+            });
+        }
+        // A field missing or of another type: not the answer.
+        let partial = Json(serde_json::json!({"verified": true, "email": "a@b.c", "proof": 1}));
+        assert_eq!(VerifyResponse::from_fields(&partial), None);
+    }
 
     #[test]
     fn error_body_omits_absent_extras() {
@@ -138,6 +296,7 @@ mod tests {
             allowed: true,
             message: None,
             dev_outbox: false,
+            messages: None,
         };
         assert_eq!(
             serde_json::to_value(&status).unwrap(),

@@ -14,14 +14,14 @@ pub enum CodeError {
     NotDigits { expected: usize },
 }
 
+/// The English sentence of the catalogue (`refusal.code_format`).
 impl fmt::Display for CodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CodeError::WrongLength { expected } | CodeError::NotDigits { expected } => write!(
-                f,
-                "The code is {expected} digits (0-9) from the email; check it and enter it again."
-            ),
-        }
+        let (CodeError::WrongLength { expected } | CodeError::NotDigits { expected }) = self;
+        f.write_str(
+            &crate::Catalogue::of(crate::Lang::En)
+                .text("refusal.code_format", &[("length", &expected.to_string())]),
+        )
     }
 }
 

@@ -34,50 +34,19 @@ pub enum EmailError {
     NonAsciiDomain,
 }
 
+/// The English sentence of the catalogue (`address.*`): the rule names the refusal, the catalogue
+/// words it.
 impl fmt::Display for EmailError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = match self {
-            EmailError::Empty => "Enter your email address.".to_string(),
-            EmailError::TooLong => {
-                format!("That address is too long: at most {MAX_EMAIL_LENGTH} characters.")
-            }
-            EmailError::ControlCharacter => {
-                "That address contains a line break or another invisible control character; type it again.".to_string()
-            }
-            EmailError::Whitespace => "An email address cannot contain spaces.".to_string(),
-            EmailError::NoAt => "An email address needs an @, like name@example.com.".to_string(),
-            EmailError::SeveralAt => "Enter one address with a single @.".to_string(),
-            EmailError::ListSeparator => "Enter a single address, not a list.".to_string(),
-            EmailError::EmptyLocalPart => "Add the part before the @, like name@example.com.".to_string(),
-            EmailError::LocalPartTooLong => format!(
-                "The part before the @ is too long: at most {MAX_LOCAL_PART_LENGTH} characters."
-            ),
-            EmailError::LocalPartCharacter(c) => {
-                format!("The character {c:?} is not allowed before the @.")
-            }
-            EmailError::RoutingCharacter(c) => format!(
-                "The character {c:?} is not allowed before the @: mail servers read it as a route to another server."
-            ),
-            EmailError::LocalPartDots => {
-                "The part before the @ cannot start or end with a dot or have two dots in a row.".to_string()
-            }
-            EmailError::InvalidDomain => {
-                "The part after the @ is not a valid domain, like example.com.".to_string()
-            }
-            EmailError::NonAsciiDomain => {
-                "Write an international domain in its ASCII form (xn--...).".to_string()
-            }
-        };
-        f.write_str(&text)
+        f.write_str(&crate::Catalogue::of(crate::Lang::En).address_refusal(self))
     }
 }
 
 impl std::error::Error for EmailError {}
 
 impl EmailError {
-    /// This refusal in the catalogues (`address.*` in `i18n/page/`), for a person who reads
-    /// another language than the English of `Display`, with the name and value of the message's
-    /// one placeholder (`max`, `char`), if it has one.
+    /// This refusal's message in the catalogues (`address.*` in `i18n/page/`), with the name and
+    /// value of the message's one placeholder (`max`, `char`), if it has one.
     pub fn message(&self) -> (&'static str, Option<(&'static str, String)>) {
         let max = |n: usize| Some(("max", n.to_string()));
         let char = |c: &char| Some(("char", c.to_string()));

@@ -6,8 +6,8 @@
 //! ```text
 //! # comment
 //! email.subject = {code} is your verification code
-//! cli.wrong[one] = That code is not right. {n} attempt left.
-//! cli.wrong[other] = That code is not right. {n} attempts left.
+//! refusal.wrong[one] = That code is not right. {n} attempt left.
+//! refusal.wrong[other] = That code is not right. {n} attempts left.
 //! ```
 //!
 //! `{name}` is a placeholder, kept as it is in every language. A message with a number has one
@@ -323,7 +323,7 @@ impl Catalogue {
         page_slots().iter().map(|slot| self.raw(slot)).collect()
     }
 
-    /// Every key, plural forms included (`cli.wrong[one]`).
+    /// Every key, plural forms included (`refusal.wrong[one]`).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.messages.iter().map(|(key, _)| key.as_str())
     }
@@ -358,6 +358,15 @@ impl Catalogue {
         match error.message() {
             (key, Some((name, value))) => self.text(key, &[(name, &value)]),
             (key, None) => self.text(key, &[]),
+        }
+    }
+
+    /// How long to wait, as a refusal says it: whole seconds up to a minute and a half
+    /// (`45 seconds`), then whole minutes, rounded up (`2 minutes`).
+    pub fn wait(&self, seconds: u64) -> String {
+        match seconds.max(1) {
+            seconds @ 1..=90 => self.plural("time.seconds", seconds, &[]),
+            seconds => self.plural("time.minutes", seconds.div_ceil(60), &[]),
         }
     }
 
@@ -550,9 +559,9 @@ mod tests {
         assert_eq!(slots[0], "ui.title");
         let wrong = slots
             .iter()
-            .position(|slot| slot == "ui.wrong[zero]")
+            .position(|slot| slot == "ui.resend_left[zero]")
             .unwrap();
-        assert_eq!(slots[wrong + 5], "ui.wrong[other]");
+        assert_eq!(slots[wrong + 5], "ui.resend_left[other]");
         let (arabic, german) = (Catalogue::builtin(Lang::Ar), Catalogue::builtin(Lang::De));
         let arabic = arabic.page_slot_texts();
         assert_eq!(arabic.len(), slots.len());
@@ -562,8 +571,8 @@ mod tests {
         assert!(german.iter().filter(|text| text.is_some()).count() > plain);
     }
 
-    /// Every refusal of an address has its catalogue message, and in English it says what
-    /// `Display` says; in every other language it is another sentence.
+    /// Every refusal of an address has its catalogue message, which `Display` says in English;
+    /// in every other language it is another sentence.
     #[test]
     fn address_refusals_read_the_same_from_the_catalogue() {
         let english = Catalogue::english();
@@ -587,6 +596,11 @@ mod tests {
     #[test]
     fn the_english_catalogue_parses_and_says_durations_naturally() {
         let english = Catalogue::english();
+        assert_eq!(english.wait(0), "1 second");
+        assert_eq!(english.wait(45), "45 seconds");
+        assert_eq!(english.wait(90), "90 seconds");
+        assert_eq!(english.wait(91), "2 minutes");
+        assert_eq!(english.wait(3600), "60 minutes");
         assert_eq!(english.duration(60), "1 minute");
         assert_eq!(english.duration(300), "5 minutes");
         assert_eq!(english.duration(90), "1 min 30 s");

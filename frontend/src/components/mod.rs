@@ -1,15 +1,17 @@
-//! The view: one component that renders the flow's state and turns the person's input into flow
-//! actions, and the flow's effects into requests to the relay.
+//! The view: the component that holds a flow, renders its stage with the step views of
+//! [`steps`], turns the flow's effects into requests to the relay, and their answers into flow
+//! actions.
 
-use crate::api::{Call, RelayClient};
-use crate::flow::{
-    Action, Busy, Effect, Flow, Focus, Notice, Recovery, Step, Tone, VerifiedProof, clock,
-};
+mod steps;
+
+use crate::api::RelayClient;
+use crate::flow::{Action, Effect, Flow, Focus, Request, Stage, Step, VerifiedProof};
 use crate::words::{self, Words};
 use gloo_timers::callback::Interval;
 use otp_relay_shared::Lang;
-use otp_relay_shared::api::{CreateChallengeRequest, ResendRequest, VerifyRequest, WidgetStatus};
-use web_sys::{HtmlElement, HtmlInputElement};
+use otp_relay_shared::api::WidgetStatus;
+use steps::{Refs, Scene};
+use web_sys::HtmlElement;
 use yew::prelude::*;
 
 /// What the host page gives the flow.
@@ -74,10 +76,7 @@ pub struct VerifyFlow {
     /// The standalone page's titles are its top heading (`aria-level="1"` on the `h2`: a
     /// dynamic tag would cost the download about 800 bytes); a widget's stay `h2`.
     is_page: bool,
-    email_ref: NodeRef,
-    code_ref: NodeRef,
-    notice_ref: NodeRef,
-    success_ref: NodeRef,
+    refs: Refs,
     _clock: Interval,
 }
 
@@ -98,217 +97,29 @@ fn instance_id() -> String {
     id
 }
 
-/// Asks the relay: a call, or (`None`) the page's status. Every request goes through this one
-/// future, so the wasm holds one copy of the code that runs futures for a component.
-async fn ask(relay: RelayClient, call: Option<Call>) -> Msg {
-    match call {
-        Some(call) => Msg::Flow(relay.call(call).await),
+/// Asks the relay: a request, or (`None`) the page's status. Every request goes through this
+/// one future, so the wasm holds one copy of the code that runs futures for a component.
+async fn ask(relay: RelayClient, request: Option<Request>) -> Msg {
+    match request {
+        Some(request) => Msg::Flow(relay.call(request).await),
         None => Msg::Status(relay.status().await),
     }
 }
 
 impl VerifyFlow {
     fn run(&self, ctx: &Context<Self>, effect: Effect) {
-        let call = match effect {
-            Effect::RequestCode { email } => {
-                Call::RequestCode(CreateChallengeRequest { email, lang: None })
+        match effect {
+            Effect::Ask(request) => {
+                ctx.link()
+                    .send_future(ask(self.relay.clone(), Some(request)));
             }
-            Effect::Resend { challenge, email } => Call::Resend(ResendRequest {
-                challenge,
-                email,
-                lang: None,
-            }),
-            Effect::Verify {
-                challenge,
-                email,
-                code,
-            } => Call::Verify(VerifyRequest {
-                challenge,
-                email,
-                code,
-                lang: None,
-            }),
-            Effect::Announce(proof) => return ctx.props().on_verified.emit(proof),
-            Effect::ReportError { code, message } => {
-                return ctx.props().on_error.emit((code, message));
-            }
-        };
-        ctx.link().send_future(ask(self.relay.clone(), Some(call)));
+            Effect::Announce(proof) => ctx.props().on_verified.emit(proof),
+            Effect::ReportError { code, message } => ctx.props().on_error.emit((code, message)),
+        }
     }
 
     fn words(&self) -> Words {
         self.flow.words
-    }
-
-    /// The level of the step's title: 1 on the standalone page, else an `h2`'s own 2.
-    fn heading_level(&self) -> &'static str {
-        if self.is_page { "1" } else { "2" }
-    }
-
-    fn text(&self, slot: usize) -> &'static str {
-        self.flow.words.text(slot)
-    }
-
-    fn say(&self, slot: usize, value: &str) -> String {
-        self.flow.words.say(slot, value)
-    }
-
-    fn notice_view(&self, ctx: &Context<Self>, notice: Option<&Notice>) -> Html {
-        let link = ctx.link();
-        let Some(notice) = notice else {
-            return html! { <div class="otp-notice" role="status" aria-live="polite" ref={self.notice_ref.clone()} tabindex="-1"></div> };
-        };
-        let blocked = self.flow.blocked_in(self.now_ms);
-        let busy = self.flow.busy != Busy::Idle;
-        let button = match notice.recovery {
-            Recovery::None => html! {},
-            Recovery::NewCode => html! {
-                <button type="button" class="otp-secondary" disabled={busy || blocked > 0}
-                    onclick={link.callback(|_| Msg::Flow(Action::NewCode))}>
-                    { if blocked > 0 { self.say(words::UI_NEW_CODE_IN, &clock(blocked)) } else { self.text(words::UI_NEW_CODE).to_string() } }
-                </button>
-            },
-            Recovery::Retry => html! {
-                <button type="button" class="otp-secondary" disabled={busy || blocked > 0}
-                    onclick={link.callback(|_| Msg::Flow(Action::Retry))}>
-                    { if blocked > 0 { self.say(words::UI_TRY_AGAIN_IN, &clock(blocked)) } else { self.text(words::UI_TRY_AGAIN).to_string() } }
-                </button>
-            },
-        };
-        let (class, role) = match notice.tone {
-            Tone::Info => ("otp-notice otp-info", "status"),
-            Tone::Error => ("otp-notice otp-error", "alert"),
-        };
-        html! {
-            <div class={class} role={role} aria-live="polite" ref={self.notice_ref.clone()} tabindex="-1">
-                <p>{ &notice.text }</p>
-                { button }
-            </div>
-        }
-    }
-
-    fn email_step(&self, ctx: &Context<Self>) -> Html {
-        let link = ctx.link();
-        let id = &self.id;
-        let sending = self.flow.busy == Busy::Sending;
-        let error_id = format!("{id}-email-error");
-        let onsubmit = link.callback(|e: SubmitEvent| {
-            e.prevent_default();
-            Msg::Flow(Action::SubmitEmail)
-        });
-        let oninput = link.callback(|e: InputEvent| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            Msg::Flow(Action::EmailInput(input.value()))
-        });
-        html! {
-            <form class="otp-form" onsubmit={onsubmit} novalidate=true>
-                <h2 class="otp-title" aria-level={self.heading_level()} id={format!("{id}-title")}>{ self.text(words::UI_TITLE) }</h2>
-                <p class="otp-hint">{ self.say(words::UI_HINT, &otp_relay_shared::DEFAULT_CODE_LENGTH.to_string()) }</p>
-                <label class="otp-label" for={format!("{id}-email")}>{ self.text(words::UI_EMAIL_LABEL) }</label>
-                <input id={format!("{id}-email")} class="otp-input" type="email" name="email"
-                    autocomplete="email" inputmode="email" spellcheck="false" required=true
-                    ref={self.email_ref.clone()}
-                    value={self.flow.email_input.clone()}
-                    aria-invalid={if self.flow.email_error.is_some() { "true" } else { "false" }}
-                    aria-describedby={error_id.clone()}
-                    oninput={oninput} />
-                <p id={error_id} class="otp-field-error" aria-live="polite">
-                    { self.flow.email_error.clone().unwrap_or_default() }
-                </p>
-                <button type="submit" class="otp-primary" disabled={sending} aria-busy={if sending { "true" } else { "false" }}>
-                    { if sending { self.text(words::UI_SENDING) } else { self.text(words::UI_SEND) } }
-                </button>
-                { self.notice_view(ctx, self.flow.notice.as_ref()) }
-            </form>
-        }
-    }
-
-    fn code_step(&self, ctx: &Context<Self>) -> Html {
-        let link = ctx.link();
-        let id = &self.id;
-        let Some(challenge) = self.flow.challenge.as_ref() else {
-            return html! {};
-        };
-        let now = self.now_ms;
-        let verifying = self.flow.busy == Busy::Verifying;
-        let expired = self.flow.is_expired(now);
-        let expired_notice;
-        let notice = if expired && !self.flow.code_dead {
-            expired_notice = Notice {
-                tone: Tone::Error,
-                text: self.text(words::UI_CODE_EXPIRED).to_string(),
-                recovery: Recovery::NewCode,
-            };
-            Some(&expired_notice)
-        } else {
-            self.flow.notice.as_ref()
-        };
-        let onsubmit = link.callback(|e: SubmitEvent| {
-            e.prevent_default();
-            Msg::Flow(Action::SubmitCode)
-        });
-        let oninput = link.callback(|e: InputEvent| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            Msg::Flow(Action::CodeInput(input.value()))
-        });
-        let resend_in = self.flow.resend_in(now);
-        let resend_label = if self.flow.busy == Busy::Resending {
-            self.text(words::UI_SENDING).to_string()
-        } else if challenge.sends_left == 0 {
-            self.text(words::UI_NO_RESENDS).to_string()
-        } else if resend_in > 0 {
-            self.say(words::UI_RESEND_IN, &clock(resend_in))
-        } else {
-            self.words()
-                .count(words::UI_RESEND_LEFT, u64::from(challenge.sends_left))
-        };
-        // The address in bold, where this language puts it in the sentence.
-        let (before, after) = self.words().parts(words::UI_SENT_TO);
-        let dead = self.flow.code_dead || expired;
-        let length = challenge.code_length;
-        html! {
-            <form class="otp-form" onsubmit={onsubmit} novalidate=true>
-                <h2 class="otp-title" aria-level={self.heading_level()} id={format!("{id}-title")}>{ self.text(words::UI_CODE_TITLE) }</h2>
-                <p class="otp-hint">{ before }<strong>{ &challenge.email }</strong>{ after }</p>
-                <label class="otp-label" for={format!("{id}-code")}>{ self.say(words::UI_CODE_LABEL, &length.to_string()) }</label>
-                <input id={format!("{id}-code")} class="otp-input otp-code" type="text" name="one-time-code"
-                    autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" spellcheck="false"
-                    ref={self.code_ref.clone()}
-                    value={self.flow.code_input.clone()}
-                    disabled={dead}
-                    aria-describedby={format!("{id}-expiry")}
-                    oninput={oninput} />
-                <p id={format!("{id}-expiry")} class="otp-countdown">
-                    { if expired { self.text(words::UI_EXPIRED).to_string() } else { self.say(words::UI_EXPIRES_IN, &clock(self.flow.expires_in(now))) } }
-                </p>
-                <button type="submit" class="otp-primary" disabled={verifying || dead} aria-busy={if verifying { "true" } else { "false" }}>
-                    { if verifying { self.text(words::UI_CHECKING) } else { self.text(words::UI_VERIFY) } }
-                </button>
-                { self.notice_view(ctx, notice) }
-                <div class="otp-actions">
-                    <button type="button" class="otp-link" disabled={!self.flow.can_resend(now)}
-                        onclick={link.callback(|_| Msg::Flow(Action::Resend))}>{ resend_label }</button>
-                    <button type="button" class="otp-link"
-                        onclick={link.callback(|_| Msg::Flow(Action::UseAnotherAddress))}>{ self.text(words::UI_USE_ANOTHER) }</button>
-                </div>
-            </form>
-        }
-    }
-
-    fn verified_step(&self) -> Html {
-        let email = self
-            .flow
-            .verified
-            .as_ref()
-            .map(|v| v.email.clone())
-            .unwrap_or_default();
-        let (before, after) = self.words().parts(words::UI_VERIFIED);
-        html! {
-            <div class="otp-form otp-success" role="status">
-                <h2 class="otp-title" aria-level={self.heading_level()} tabindex="-1" ref={self.success_ref.clone()}>{ self.text(words::UI_VERIFIED_TITLE) }</h2>
-                <p>{ before }<strong>{ email }</strong>{ after }</p>
-            </div>
-        }
     }
 }
 
@@ -340,10 +151,7 @@ impl Component for VerifyFlow {
             id: instance_id(),
             dev_outbox: known.unwrap_or(false),
             is_page: ctx.props().is_page,
-            email_ref: NodeRef::default(),
-            code_ref: NodeRef::default(),
-            notice_ref: NodeRef::default(),
-            success_ref: NodeRef::default(),
+            refs: Refs::default(),
             _clock: Interval::new(1_000, move || tick.emit(())),
         }
     }
@@ -358,7 +166,7 @@ impl Component for VerifyFlow {
                 true
             }
             // Only countdowns change with time.
-            Msg::Tick => self.flow.step == Step::Code || self.flow.blocked_until_ms.is_some(),
+            Msg::Tick => self.flow.ticking(),
             Msg::Status(Some((status, words))) => {
                 self.dev_outbox = status.dev_outbox;
                 // Only the language asked for now (the page may have changed it since);
@@ -371,11 +179,8 @@ impl Component for VerifyFlow {
                     let base = ctx.props().relay.to_string();
                     ALLOWED.with(|allowed| *allowed.borrow_mut() = Some((base, status.dev_outbox)));
                 } else {
-                    let english = self.words().lang == Lang::En;
-                    let message = status
-                        .message
-                        .filter(|_| english)
-                        .unwrap_or_else(|| self.text(words::ERROR_ORIGIN_NOT_ALLOWED).to_string());
+                    // The relay's sentence, in the language asked for.
+                    let message = status.message.unwrap_or_default();
                     if let Some(effect) = self.flow.update(Action::Refused(message), self.now_ms) {
                         self.run(ctx, effect);
                     }
@@ -394,7 +199,7 @@ impl Component for VerifyFlow {
         if ctx.props().relay != old.relay || lang != lang_of(old) {
             self.relay = RelayClient::new(&ctx.props().relay, lang);
         }
-        if ctx.props().email != old.email && self.flow.step == Step::Email {
+        if ctx.props().email != old.email && self.flow.step() == Step::Email {
             self.flow.email_input = ctx.props().email.to_string();
         }
         if lang != self.words().lang {
@@ -410,19 +215,27 @@ impl Component for VerifyFlow {
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
-        let body = match self.flow.step {
-            Step::Email => self.email_step(ctx),
-            Step::Code => self.code_step(ctx),
-            Step::Verified => self.verified_step(),
+        let scene = Scene {
+            flow: &self.flow,
+            now_ms: self.now_ms,
+            id: &self.id,
+            heading_level: if self.is_page { "1" } else { "2" },
+            refs: &self.refs,
+            act: ctx.link().callback(Msg::Flow),
+        };
+        let body = match &self.flow.stage {
+            Stage::Email { .. } => steps::email(&scene),
+            Stage::Code { .. } => steps::code(&scene),
+            Stage::Verified(proof) => steps::verified(&scene, proof),
         };
         html! {
             <section class="otp" aria-labelledby={format!("{}-title", self.id)}
                 lang={self.words().lang.tag()} dir={if self.words().lang.is_rtl() { "rtl" } else { "ltr" }}>
                 { body }
-                if self.dev_outbox && self.flow.step != Step::Verified {
+                if self.dev_outbox && self.flow.step() != Step::Verified {
                     <p class="otp-dev">
-                        { self.text(words::UI_DEV_MODE) }{ " " }
-                        <a href={self.relay.url("/dev/outbox")} target="_blank" rel="noopener">{ self.text(words::UI_OPEN_OUTBOX) }</a>
+                        { self.words().text(words::UI_DEV_MODE) }{ " " }
+                        <a href={self.relay.url("/dev/outbox")} target="_blank" rel="noopener">{ self.words().text(words::UI_OPEN_OUTBOX) }</a>
                     </p>
                 }
             </section>
@@ -434,10 +247,10 @@ impl Component for VerifyFlow {
             return;
         };
         let target = match focus {
-            Focus::EmailField => &self.email_ref,
-            Focus::CodeField => &self.code_ref,
-            Focus::Notice => &self.notice_ref,
-            Focus::Success => &self.success_ref,
+            Focus::EmailField => &self.refs.email,
+            Focus::CodeField => &self.refs.code,
+            Focus::Notice => &self.refs.notice,
+            Focus::Success => &self.refs.success,
         };
         if let Some(element) = target.cast::<HtmlElement>() {
             let _ = element.focus();

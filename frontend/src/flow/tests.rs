@@ -1,6 +1,7 @@
 //! Every transition of the flow and every error, natively.
 
 use super::*;
+use otp_relay_shared::api::ErrorDetail;
 
 const NOW: f64 = 1_800_000_000_000.0;
 
@@ -16,33 +17,49 @@ fn challenge() -> ChallengeInfo {
     }
 }
 
-fn api(code: ErrorCode, message: &str) -> Failure {
-    Failure::Api {
+fn refused(
+    code: ErrorCode,
+    message: &str,
+    attempts_left: Option<u32>,
+    retry_after: Option<u64>,
+) -> Failure {
+    Failure::Refused(ErrorDetail {
         code,
         message: message.into(),
-        attempts_left: None,
-        retry_after: None,
-    }
+        attempts_left,
+        retry_after,
+    })
+}
+
+fn api(code: ErrorCode, message: &str) -> Failure {
+    refused(code, message, None, None)
 }
 
 /// The relay's answer to too many sends: wait `seconds`.
 fn rate_limited(seconds: u64) -> Failure {
-    Failure::Api {
-        code: ErrorCode::RateLimited,
-        message: format!("Too many codes. Try again in {seconds} seconds."),
-        attempts_left: None,
-        retry_after: Some(seconds),
-    }
+    refused(
+        ErrorCode::RateLimited,
+        &format!("Too many codes. Try again in {seconds} seconds."),
+        None,
+        Some(seconds),
+    )
 }
 
-/// The relay's answer to a wrong code.
+/// The relay's answer to a wrong code, worded as the relay words it in English.
 fn wrong_code(attempts_left: u32) -> Failure {
-    Failure::Api {
-        code: ErrorCode::WrongCode,
-        message: "m".into(),
-        attempts_left: Some(attempts_left),
-        retry_after: None,
-    }
+    let catalogue = otp_relay_shared::Catalogue::english();
+    let message = match attempts_left {
+        0 => catalogue.text("refusal.no_attempts", &[]),
+        left => catalogue.plural("refusal.wrong", left.into(), &[]),
+    };
+    refused(ErrorCode::WrongCode, &message, Some(attempts_left), None)
+}
+
+fn send(email: &str) -> Option<Effect> {
+    Some(Effect::Ask(Request::Send(CreateChallengeRequest {
+        email: email.into(),
+        lang: None,
+    })))
 }
 
 /// A flow on the code step.
@@ -54,11 +71,12 @@ fn at_code_step() -> Flow {
 }
 
 fn verify_effect(code: &str) -> Option<Effect> {
-    Some(Effect::Verify {
+    Some(Effect::Ask(Request::Verify(VerifyRequest {
         challenge: "tok".into(),
         email: "ada@example.com".into(),
         code: code.into(),
-    })
+        lang: None,
+    })))
 }
 
 #[test]
@@ -66,12 +84,7 @@ fn a_valid_address_requests_a_code_and_shows_busy() {
     let mut flow = Flow::new("");
     flow.update(Action::EmailInput("  Ada@Example.com ".into()), NOW);
     let effect = flow.update(Action::SubmitEmail, NOW);
-    assert_eq!(
-        effect,
-        Some(Effect::RequestCode {
-            email: "ada@example.com".into()
-        })
-    );
+    assert_eq!(effect, send("ada@example.com"));
     assert_eq!(flow.busy, Busy::Sending);
     assert_eq!(
         flow.update(Action::SubmitEmail, NOW),
@@ -84,10 +97,10 @@ fn a_valid_address_requests_a_code_and_shows_busy() {
 fn an_invalid_address_is_refused_beside_the_field_without_a_request() {
     let mut flow = Flow::new("ada@");
     assert_eq!(flow.update(Action::SubmitEmail, NOW), None);
-    assert!(flow.email_error.as_deref().unwrap().contains("domain"));
+    assert!(flow.email_error().unwrap().contains("domain"));
     assert_eq!(flow.focus, Some(Focus::EmailField));
     flow.update(Action::EmailInput("ada@example.com".into()), NOW);
-    assert_eq!(flow.email_error, None, "typing clears the error");
+    assert_eq!(flow.email_error(), None, "typing clears the error");
 }
 
 #[test]
@@ -98,15 +111,15 @@ fn the_relay_refusing_the_address_shows_its_message_beside_the_field() {
         Action::Failed(api(ErrorCode::InvalidEmail, "Bad address.")),
         NOW,
     );
-    assert_eq!(flow.step, Step::Email);
-    assert_eq!(flow.email_error.as_deref(), Some("Bad address."));
+    assert_eq!(flow.step(), Step::Email);
+    assert_eq!(flow.email_error(), Some("Bad address."));
     assert!(matches!(report, Some(Effect::ReportError { code, .. }) if code == "invalid_email"));
 }
 
 #[test]
 fn issued_moves_to_the_code_step_with_a_message_and_focus() {
     let flow = at_code_step();
-    assert_eq!(flow.step, Step::Code);
+    assert_eq!(flow.step(), Step::Code);
     assert_eq!(flow.busy, Busy::Idle);
     assert!(
         flow.notice
@@ -193,8 +206,8 @@ fn a_wrong_code_says_how_many_attempts_are_left() {
         "That code is not right. 2 attempts left."
     );
     assert_eq!(flow.code_input, "");
-    assert_eq!(flow.challenge.as_ref().unwrap().attempts_left, 2);
-    assert!(!flow.code_dead);
+    assert_eq!(flow.challenge().unwrap().attempts_left, 2);
+    assert!(!flow.code_dead());
     assert_eq!(flow.focus, Some(Focus::CodeField));
     assert_eq!(
         flow.update(Action::CodeInput("222222".into()), NOW),
@@ -207,7 +220,7 @@ fn the_last_wrong_code_offers_a_new_code() {
     let mut flow = at_code_step();
     flow.update(Action::CodeInput("111111".into()), NOW);
     flow.update(Action::Failed(wrong_code(0)), NOW);
-    assert!(flow.code_dead);
+    assert!(flow.code_dead());
     assert_eq!(flow.notice.as_ref().unwrap().recovery, Recovery::NewCode);
     assert_eq!(
         flow.update(Action::CodeInput("222222".into()), NOW),
@@ -215,12 +228,7 @@ fn the_last_wrong_code_offers_a_new_code() {
         "a dead code takes no input"
     );
     assert!(!flow.can_resend(NOW + 60_000.0));
-    assert_eq!(
-        flow.update(Action::NewCode, NOW),
-        Some(Effect::RequestCode {
-            email: "ada@example.com".into()
-        })
-    );
+    assert_eq!(flow.update(Action::NewCode, NOW), send("ada@example.com"));
     flow.update(
         Action::Issued(ChallengeInfo {
             token: "tok2".into(),
@@ -228,7 +236,7 @@ fn the_last_wrong_code_offers_a_new_code() {
         }),
         NOW,
     );
-    assert!(!flow.code_dead);
+    assert!(!flow.code_dead());
     assert_eq!(flow.code_input, "");
 }
 
@@ -246,7 +254,7 @@ fn codes_that_need_a_new_code_say_so() {
         let notice = flow.notice.clone().unwrap();
         assert_eq!(notice.text, "The relay's sentence.", "{code}");
         assert_eq!(notice.recovery, Recovery::NewCode, "{code}");
-        assert!(flow.code_dead);
+        assert!(flow.code_dead());
         assert_eq!(flow.focus, Some(Focus::Notice));
     }
 }
@@ -262,9 +270,7 @@ fn rate_limits_count_down_and_block_until_then() {
     assert_eq!(flow.update(Action::Retry, NOW + 10_000.0), None);
     assert_eq!(
         flow.update(Action::Retry, NOW + 45_000.0),
-        Some(Effect::RequestCode {
-            email: "ada@example.com".into()
-        })
+        send("ada@example.com")
     );
 }
 
@@ -274,15 +280,10 @@ fn a_rate_limited_resend_waits_for_the_countdown() {
     let later = NOW + 31_000.0;
     assert!(matches!(
         flow.update(Action::Resend, later),
-        Some(Effect::Resend { .. })
+        Some(Effect::Ask(Request::Resend(_)))
     ));
     flow.update(
-        Action::Failed(Failure::Api {
-            code: ErrorCode::RateLimited,
-            message: "Wait.".into(),
-            attempts_left: None,
-            retry_after: Some(20),
-        }),
+        Action::Failed(refused(ErrorCode::RateLimited, "Wait.", None, Some(20))),
         later,
     );
     assert_eq!(flow.resend_in(later), 20);
@@ -301,10 +302,11 @@ fn resend_keeps_the_code_and_updates_sends_left() {
     let later = NOW + 30_000.0;
     assert_eq!(
         flow.update(Action::Resend, later),
-        Some(Effect::Resend {
+        Some(Effect::Ask(Request::Resend(ResendRequest {
             challenge: "tok".into(),
-            email: "ada@example.com".into()
-        })
+            email: "ada@example.com".into(),
+            lang: None,
+        })))
     );
     assert_eq!(flow.busy, Busy::Resending);
     flow.update(
@@ -317,7 +319,7 @@ fn resend_keeps_the_code_and_updates_sends_left() {
     );
     assert!(flow.notice.as_ref().unwrap().text.contains("again"));
     assert_eq!(flow.resend_in(later), 30);
-    assert_eq!(flow.challenge.as_ref().unwrap().sends_left, 1);
+    assert_eq!(flow.challenge().unwrap().sends_left, 1);
     flow.update(
         Action::Resent(ChallengeInfo {
             sends_left: 0,
@@ -368,7 +370,7 @@ fn success_announces_the_proof() {
         flow.update(Action::Verified(proof.clone()), NOW),
         Some(Effect::Announce(proof))
     );
-    assert_eq!(flow.step, Step::Verified);
+    assert_eq!(flow.step(), Step::Verified);
     assert_eq!(flow.focus, Some(Focus::Success));
 }
 
@@ -376,9 +378,9 @@ fn success_announces_the_proof() {
 fn another_address_goes_back_with_the_address_kept() {
     let mut flow = at_code_step();
     flow.update(Action::UseAnotherAddress, NOW);
-    assert_eq!(flow.step, Step::Email);
+    assert_eq!(flow.step(), Step::Email);
     assert_eq!(flow.email_input, "ada@example.com");
-    assert_eq!(flow.challenge, None);
+    assert_eq!(flow.challenge(), None);
     assert_eq!(flow.focus, Some(Focus::EmailField));
     flow.update(Action::Reset, NOW);
     assert_eq!(flow, Flow::new(""));
@@ -440,12 +442,7 @@ fn every_api_error_leaves_a_message_and_a_way_forward() {
         let mut flow = at_code_step();
         flow.update(Action::CodeInput("123456".into()), NOW);
         flow.update(
-            Action::Failed(Failure::Api {
-                code,
-                message: "Sentence.".into(),
-                attempts_left: Some(1),
-                retry_after: Some(5),
-            }),
+            Action::Failed(refused(code, "Sentence.", Some(1), Some(5))),
             NOW,
         );
         assert_eq!(flow.busy, Busy::Idle, "{code}");
@@ -454,7 +451,7 @@ fn every_api_error_leaves_a_message_and_a_way_forward() {
             .clone()
             .unwrap_or_else(|| panic!("{code}: no message"));
         assert!(!notice.text.is_empty());
-        let can_go_on = notice.recovery != Recovery::None || !flow.code_dead;
+        let can_go_on = notice.recovery != Recovery::None || !flow.code_dead();
         assert!(can_go_on, "{code}: stuck");
     }
 }
@@ -462,6 +459,13 @@ fn every_api_error_leaves_a_message_and_a_way_forward() {
 /// The flow in `lang`, with that language's messages as the relay sends them.
 fn speaking(lang: otp_relay_shared::Lang) -> Flow {
     Flow::speaking("ada@example.com", crate::words::builtin(lang))
+}
+
+/// The relay's answer to a wrong code, worded as the relay words it in `lang`.
+fn wrong_code_in(lang: otp_relay_shared::Lang, attempts_left: u32) -> Failure {
+    let catalogue = otp_relay_shared::Catalogue::builtin(lang);
+    let message = catalogue.plural("refusal.wrong", attempts_left.into(), &[]);
+    refused(ErrorCode::WrongCode, &message, Some(attempts_left), None)
 }
 
 #[test]
@@ -476,30 +480,32 @@ fn another_language_speaks_throughout_with_its_plural_forms() {
             flow.notice.as_ref().unwrap().text,
             catalogue.text("ui.check_inbox", &[])
         );
+        // The relay's refusals arrive worded in the flow's language; the flow shows them as they
+        // are, and words its own parts (buttons, countdowns) itself.
         for left in [2, 1] {
             flow.update(Action::CodeInput("111111".into()), NOW);
-            flow.update(Action::Failed(wrong_code(left)), NOW);
+            flow.update(Action::Failed(wrong_code_in(lang, left)), NOW);
             let said = &flow.notice.as_ref().unwrap().text;
-            assert_eq!(said, &catalogue.plural("ui.wrong", left.into(), &[]));
-            assert!(
-                said.contains(&left.to_string()) || lang == Lang::Ar,
-                "{said}"
-            );
+            assert_eq!(said, &catalogue.plural("refusal.wrong", left.into(), &[]));
         }
+        assert_eq!(
+            flow.resend_button(NOW).label,
+            catalogue.text("ui.resend_in", &[("time", "0:30")])
+        );
         flow.update(Action::CodeInput("12".into()), NOW);
         flow.update(Action::SubmitCode, NOW);
         assert_eq!(
             flow.notice.as_ref().unwrap().text,
             catalogue.text("ui.enter_all", &[("length", "6")])
         );
-        // A refusal reads in the language too, not in the relay's English.
-        flow.update(
-            Action::Failed(api(ErrorCode::Expired, "This code has expired.")),
-            NOW,
-        );
+        // The code running out on this clock is said in the language too.
+        let expired = flow.shown_notice(NOW + 300_000.0).unwrap();
+        assert_eq!(expired.text, catalogue.text("refusal.expired", &[]));
         assert_eq!(
-            flow.notice.as_ref().unwrap().text,
-            catalogue.text("error.expired", &[])
+            flow.recovery_button(&expired, NOW + 300_000.0)
+                .unwrap()
+                .label,
+            catalogue.text("ui.new_code", &[])
         );
         // Starting over keeps the language.
         flow.update(Action::UseAnotherAddress, NOW);
@@ -508,15 +514,17 @@ fn another_language_speaks_throughout_with_its_plural_forms() {
 }
 
 #[test]
-fn a_rate_limit_in_another_language_names_the_wait() {
+fn a_rate_limit_counts_down_on_its_button_in_the_language() {
     let mut flow = speaking(otp_relay_shared::Lang::De);
     flow.update(Action::SubmitEmail, NOW);
     flow.update(Action::Failed(rate_limited(45)), NOW);
-    let said = &flow.notice.as_ref().unwrap().text;
-    assert!(
-        said.contains("0:45") && !said.contains("Try again"),
-        "{said}"
-    );
+    let notice = flow.notice.clone().unwrap();
+    let button = flow.recovery_button(&notice, NOW).unwrap();
+    assert_eq!(button.label, "Erneut versuchen in 0:45");
+    assert!(!button.enabled);
+    let button = flow.recovery_button(&notice, NOW + 45_000.0).unwrap();
+    assert_eq!(button.label, "Erneut versuchen");
+    assert!(button.enabled);
 }
 
 /// Each address refusal reads, in English, as the shared rule says it; in the other languages,
@@ -541,7 +549,7 @@ fn address_refusals_read_in_every_language() {
     flow.email_input = "ada example.com".into();
     flow.update(Action::SubmitEmail, NOW);
     assert_eq!(
-        flow.email_error.as_deref(),
+        flow.email_error(),
         Some("Eine E-Mail-Adresse darf keine Leerzeichen enthalten.")
     );
 }

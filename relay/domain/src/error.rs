@@ -1,134 +1,165 @@
-//! The API's error: one of the shared error codes, a message a person can act on, and the extras
-//! some codes carry. Every refusal in the relay ends up as one of these; the HTTP layer
-//! (`http/error.rs`) is the one place that turns it into a response.
+//! The API's error as data: one of the shared error codes, why (a [`Reason`]), and the numbers
+//! some codes carry. Every refusal in the relay ends up as one of these. The domain says why and
+//! never how: the sentence a person reads is worded at the edge, from the catalogue, in the
+//! requester's language (`http/error.rs`, the one place that turns an error into a response).
 
-use otp_relay_shared::ErrorCode;
-use otp_relay_shared::api::{ErrorDetail, ErrorResponse};
+use otp_relay_shared::{EmailError, ErrorCode};
+use std::borrow::Cow;
 
-/// An error as the client will see it.
+/// Why a request was refused: what the edge words for the person who reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// A request the API cannot read (its body, route or method), said by the HTTP layer in
+    /// English for the developer wiring up a client.
+    Protocol(Cow<'static, str>),
+    /// The address breaks the address rule.
+    Address(EmailError),
+    /// The code is not `length` digits.
+    CodeFormat {
+        length: usize,
+    },
+    InvalidChallenge,
+    Expired,
+    /// Issued under a store epoch that has since moved on (the store lost what it knew).
+    ExpiredByRestart,
+    AlreadyUsed,
+    /// This challenge's attempts are spent.
+    TooManyAttempts,
+    /// The address's wrong codes are spent for a while (`retry_after`).
+    AddressLocked,
+    /// Not the code; `attempts_left` says how many remain.
+    WrongCode,
+    /// A limit on sends or wrong codes, until `retry_after`.
+    Limit(Limit),
+    OriginNotAllowed,
+    DeliveryFailed,
+    /// The store cannot be used: fail closed.
+    Unavailable,
+    /// `/readyz`: the store cannot be used, and what it said.
+    StoreNotReady(String),
+    /// The request ran past its deadline.
+    Timeout,
+    Internal,
+}
+
+/// Which limit refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Sends from one client.
+    ClientSends,
+    /// Sends to one mailbox from one client network.
+    NetworkAddressSends,
+    /// Sends to one mailbox in total.
+    AddressSends,
+    /// Wrong codes for one mailbox from one client network.
+    NetworkAddressFailures,
+    /// Wrong codes for one mailbox in total.
+    AddressFailures,
+    /// A challenge's resends are spent.
+    NoResendsLeft,
+    /// Too soon after the last send of this challenge.
+    ResendWait,
+}
+
+/// An error as the client will see it, but for its wording.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub code: ErrorCode,
-    pub message: String,
+    pub reason: Reason,
     pub attempts_left: Option<u32>,
     pub retry_after: Option<u64>,
 }
 
 impl ApiError {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, reason: Reason) -> Self {
         ApiError {
             code,
-            message: message.into(),
+            reason,
             attempts_left: None,
             retry_after: None,
         }
     }
 
-    pub fn invalid_request(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::InvalidRequest, message)
+    /// A refusal of the HTTP layer: `code` with a sentence for developers.
+    pub fn protocol(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(code, Reason::Protocol(message.into()))
+    }
+
+    pub fn invalid_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::protocol(ErrorCode::InvalidRequest, message)
+    }
+
+    pub fn invalid_email(error: EmailError) -> Self {
+        Self::new(ErrorCode::InvalidEmail, Reason::Address(error))
+    }
+
+    pub fn invalid_code_format(length: usize) -> Self {
+        Self::new(ErrorCode::InvalidCodeFormat, Reason::CodeFormat { length })
     }
 
     pub fn invalid_challenge() -> Self {
-        Self::new(
-            ErrorCode::InvalidChallenge,
-            "This verification request is not valid for this address. Request a new code.",
-        )
+        Self::new(ErrorCode::InvalidChallenge, Reason::InvalidChallenge)
     }
 
     pub fn expired() -> Self {
-        Self::new(
-            ErrorCode::Expired,
-            "This code has expired. Request a new code.",
-        )
+        Self::new(ErrorCode::Expired, Reason::Expired)
     }
 
     pub fn expired_by_restart() -> Self {
-        Self::new(
-            ErrorCode::Expired,
-            "This code was issued before the service restarted and is no longer valid. Request a new code.",
-        )
+        Self::new(ErrorCode::Expired, Reason::ExpiredByRestart)
     }
 
     pub fn already_used() -> Self {
-        Self::new(
-            ErrorCode::AlreadyUsed,
-            "This code has already been used. Request a new code if you need to verify again.",
-        )
+        Self::new(ErrorCode::AlreadyUsed, Reason::AlreadyUsed)
     }
 
     pub fn too_many_attempts() -> Self {
-        Self::new(
-            ErrorCode::TooManyAttempts,
-            "Too many wrong codes. Request a new code.",
-        )
+        Self::new(ErrorCode::TooManyAttempts, Reason::TooManyAttempts)
     }
 
     pub fn address_locked(retry_after: u64) -> Self {
         ApiError {
             retry_after: Some(retry_after),
-            ..Self::new(
-                ErrorCode::TooManyAttempts,
-                format!(
-                    "Too many wrong codes for this address. Request a new code in {}.",
-                    wait_phrase(retry_after)
-                ),
-            )
+            ..Self::new(ErrorCode::TooManyAttempts, Reason::AddressLocked)
         }
     }
 
     pub fn wrong_code(attempts_left: u32) -> Self {
-        let message = match attempts_left {
-            0 => {
-                "That code is not right, and no attempts are left. Request a new code.".to_string()
-            }
-            1 => "That code is not right. You have 1 attempt left.".to_string(),
-            n => format!("That code is not right. You have {n} attempts left."),
-        };
         ApiError {
             attempts_left: Some(attempts_left),
-            ..Self::new(ErrorCode::WrongCode, message)
+            ..Self::new(ErrorCode::WrongCode, Reason::WrongCode)
         }
     }
 
-    pub fn rate_limited(retry_after: u64, what: &str) -> Self {
-        let retry_after = retry_after.max(1);
+    pub fn rate_limited(retry_after: u64, limit: Limit) -> Self {
         ApiError {
-            retry_after: Some(retry_after),
-            ..Self::new(
-                ErrorCode::RateLimited,
-                format!("{what} Try again in {}.", wait_phrase(retry_after)),
-            )
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(ErrorCode::RateLimited, Reason::Limit(limit))
         }
+    }
+
+    pub fn origin_not_allowed() -> Self {
+        Self::new(ErrorCode::OriginNotAllowed, Reason::OriginNotAllowed)
     }
 
     pub fn delivery_failed() -> Self {
-        Self::new(
-            ErrorCode::DeliveryFailed,
-            "We could not send the email right now. Check the address and try again in a moment.",
-        )
+        Self::new(ErrorCode::DeliveryFailed, Reason::DeliveryFailed)
     }
 
     pub fn unavailable() -> Self {
-        Self::new(
-            ErrorCode::Unavailable,
-            "The service cannot check codes right now. Try again in a moment.",
-        )
+        Self::new(ErrorCode::Unavailable, Reason::Unavailable)
+    }
+
+    pub fn store_not_ready(detail: String) -> Self {
+        Self::new(ErrorCode::Unavailable, Reason::StoreNotReady(detail))
+    }
+
+    pub fn timeout() -> Self {
+        Self::new(ErrorCode::Unavailable, Reason::Timeout)
     }
 
     pub fn internal() -> Self {
-        Self::new(
-            ErrorCode::Internal,
-            "Something went wrong on our side. Try again in a moment.",
-        )
-    }
-}
-
-/// "45 seconds", "2 minutes".
-pub fn wait_phrase(seconds: u64) -> String {
-    match seconds {
-        0..=1 => "1 second".to_string(),
-        2..=90 => format!("{seconds} seconds"),
-        _ => format!("{} minutes", seconds.div_ceil(60)),
+        Self::new(ErrorCode::Internal, Reason::Internal)
     }
 }
 
@@ -136,19 +167,5 @@ impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> Self {
         tracing::error!(reason = "unavailable", %error, "store unavailable: refusing (fail closed)");
         ApiError::unavailable()
-    }
-}
-
-impl ApiError {
-    /// The JSON body of API version 1.
-    pub fn into_body(self) -> ErrorResponse {
-        ErrorResponse {
-            error: ErrorDetail {
-                code: self.code,
-                message: self.message,
-                attempts_left: self.attempts_left,
-                retry_after: self.retry_after,
-            },
-        }
     }
 }

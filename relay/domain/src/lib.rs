@@ -23,7 +23,7 @@ pub mod token;
 
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use delivery::{Brand, CodeEmail, Delivery, DeliveryError};
-pub use error::ApiError;
+pub use error::{ApiError, Limit, Reason};
 pub use policy::{Policy, Rate};
 pub use service::{Requester, Sent, ServiceSettings, VerificationService, Verified};
 pub use store::{MemoryStore, Store, StoreError, StoreKey};

@@ -14,7 +14,7 @@
 use crate::clock::{Clock, UnixTime};
 use crate::code::{codes_match, derive_code};
 use crate::delivery::{CodeEmail, Delivery};
-use crate::error::ApiError;
+use crate::error::{ApiError, Limit};
 use crate::held::Held;
 use crate::hex;
 use crate::keys::KeyRing;
@@ -23,7 +23,7 @@ use crate::proof::{ProofClaims, ProofKeys, ProofSigner};
 use crate::store::{AddressId, Count, Store, StoreKey};
 use crate::token::{Challenge, TokenError, address_tag, site_tag};
 use hmac::Mac;
-use otp_relay_shared::{Code, CodeError, EmailAddress, ErrorCode};
+use otp_relay_shared::{Code, CodeError, EmailAddress};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,7 +67,7 @@ pub struct VerificationService {
 pub(crate) const STORE_MARGIN: Duration = Duration::from_secs(60);
 
 fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
-    EmailAddress::parse(raw).map_err(|e| ApiError::new(ErrorCode::InvalidEmail, e.to_string()))
+    EmailAddress::parse(raw).map_err(ApiError::invalid_email)
 }
 
 fn token_error(error: TokenError) -> ApiError {
@@ -166,13 +166,13 @@ impl VerificationService {
         held: &mut Held<'_>,
         key: &StoreKey,
         rate: Rate,
-        what: &str,
+        limit: Limit,
     ) -> Result<Count, ApiError> {
         let count = held.count(key, rate.window).await?;
         if count.value > rate.count {
             return Err(ApiError::rate_limited(
                 count.resets_in.as_secs().max(1),
-                what,
+                limit,
             ));
         }
         Ok(count)
@@ -222,45 +222,39 @@ impl VerificationService {
         budgets: &Budgets,
     ) -> Result<(), ApiError> {
         let policy = &self.settings.policy;
-        for (key, rate, what) in [
+        for (key, rate, limit) in [
             (
                 &budgets.share_failures,
                 policy.failures_per_address,
-                "Too many wrong codes were entered for this address from your network. Wait before asking for a new code.",
+                Limit::NetworkAddressFailures,
             ),
             (
                 &budgets.total_failures,
                 policy.failures_per_address_total,
-                "Too many wrong codes were entered for this address. Wait before asking for a new code.",
+                Limit::AddressFailures,
             ),
         ] {
             let failures = self.store.count(key).await?;
             if failures.value >= rate.count {
                 return Err(ApiError::rate_limited(
                     failures.resets_in.as_secs().max(1),
-                    what,
+                    limit,
                 ));
             }
         }
-        Self::take_send(
-            held,
-            ip_key,
-            policy.sends_per_ip,
-            "Too many codes were requested from your network.",
-        )
-        .await?;
+        Self::take_send(held, ip_key, policy.sends_per_ip, Limit::ClientSends).await?;
         Self::take_send(
             held,
             &budgets.share_sends,
             policy.sends_per_address,
-            "Too many codes were sent to this address from your network.",
+            Limit::NetworkAddressSends,
         )
         .await?;
         Self::take_send(
             held,
             &budgets.total_sends,
             policy.sends_per_address_total,
-            "Too many codes were sent to this address.",
+            Limit::AddressSends,
         )
         .await?;
         Ok(())
@@ -338,12 +332,10 @@ impl VerificationService {
 
     /// Whether the store answers: `/readyz`.
     pub async fn store_ready(&self) -> Result<(), ApiError> {
-        self.store.ready().await.map_err(|error| {
-            ApiError::new(
-                ErrorCode::Unavailable,
-                format!("The relay cannot use its store: {error}. It answers no verification until it can."),
-            )
-        })
+        self.store
+            .ready()
+            .await
+            .map_err(|error| ApiError::store_not_ready(error.to_string()))
     }
 
     /// `POST /api/v1/challenges`.
@@ -436,12 +428,7 @@ impl VerificationService {
         }
         let now = self.clock.now();
         let until_expiry = challenge.expires_at.saturating_sub(now.secs());
-        let no_resends_left = || {
-            ApiError::rate_limited(
-                until_expiry,
-                "No more resends are left for this code. Request a new code, or use the one already sent.",
-            )
-        };
+        let no_resends_left = || ApiError::rate_limited(until_expiry, Limit::NoResendsLeft);
         // The issue is the first send; only resends are counted, from the first resend on.
         let sends_key = StoreKey::ChallengeSends(id);
         let resends_allowed = u64::from(policy.sends_per_challenge).saturating_sub(1);
@@ -453,7 +440,7 @@ impl VerificationService {
         if now < first_allowed {
             return Err(ApiError::rate_limited(
                 first_allowed.since(now).as_secs_f64().ceil() as u64,
-                "Wait a little before asking for the code again.",
+                Limit::ResendWait,
             ));
         }
         let cooldown_key = StoreKey::ResendCooldown(id);
@@ -467,7 +454,7 @@ impl VerificationService {
             if let Some(left) = held.claim(&cooldown_key, policy.resend_after).await? {
                 return Err(ApiError::rate_limited(
                     left.as_secs_f64().ceil() as u64,
-                    "Wait a little before asking for the code again.",
+                    Limit::ResendWait,
                 ));
             }
             let resends = held
@@ -504,7 +491,7 @@ impl VerificationService {
     ) -> Result<Verified, ApiError> {
         let policy = &self.settings.policy;
         let submitted = Code::parse(raw_code, policy.code_length)
-            .map_err(|e: CodeError| ApiError::new(ErrorCode::InvalidCodeFormat, e.to_string()))?;
+            .map_err(|_: CodeError| ApiError::invalid_code_format(policy.code_length))?;
         let email = parse_email(raw_email)?;
         let challenge = self.open(token, &email, requester).await?;
         let id = challenge.id();

@@ -5,8 +5,8 @@
 //! else the locale) and asks the relay to write the email in it too.
 
 use otp_relay_shared::api::{
-    ChallengeResponse, CreateChallengeRequest, ErrorResponse, ResendRequest, VerifyRequest,
-    VerifyResponse,
+    ChallengeResponse, CreateChallengeRequest, ErrorDetail, ErrorResponse, ResendRequest,
+    VerifyRequest, VerifyResponse,
 };
 use otp_relay_shared::code::normalize_typed_code;
 use otp_relay_shared::{Catalogue, Code, EmailAddress, ErrorCode, Lang};
@@ -78,14 +78,10 @@ fn trusted_certificates(path: &std::path::Path) -> Result<Vec<reqwest::Certifica
 /// An answer from the relay, or none.
 enum Reply<T> {
     Ok(T),
-    Error {
-        /// `None` for a code this client does not know (a newer relay) or a body that is not the
-        /// API's error.
-        code: Option<ErrorCode>,
-        message: String,
-        attempts_left: Option<u32>,
-        retry_after: Option<u64>,
-    },
+    /// The relay refused: the API's error, its `message` in the client's language.
+    Refused(ErrorDetail),
+    /// An answer that is not the relay's API (a proxy's page, another service): what to say.
+    NotUnderstood(String),
     Unreachable(String),
 }
 
@@ -115,29 +111,14 @@ impl RelayApi {
         if status.is_success() {
             return match serde_json::from_slice::<T>(&bytes) {
                 Ok(body) => Reply::Ok(body),
-                Err(error) => Reply::Error {
-                    code: None,
-                    message: format!(
-                        "The relay's answer was not understood ({error}). Is --relay the relay's URL?"
-                    ),
-                    attempts_left: None,
-                    retry_after: None,
-                },
+                Err(error) => Reply::NotUnderstood(format!(
+                    "The relay's answer was not understood ({error}). Is --relay the relay's URL?"
+                )),
             };
         }
         match serde_json::from_slice::<ErrorResponse>(&bytes) {
-            Ok(ErrorResponse { error }) => Reply::Error {
-                code: Some(error.code),
-                message: error.message,
-                attempts_left: error.attempts_left,
-                retry_after: error.retry_after,
-            },
-            Err(_) => Reply::Error {
-                code: None,
-                message: format!("The relay answered {status}."),
-                attempts_left: None,
-                retry_after: None,
-            },
+            Ok(ErrorResponse { error }) => Reply::Refused(error),
+            Err(_) => Reply::NotUnderstood(format!("The relay answered {status}.")),
         }
     }
 }
@@ -178,21 +159,6 @@ impl Words {
     fn plural(&self, key: &str, n: u64, args: &[(&str, &str)]) -> String {
         self.catalogue.plural(key, n, args)
     }
-
-    /// A refusal from the relay: its own sentence in English, which says most; in another
-    /// language the catalogue's sentence for the error's code.
-    fn refusal(&self, code: Option<ErrorCode>, message: &str, retry_after: Option<u64>) -> String {
-        if self.catalogue.lang == Lang::En {
-            return message.to_string();
-        }
-        // Each error code has its sentence under `error.<code>`; any other is `error.other`.
-        let key = code
-            .map(|code| format!("error.{}", code.as_str()))
-            .filter(|key| self.catalogue.raw(key).is_some())
-            .unwrap_or_else(|| "error.other".to_string());
-        let wait = self.catalogue.duration(retry_after.unwrap_or(60).max(1));
-        self.text(&key, &[("time", &wait)])
-    }
 }
 
 fn parse_time(text: &str) -> Option<OffsetDateTime> {
@@ -206,14 +172,10 @@ fn seconds_until(at: Option<OffsetDateTime>) -> i64 {
     })
 }
 
-/// What a refusal means for the exit code, after saying it.
-fn end_with(
-    words: &Words,
-    code: Option<ErrorCode>,
-    message: &str,
-    retry_after: Option<u64>,
-) -> Outcome {
-    say(&words.refusal(code, message, retry_after));
+/// What a refusal means for the exit code, after saying it (the relay's sentence, in the
+/// language the client asked for).
+fn end_with(code: Option<ErrorCode>, message: &str) -> Outcome {
+    say(message);
     match code {
         Some(ErrorCode::TooManyAttempts | ErrorCode::WrongCode) => Outcome::WrongCode,
         Some(ErrorCode::Expired | ErrorCode::InvalidChallenge) => Outcome::Expired,
@@ -304,19 +266,15 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
         {
             Reply::Ok(body) => break (email, body),
             Reply::Unreachable(detail) => return unreachable(&words, &options.relay, &detail),
-            Reply::Error {
-                code: Some(ErrorCode::InvalidEmail),
-                message,
-                ..
-            } if input.interactive && options.email.is_none() => {
-                say(&words.refusal(Some(ErrorCode::InvalidEmail), &message, None));
+            Reply::Refused(error)
+                if error.code == ErrorCode::InvalidEmail
+                    && input.interactive
+                    && options.email.is_none() =>
+            {
+                say(&error.message);
             }
-            Reply::Error {
-                code,
-                message,
-                retry_after,
-                ..
-            } => return end_with(&words, code, &message, retry_after),
+            Reply::Refused(error) => return end_with(Some(error.code), &error.message),
+            Reply::NotUnderstood(message) => return end_with(None, &message),
         }
     };
 
@@ -369,32 +327,29 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
                 Reply::Unreachable(detail) => {
                     return unreachable(&words, &options.relay, &detail);
                 }
-                Reply::Error {
-                    code: code @ Some(ErrorCode::RateLimited | ErrorCode::DeliveryFailed),
-                    message,
-                    retry_after,
-                    ..
-                } => {
-                    say(&words.refusal(code, &message, retry_after));
+                Reply::Refused(error)
+                    if matches!(
+                        error.code,
+                        ErrorCode::RateLimited | ErrorCode::DeliveryFailed
+                    ) =>
+                {
+                    say(&error.message);
                 }
-                Reply::Error {
-                    code,
-                    message,
-                    retry_after,
-                    ..
-                } => return end_with(&words, code, &message, retry_after),
+                Reply::Refused(error) => return end_with(Some(error.code), &error.message),
+                Reply::NotUnderstood(message) => return end_with(None, &message),
             }
             continue;
         }
         let typed_code = normalize_typed_code(trimmed);
         let code = match Code::parse(&typed_code, code_length) {
             Ok(code) => code,
-            Err(error) if words.catalogue.lang == Lang::En => {
-                say(&format!("{error} No attempt was used."));
-                continue;
-            }
             Err(_) => {
-                say(&words.text("error.invalid_code_format", &[]));
+                let length = code_length.to_string();
+                say(&format!(
+                    "{} {}",
+                    words.text("refusal.code_format", &[("length", &length)]),
+                    words.text("cli.no_attempt_used", &[])
+                ));
                 continue;
             }
         };
@@ -420,27 +375,18 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
                 return Outcome::Verified;
             }
             Reply::Unreachable(detail) => return unreachable(&words, &options.relay, &detail),
-            Reply::Error {
-                code: Some(ErrorCode::WrongCode),
-                attempts_left: left,
-                ..
-            } => {
-                attempts_left = u64::from(left.unwrap_or(0));
+            Reply::Refused(error) if error.code == ErrorCode::WrongCode => {
+                attempts_left = u64::from(error.attempts_left.unwrap_or(0));
+                // The last one ends the run, with the terminal's own way forward (below).
                 if attempts_left > 0 {
-                    say(&words.plural("cli.wrong", attempts_left, &[]));
+                    say(&error.message);
                 }
             }
-            Reply::Error {
-                code: code @ Some(ErrorCode::InvalidCodeFormat),
-                message,
-                ..
-            } => say(&words.refusal(code, &message, None)),
-            Reply::Error {
-                code,
-                message,
-                retry_after,
-                ..
-            } => return end_with(&words, code, &message, retry_after),
+            Reply::Refused(error) if error.code == ErrorCode::InvalidCodeFormat => {
+                say(&error.message);
+            }
+            Reply::Refused(error) => return end_with(Some(error.code), &error.message),
+            Reply::NotUnderstood(message) => return end_with(None, &message),
         }
     }
     say(&words.text("cli.no_attempts", &[]));

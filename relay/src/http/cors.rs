@@ -10,11 +10,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use otp_relay_shared::ErrorCode;
 
 /// What a page whose origin is not on the allow-list is told.
-pub const ORIGIN_NOT_ALLOWED: &str = "This site is not allowed to use this verification service. Its operator must add the site's origin to OTP_RELAY_ALLOWED_ORIGINS.";
-
 /// The allowed `Origin` of a request, put in its extensions by [`origin_guard`].
 #[derive(Debug, Clone)]
 pub struct AllowedOrigin(pub String);
@@ -37,11 +34,7 @@ pub async fn origin_guard(
         .filter(|o| app.config.allowed_origins.iter().any(|a| a == o))
         .map(str::to_string);
     let Some(allowed) = allowed else {
-        return HttpError(ApiError::new(
-            ErrorCode::OriginNotAllowed,
-            ORIGIN_NOT_ALLOWED,
-        ))
-        .into_response();
+        return HttpError::from(ApiError::origin_not_allowed()).into_response();
     };
     let cors = |headers: &mut HeaderMap| {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());

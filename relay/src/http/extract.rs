@@ -91,7 +91,7 @@ impl<T: DeserializeOwned + Localized> FromRequest<SharedApp> for ApiRequest<T> {
             .and_then(|v| v.split(';').next())
             .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
         if !is_json {
-            return Err(ApiError::new(
+            return Err(ApiError::protocol(
                 ErrorCode::UnsupportedMediaType,
                 "Send the request as JSON, with the header Content-Type: application/json.",
             )
@@ -126,7 +126,7 @@ macro_rules! localized {
 localized!(CreateChallengeRequest, ResendRequest, VerifyRequest);
 
 fn too_large() -> ApiError {
-    ApiError::new(
+    ApiError::protocol(
         ErrorCode::PayloadTooLarge,
         format!(
             "The request body is larger than {} KiB.",

@@ -24,7 +24,8 @@ pub async fn issue(
         .issue(&request.body.email, &request.requester)
         .await;
     app.metrics.count_send(&outcome);
-    Ok((StatusCode::CREATED, Json(challenge_response(outcome?))).into_response())
+    let sent = outcome.map_err(|e| HttpError::in_lang(e, request.requester.lang))?;
+    Ok((StatusCode::CREATED, Json(challenge_response(sent))).into_response())
 }
 
 /// `POST /api/v1/challenges/resend`.
@@ -38,7 +39,8 @@ pub async fn resend(
         .resend(&body.challenge, &body.email, &request.requester)
         .await;
     app.metrics.count_send(&outcome);
-    Ok(Json(challenge_response(outcome?)).into_response())
+    let sent = outcome.map_err(|e| HttpError::in_lang(e, request.requester.lang))?;
+    Ok(Json(challenge_response(sent)).into_response())
 }
 
 /// `POST /api/v1/challenges/verify`.
@@ -52,7 +54,8 @@ pub async fn verify(
         .verify(&body.challenge, &body.email, &body.code, &request.requester)
         .await;
     app.metrics.count_verification(&outcome);
-    Ok(Json(verify_response(outcome?)).into_response())
+    let verified = outcome.map_err(|e| HttpError::in_lang(e, request.requester.lang))?;
+    Ok(Json(verify_response(verified)).into_response())
 }
 
 /// A code sent, as the API writes it: times as RFC 3339 in UTC.

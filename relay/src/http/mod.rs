@@ -120,7 +120,7 @@ async fn loopback_host_only(
         host = %host.chars().take(64).collect::<String>(),
         "development mode: refused a request for a host that is not loopback"
     );
-    HttpError(ApiError::new(
+    HttpError::from(ApiError::protocol(
         ErrorCode::OriginNotAllowed,
         "In development mode the relay answers only requests for localhost, 127.0.0.1 or [::1]. \
          Open it at http://127.0.0.1 with its port.",
@@ -129,8 +129,9 @@ async fn loopback_host_only(
 }
 
 /// Answers 503 when a request takes longer than the deadline (a client trickling its body, a
-/// mail server that hangs), so no request holds a connection open for ever (A21); and counts
-/// every answer for the metrics. One layer for both: each layer costs every request a boxed
+/// mail server that hangs), so no request holds a connection open for ever (A21); words an
+/// error that had no language of its own in the request's `Accept-Language`; and counts every
+/// answer for the metrics. One layer for all three: each layer costs every request a boxed
 /// future.
 async fn counted_within_deadline(
     deadline: std::time::Duration,
@@ -145,7 +146,12 @@ async fn counted_within_deadline(
         .get::<axum::extract::MatchedPath>()
         .map_or(crate::metrics::OTHER_ROUTE, |matched| matched.as_str())
         .to_string();
-    let response = within_deadline(deadline, request, next).await;
+    let accept_language = request
+        .headers()
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .cloned();
+    let mut response = within_deadline(deadline, request, next).await;
+    error::reword(&mut response, accept_language.as_ref());
     metrics.count_request(&route, response.status().as_u16());
     response
 }
@@ -165,11 +171,7 @@ async fn within_deadline(
                 deadline_secs = deadline.as_secs(),
                 "a request passed its deadline"
             );
-            HttpError(ApiError::new(
-                ErrorCode::Unavailable,
-                "The relay could not finish this request in time. Try again in a moment.",
-            ))
-            .into_response()
+            HttpError::from(ApiError::timeout()).into_response()
         }
     }
 }
@@ -195,7 +197,7 @@ async fn jwks(State(app): State<SharedApp>) -> Result<axum::response::Response, 
     use axum::http::header;
     use axum::response::IntoResponse;
     let set = app.config.proof_keys.jwks().ok_or_else(|| {
-        ApiError::new(
+        ApiError::protocol(
             ErrorCode::NotFound,
             "This relay signs proofs with a shared secret (HS256, OTP_RELAY_PROOF_SECRET), so it has no public keys to publish. Set OTP_RELAY_PROOF_KEYS instead.",
         )
@@ -215,14 +217,14 @@ async fn jwks(State(app): State<SharedApp>) -> Result<axum::response::Response, 
 }
 
 async fn not_found() -> HttpError {
-    HttpError(ApiError::new(
+    HttpError::from(ApiError::protocol(
         ErrorCode::NotFound,
         "There is nothing at this address. The API lives under /api/v1/.",
     ))
 }
 
 async fn method_not_allowed() -> HttpError {
-    HttpError(ApiError::new(
+    HttpError::from(ApiError::protocol(
         ErrorCode::MethodNotAllowed,
         "This endpoint takes POST with a JSON body.",
     ))

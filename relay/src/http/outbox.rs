@@ -13,7 +13,7 @@ use otp_relay_shared::ErrorCode;
 
 pub(super) async fn page(State(app): State<SharedApp>, headers: HeaderMap) -> Response {
     let Some(outbox) = app.outbox.as_ref() else {
-        return HttpError(ApiError::new(
+        return HttpError::from(ApiError::protocol(
             ErrorCode::NotFound,
             "There is no development outbox: this relay sends real email. It exists only in development mode (OTP_RELAY_DEV).",
         ))

@@ -39,7 +39,7 @@ async fn catalogue(Path(file): Path<String>) -> Response {
         .and_then(otp_relay_shared::Lang::from_tag)
         .filter(|lang| file == format!("{}.txt", lang.tag()));
     let Some(lang) = lang else {
-        return HttpError(ApiError::new(
+        return HttpError::from(ApiError::protocol(
             ErrorCode::NotFound,
             "No such language: the widget speaks en, de, fr, es, pt, ja and ar (/widget/v1/i18n/de.txt).",
         ))
@@ -55,7 +55,7 @@ async fn catalogue(Path(file): Path<String>) -> Response {
 }
 
 fn not_available(why: &str) -> Response {
-    HttpError(ApiError::new(
+    HttpError::from(ApiError::protocol(
         ErrorCode::NotFound,
         format!("The widget is not available: {why}"),
     ))
@@ -136,8 +136,12 @@ async fn loader(State(app): State<SharedApp>, request_headers: HeaderMap) -> Res
 
 /// The page's messages in `lang`, one per slot of [`otp_relay_shared::i18n::page_slots`] (the
 /// numbering the browser build uses), `null` for a plural form the language does not use.
-fn page_messages(lang: otp_relay_shared::Lang) -> serde_json::Value {
-    serde_json::json!(otp_relay_shared::Catalogue::of(lang).page_slot_texts())
+fn page_messages(lang: otp_relay_shared::Lang) -> Vec<Option<String>> {
+    otp_relay_shared::Catalogue::of(lang)
+        .page_slot_texts()
+        .into_iter()
+        .map(|text| text.map(str::to_string))
+        .collect()
 }
 
 /// What a widget needs to know before it starts: whether the page's origin may use the API
@@ -149,10 +153,11 @@ async fn status(
     axum::extract::RawQuery(query): axum::extract::RawQuery,
     request_headers: HeaderMap,
 ) -> Response {
-    let messages = query
+    let lang = query
         .as_deref()
         .and_then(|query| query.split('&').find_map(|pair| pair.strip_prefix("lang=")))
-        .and_then(otp_relay_shared::Lang::from_tag)
+        .and_then(otp_relay_shared::Lang::from_tag);
+    let messages = lang
         .filter(|lang| *lang != otp_relay_shared::Lang::En)
         .map(page_messages);
     let origin = request_headers
@@ -165,14 +170,14 @@ async fn status(
     let body = WidgetStatus {
         origin,
         allowed,
-        message: (!allowed).then(|| super::cors::ORIGIN_NOT_ALLOWED.to_string()),
+        message: (!allowed).then(|| {
+            let lang = lang.unwrap_or(otp_relay_shared::Lang::En);
+            super::error::sentence(&ApiError::origin_not_allowed(), lang)
+        }),
         dev_outbox: app.outbox.is_some(),
+        messages,
     };
-    let mut json = serde_json::to_value(body).unwrap_or_default();
-    if let (Some(messages), Some(object)) = (messages, json.as_object_mut()) {
-        object.insert("messages".into(), messages);
-    }
-    let mut response = axum::Json(json).into_response();
+    let mut response = axum::Json(body).into_response();
     public_headers(response.headers_mut(), "application/json", "no-store");
     response
 }

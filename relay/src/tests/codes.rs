@@ -173,7 +173,8 @@ async fn every_error_code_is_reachable_with_its_status() {
 #[tokio::test]
 async fn internal_maps_to_500_with_the_api_body() {
     use axum::response::IntoResponse;
-    let response = crate::http::error::HttpError(crate::core::ApiError::internal()).into_response();
+    let response =
+        crate::http::error::HttpError::from(crate::core::ApiError::internal()).into_response();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await

@@ -11,6 +11,7 @@ mod lockout;
 mod order;
 mod review;
 mod windows;
+mod words;
 
 use crate::testing::{Answer, InProcessRelay};
 use axum::http::StatusCode;

@@ -1,0 +1,159 @@
+//! One view per stage of the flow, and the notice they share. Each renders what the flow decided
+//! (texts, buttons, what is open) and turns the person's input into flow actions; none decides.
+
+use crate::flow::{Action, Busy, Flow, Notice, Tone, VerifiedProof};
+use crate::words;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+/// What every step view needs: the flow, the time, the element ids and references, and where
+/// actions go.
+pub struct Scene<'a> {
+    pub flow: &'a Flow,
+    pub now_ms: f64,
+    /// This widget's prefix for element ids.
+    pub id: &'a str,
+    /// `1` on the standalone page (its top heading), else `2`, below the host page's headings.
+    pub heading_level: &'static str,
+    pub refs: &'a Refs,
+    pub act: Callback<Action>,
+}
+
+/// The elements focus can move to.
+#[derive(Default)]
+pub struct Refs {
+    pub email: NodeRef,
+    pub code: NodeRef,
+    pub notice: NodeRef,
+    pub success: NodeRef,
+}
+
+fn flag(on: bool) -> &'static str {
+    if on { "true" } else { "false" }
+}
+
+/// The message under a step, with its way forward.
+pub fn notice(scene: &Scene<'_>, notice: Option<&Notice>) -> Html {
+    let Some(notice) = notice else {
+        return html! { <div class="otp-notice" role="status" aria-live="polite" ref={scene.refs.notice.clone()} tabindex="-1"></div> };
+    };
+    let button = match scene.flow.recovery_button(notice, scene.now_ms) {
+        None => html! {},
+        Some(button) => {
+            let action = match notice.recovery {
+                crate::flow::Recovery::NewCode => Action::NewCode,
+                _ => Action::Retry,
+            };
+            html! {
+                <button type="button" class="otp-secondary" disabled={!button.enabled}
+                    onclick={scene.act.reform(move |_| action.clone())}>{ button.label }</button>
+            }
+        }
+    };
+    let (class, role) = match notice.tone {
+        Tone::Info => ("otp-notice otp-info", "status"),
+        Tone::Error => ("otp-notice otp-error", "alert"),
+    };
+    html! {
+        <div class={class} role={role} aria-live="polite" ref={scene.refs.notice.clone()} tabindex="-1">
+            <p>{ &notice.text }</p>
+            { button }
+        </div>
+    }
+}
+
+/// Typing the address.
+pub fn email(scene: &Scene<'_>) -> Html {
+    let (flow, id) = (scene.flow, scene.id);
+    let sending = flow.busy == Busy::Sending;
+    let error_id = format!("{id}-email-error");
+    let onsubmit = scene.act.reform(|e: SubmitEvent| {
+        e.prevent_default();
+        Action::SubmitEmail
+    });
+    let oninput = scene.act.reform(|e: InputEvent| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        Action::EmailInput(input.value())
+    });
+    let words = flow.words;
+    html! {
+        <form class="otp-form" onsubmit={onsubmit} novalidate=true>
+            <h2 class="otp-title" aria-level={scene.heading_level} id={format!("{id}-title")}>{ words.text(words::UI_TITLE) }</h2>
+            <p class="otp-hint">{ words.say(words::UI_HINT, &otp_relay_shared::DEFAULT_CODE_LENGTH.to_string()) }</p>
+            <label class="otp-label" for={format!("{id}-email")}>{ words.text(words::UI_EMAIL_LABEL) }</label>
+            <input id={format!("{id}-email")} class="otp-input" type="email" name="email"
+                autocomplete="email" inputmode="email" spellcheck="false" required=true
+                ref={scene.refs.email.clone()}
+                value={flow.email_input.clone()}
+                aria-invalid={flag(flow.email_error().is_some())}
+                aria-describedby={error_id.clone()}
+                oninput={oninput} />
+            <p id={error_id} class="otp-field-error" aria-live="polite">
+                { flow.email_error().unwrap_or_default() }
+            </p>
+            <button type="submit" class="otp-primary" disabled={sending} aria-busy={flag(sending)}>
+                { flow.main_label(words::UI_SEND, Busy::Sending, words::UI_SENDING) }
+            </button>
+            { notice(scene, flow.shown_notice(scene.now_ms).as_ref()) }
+        </form>
+    }
+}
+
+/// Typing the code.
+pub fn code(scene: &Scene<'_>) -> Html {
+    let (flow, id, now) = (scene.flow, scene.id, scene.now_ms);
+    let Some(challenge) = flow.challenge() else {
+        return html! {};
+    };
+    let verifying = flow.busy == Busy::Verifying;
+    let closed = flow.code_closed(now);
+    let onsubmit = scene.act.reform(|e: SubmitEvent| {
+        e.prevent_default();
+        Action::SubmitCode
+    });
+    let oninput = scene.act.reform(|e: InputEvent| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        Action::CodeInput(input.value())
+    });
+    let resend = flow.resend_button(now);
+    let words = flow.words;
+    // The address in bold, where this language puts it in the sentence.
+    let (before, after) = words.parts(words::UI_SENT_TO);
+    html! {
+        <form class="otp-form" onsubmit={onsubmit} novalidate=true>
+            <h2 class="otp-title" aria-level={scene.heading_level} id={format!("{id}-title")}>{ words.text(words::UI_CODE_TITLE) }</h2>
+            <p class="otp-hint">{ before }<strong>{ &challenge.email }</strong>{ after }</p>
+            <label class="otp-label" for={format!("{id}-code")}>{ words.say(words::UI_CODE_LABEL, &challenge.code_length.to_string()) }</label>
+            <input id={format!("{id}-code")} class="otp-input otp-code" type="text" name="one-time-code"
+                autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" spellcheck="false"
+                ref={scene.refs.code.clone()}
+                value={flow.code_input.clone()}
+                disabled={closed}
+                aria-describedby={format!("{id}-expiry")}
+                oninput={oninput} />
+            <p id={format!("{id}-expiry")} class="otp-countdown">{ flow.expiry_line(now) }</p>
+            <button type="submit" class="otp-primary" disabled={verifying || closed} aria-busy={flag(verifying)}>
+                { flow.main_label(words::UI_VERIFY, Busy::Verifying, words::UI_CHECKING) }
+            </button>
+            { notice(scene, flow.shown_notice(now).as_ref()) }
+            <div class="otp-actions">
+                <button type="button" class="otp-link" disabled={!resend.enabled}
+                    onclick={scene.act.reform(|_| Action::Resend)}>{ resend.label }</button>
+                <button type="button" class="otp-link"
+                    onclick={scene.act.reform(|_| Action::UseAnotherAddress)}>{ words.text(words::UI_USE_ANOTHER) }</button>
+            </div>
+        </form>
+    }
+}
+
+/// The address is verified.
+pub fn verified(scene: &Scene<'_>, proof: &VerifiedProof) -> Html {
+    let words = scene.flow.words;
+    let (before, after) = words.parts(words::UI_VERIFIED);
+    html! {
+        <div class="otp-form otp-success" role="status">
+            <h2 class="otp-title" aria-level={scene.heading_level} tabindex="-1" ref={scene.refs.success.clone()}>{ words.text(words::UI_VERIFIED_TITLE) }</h2>
+            <p>{ before }<strong>{ &proof.email }</strong>{ after }</p>
+        </div>
+    }
+}
