@@ -25,12 +25,12 @@ impl Expected {
         let expected = Expected {
             title: words.text("ui.title", &[]),
             sent_to: words.text("ui.sent_to", &[("email", "ada@example.com")]),
-            wrong_two_left: words.plural("ui.wrong", 2, &[]),
+            wrong_two_left: words.plural("refusal.wrong", 2, &[]),
             verified_title: words.text("ui.verified_title", &[]),
             verified: words.text("ui.verified", &[("email", "ada@example.com")]),
         };
         assert_ne!(expected.title, english.text("ui.title", &[]));
-        assert_ne!(expected.wrong_two_left, english.plural("ui.wrong", 2, &[]));
+        assert_ne!(expected.wrong_two_left, english.plural("refusal.wrong", 2, &[]));
         expected
     }
 }
