@@ -22,8 +22,8 @@ fn tokens_and_codes(c: &mut Criterion) {
     let challenge = Challenge {
         kid: "k1".into(),
         epoch: 1,
-        issued_at: 1_800_000_000,
-        expires_at: 1_800_000_300,
+        issued_at: otp_relay::core::UnixTime::from_secs(1_800_000_000),
+        expires_at: otp_relay::core::UnixTime::from_secs(1_800_000_300),
         nonce: [7; 16],
         address_tag: address_tag(ring.signing(), &email),
         site_tag: site_tag(ring.signing(), None),

@@ -178,13 +178,17 @@ impl VerificationService {
         Ok(count)
     }
 
+    /// Now, in the whole seconds a token's times are made of.
+    fn now_in_whole_seconds(&self) -> UnixTime {
+        UnixTime::from_secs(self.clock.now().secs())
+    }
+
     /// How long the store must keep what it knows about `challenge`: until the challenge expires
     /// on this clock, and a margin for relays whose clocks differ a little. Anchored to the
     /// token's expiry rather than to the first use, so a clock stepped back between issue and
     /// verify cannot make an attempt count vanish while the token is still good.
     fn challenge_lifetime(&self, challenge: &Challenge) -> Duration {
-        Duration::from_secs(challenge.expires_at.saturating_sub(self.clock.now().secs()))
-            + STORE_MARGIN
+        challenge.expires_at.since(self.now_in_whole_seconds()) + STORE_MARGIN
     }
 
     /// The store's pseudonym for a mailbox as asked about from one client network (an IPv4 /24
@@ -272,8 +276,7 @@ impl VerificationService {
             .by_kid(&challenge.kid)
             .ok_or_else(ApiError::invalid_challenge)?;
         let code = derive_code(keys, &challenge.nonce, self.settings.policy.code_length);
-        let lifetime =
-            Duration::from_secs(challenge.expires_at.saturating_sub(self.clock.now().secs()));
+        let lifetime = challenge.expires_at.since(self.now_in_whole_seconds());
         let message = CodeEmail {
             to: email.clone(),
             code,
@@ -317,7 +320,7 @@ impl VerificationService {
             token,
             email: email.clone(),
             code_length: policy.code_length,
-            expires_at: UnixTime::from_secs(challenge.expires_at),
+            expires_at: challenge.expires_at,
             resend_at: UnixTime::from_secs(resend_at),
             attempts_left: u32::try_from(
                 u64::from(policy.max_attempts).saturating_sub(attempts_used),
@@ -360,8 +363,8 @@ impl VerificationService {
             let challenge = Challenge {
                 kid: keys.kid.clone(),
                 epoch: self.store.epoch(),
-                issued_at: now.secs(),
-                expires_at: now.secs() + policy.ttl.as_secs(),
+                issued_at: UnixTime::from_secs(now.secs()),
+                expires_at: UnixTime::from_secs(now.secs()) + policy.ttl,
                 nonce: crate::random::bytes::<16>(),
                 address_tag: address_tag(keys, &email),
                 site_tag: site_tag(keys, requester.origin.as_deref()),
@@ -372,7 +375,7 @@ impl VerificationService {
                 token,
                 &email,
                 &challenge,
-                (UnixTime::from_secs(challenge.issued_at) + policy.resend_after).secs(),
+                (challenge.issued_at + policy.resend_after).secs(),
                 0,
                 1,
             ))
@@ -405,7 +408,7 @@ impl VerificationService {
         if challenge.epoch != self.store.epoch() {
             return Err(ApiError::expired_by_restart());
         }
-        if self.clock.now().secs() >= challenge.expires_at {
+        if self.clock.now() >= challenge.expires_at {
             return Err(ApiError::expired());
         }
         Ok(challenge)
@@ -427,7 +430,10 @@ impl VerificationService {
             return Err(ApiError::too_many_attempts());
         }
         let now = self.clock.now();
-        let until_expiry = challenge.expires_at.saturating_sub(now.secs());
+        let until_expiry = challenge
+            .expires_at
+            .since(UnixTime::from_secs(now.secs()))
+            .as_secs();
         let no_resends_left = || ApiError::rate_limited(until_expiry, Limit::NoResendsLeft);
         // The issue is the first send; only resends are counted, from the first resend on.
         let sends_key = StoreKey::ChallengeSends(id);
@@ -436,7 +442,7 @@ impl VerificationService {
             return Err(no_resends_left());
         }
         // The first wait runs from the issue time in the token; later ones from each resend.
-        let first_allowed = UnixTime::from_secs(challenge.issued_at) + policy.resend_after;
+        let first_allowed = challenge.issued_at + policy.resend_after;
         if now < first_allowed {
             return Err(ApiError::rate_limited(
                 first_allowed.since(now).as_secs_f64().ceil() as u64,

@@ -12,6 +12,7 @@
 //!
 //! The MAC is HMAC-SHA256 under the key's token key over a purpose label and every byte before it.
 
+use crate::clock::UnixTime;
 use crate::keys::{ChallengeKeys, KeyRing, MAX_KID_LEN};
 use crate::store::ChallengeId;
 use base64::Engine;
@@ -44,10 +45,10 @@ pub struct Challenge {
     /// The store epoch at issue: a relay whose store does not survive restarts refuses tokens
     /// from an earlier epoch.
     pub epoch: u64,
-    /// Unix seconds.
-    pub issued_at: u64,
-    /// Unix seconds.
-    pub expires_at: u64,
+    /// Whole seconds, as the token carries them.
+    pub issued_at: UnixTime,
+    /// Whole seconds, as the token carries them.
+    pub expires_at: UnixTime,
     pub nonce: Nonce,
     pub address_tag: [u8; TAG_LEN],
     /// Binds the challenge to the site that asked for it, so that a code phished on one site
@@ -118,8 +119,8 @@ impl Challenge {
         out.push(kid.len() as u8);
         out.extend_from_slice(kid);
         out.extend_from_slice(&self.epoch.to_be_bytes());
-        out.extend_from_slice(&self.issued_at.to_be_bytes());
-        out.extend_from_slice(&self.expires_at.to_be_bytes());
+        out.extend_from_slice(&self.issued_at.secs().to_be_bytes());
+        out.extend_from_slice(&self.expires_at.secs().to_be_bytes());
         out.extend_from_slice(&self.nonce);
         out.extend_from_slice(&self.address_tag);
         out.extend_from_slice(&self.site_tag);
@@ -171,8 +172,8 @@ impl Challenge {
         Ok(Challenge {
             kid: kid.to_string(),
             epoch: u64_at(0),
-            issued_at: u64_at(8),
-            expires_at: u64_at(16),
+            issued_at: UnixTime::from_secs(u64_at(8)),
+            expires_at: UnixTime::from_secs(u64_at(16)),
             nonce,
             address_tag,
             site_tag,
@@ -219,8 +220,8 @@ mod tests {
         Challenge {
             kid: "a".into(),
             epoch: 7,
-            issued_at: 1_000,
-            expires_at: 1_300,
+            issued_at: UnixTime::from_secs(1_000),
+            expires_at: UnixTime::from_secs(1_300),
             nonce: [9; 16],
             address_tag: address_tag(ring.signing(), email),
             site_tag: site_tag(ring.signing(), Some(SITE)),

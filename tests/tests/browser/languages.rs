@@ -30,7 +30,10 @@ impl Expected {
             verified: words.text("ui.verified", &[("email", "ada@example.com")]),
         };
         assert_ne!(expected.title, english.text("ui.title", &[]));
-        assert_ne!(expected.wrong_two_left, english.plural("refusal.wrong", 2, &[]));
+        assert_ne!(
+            expected.wrong_two_left,
+            english.plural("refusal.wrong", 2, &[])
+        );
         expected
     }
 }
