@@ -200,11 +200,13 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
         lines: std::io::stdin().lock().lines(),
         interactive: std::io::stdin().is_terminal(),
     };
-    // The relay writes the email in the language the client speaks.
+    // The relay writes the email and its refusals in the language the client speaks: the
+    // header for any request, the body's `lang` for the API's.
+    let lang = options.lang.tag();
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::ACCEPT_LANGUAGE,
-        reqwest::header::HeaderValue::from_static(options.lang.tag()),
+        reqwest::header::HeaderValue::from_static(lang),
     );
     let mut builder = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
@@ -258,7 +260,7 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
         };
         let request = CreateChallengeRequest {
             email: email.to_string(),
-            lang: Some(words.catalogue.lang.tag().to_string()),
+            lang: Some(lang.to_string()),
         };
         match api
             .post::<ChallengeResponse>("/api/v1/challenges", &request)
@@ -314,7 +316,7 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
             let request = ResendRequest {
                 challenge: token.clone(),
                 email: email.to_string(),
-                lang: Some(words.catalogue.lang.tag().to_string()),
+                lang: Some(lang.to_string()),
             };
             match api
                 .post::<ChallengeResponse>("/api/v1/challenges/resend", &request)
@@ -357,7 +359,7 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
             challenge: token.clone(),
             email: email.to_string(),
             code: code.as_str().to_string(),
-            lang: Some(words.catalogue.lang.tag().to_string()),
+            lang: Some(lang.to_string()),
         };
         match api
             .post::<VerifyResponse>("/api/v1/challenges/verify", &request)

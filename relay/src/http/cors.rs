@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// What a page whose origin is not on the allow-list is told.
 /// The allowed `Origin` of a request, put in its extensions by [`origin_guard`].
 #[derive(Debug, Clone)]
 pub struct AllowedOrigin(pub String);
