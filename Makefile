@@ -7,11 +7,16 @@ TOOLS_DIR := $(HOME)/.cache/otp-relay/tools
 export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: run test tools release-tools test-tools fmt-check lint wasm-check frontend size tests bench load
+.PHONY: pow run test tools release-tools test-tools fmt-check lint wasm-check frontend size tests bench load
 
 ## The page at http://127.0.0.1:8080, the relay beside it on its embedded defaults.
 run: tools
 	scripts/run.sh
+
+## A solved proof of work from the relay `make run` starts (OTP_RELAY_URL for another): the
+## `pow` a send carries, for curl (README).
+pow:
+	@$(CARGO) run --quiet -p otp-relay --bin otp-relay -- pow
 
 ## Everything CI checks: formatting, lints, the wasm build, the size budget, every test.
 test: test-tools fmt-check lint wasm-check frontend size tests

@@ -13,6 +13,7 @@ use otp_relay_shared::api::{
     ChallengeResponse, CreateChallengeRequest, ErrorResponse, Fields, FromFields, ResendRequest,
     VerifyRequest, VerifyResponse, WidgetStatus,
 };
+use otp_relay_shared::pow::PowChallenge;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
@@ -93,8 +94,39 @@ impl From<VerifyResponse> for VerifiedProof {
     }
 }
 
+/// The `pow` a send carries for `challenge` solved by `number`: base64 (the browser's `btoa`)
+/// of ALTCHA's solution payload as JSON. The relay's fields are hex, digits and `?=&`, which
+/// JSON takes as they are.
+pub fn pow_payload(challenge: &PowChallenge, number: u64) -> Option<String> {
+    let PowChallenge {
+        algorithm,
+        challenge,
+        salt,
+        signature,
+        maxnumber: _,
+    } = challenge;
+    let json = format!(
+        r#"{{"algorithm":"{algorithm}","challenge":"{challenge}","number":{number},"salt":"{salt}","signature":"{signature}"}}"#
+    );
+    web_sys::window()?.btoa(&json).ok()
+}
+
 async fn await_promise(promise: Promise) -> Result<JsValue, JsValue> {
     JsFuture::from(promise).await
+}
+
+/// Fetches `request`: whether the answer is a success, and its body parsed as JSON. `None`: no
+/// answer, or one that is not JSON. Every call to the relay goes through here, so the wasm holds
+/// one copy of the awaiting.
+async fn fetch_json(request: &Request) -> Option<(bool, JsValue)> {
+    let window = web_sys::window()?;
+    let response: Response = await_promise(window.fetch_with_request(request))
+        .await
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let body = await_promise(response.json().ok()?).await.ok()?;
+    Some((response.ok(), body))
 }
 
 impl RelayClient {
@@ -122,18 +154,9 @@ impl RelayClient {
             .headers()
             .set("Content-Type", "application/json")
             .map_err(|_| Failure::Unreachable)?;
-        let window = web_sys::window().ok_or(Failure::Unreachable)?;
-        let response: Response = await_promise(window.fetch_with_request(&request))
-            .await
-            .ok()
-            .and_then(|value| value.dyn_into().ok())
-            .ok_or(Failure::Unreachable)?;
         // A proxy's own error page (the relay down behind it) is not JSON: unreachable.
-        let promise = response.json().map_err(|_| Failure::Unreachable)?;
-        let body = await_promise(promise)
-            .await
-            .map_err(|_| Failure::Unreachable)?;
-        if response.ok() {
+        let (ok, body) = fetch_json(&request).await.ok_or(Failure::Unreachable)?;
+        if ok {
             Ok(body)
         } else {
             Err(
@@ -141,6 +164,15 @@ impl RelayClient {
                     Failure::Refused(answer.error)
                 }),
             )
+        }
+    }
+
+    /// GETs a relay path; its JSON body when the answer is a success.
+    async fn get(&self, path: &str) -> Option<JsValue> {
+        let request = Request::new_with_str(&self.url(path)).ok()?;
+        match fetch_json(&request).await? {
+            (true, body) => Some(body),
+            (false, _) => None,
         }
     }
 
@@ -152,16 +184,31 @@ impl RelayClient {
         // Each request's fields, named by destructuring its shared type: a field added there
         // does not compile here until it is sent.
         let (path, fields): (&str, &[(&str, &str)]) = match &request {
-            ApiRequest::Send(CreateChallengeRequest { email, lang: _ }) => {
-                ("/api/v1/challenges", &[("email", email), ("lang", lang)])
-            }
+            ApiRequest::Send(CreateChallengeRequest {
+                email,
+                lang: _,
+                pow,
+            }) => (
+                "/api/v1/challenges",
+                &[
+                    ("email", email),
+                    ("lang", lang),
+                    ("pow", pow.as_deref().unwrap_or_default()),
+                ],
+            ),
             ApiRequest::Resend(ResendRequest {
                 challenge,
                 email,
                 lang: _,
+                pow,
             }) => (
                 "/api/v1/challenges/resend",
-                &[("challenge", challenge), ("email", email), ("lang", lang)],
+                &[
+                    ("challenge", challenge),
+                    ("email", email),
+                    ("lang", lang),
+                    ("pow", pow.as_deref().unwrap_or_default()),
+                ],
             ),
             ApiRequest::Verify(VerifyRequest {
                 challenge,
@@ -179,7 +226,8 @@ impl RelayClient {
             ),
         };
         let body = js_sys::Object::new();
-        for (name, value) in fields {
+        // An empty `pow` is none: not sent, so the relay says what it wants.
+        for (name, value) in fields.iter().filter(|(_, value)| !value.is_empty()) {
             let _ =
                 js_sys::Reflect::set(&body, &JsValue::from_str(name), &JsValue::from_str(value));
         }
@@ -202,21 +250,17 @@ impl RelayClient {
         action.unwrap_or(Action::Failed(Failure::Unreachable))
     }
 
+    /// A proof-of-work challenge (`GET /api/v1/pow`); `None` when the relay offers none.
+    pub async fn pow_challenge(&self) -> Option<PowChallenge> {
+        read(self.get("/api/v1/pow").await?)
+    }
+
     /// What the relay says about this page: allowed to call it, development outbox; and for a
     /// language other than English, its messages. `None` when the relay cannot be asked (it is
     /// down, or older than this endpoint).
     pub async fn status(&self) -> Option<(WidgetStatus, Option<Words>)> {
-        let window = web_sys::window()?;
         let path = format!("/widget/v1/status?lang={}", self.lang.tag());
-        let response: Response = await_promise(window.fetch_with_str(&self.url(&path)))
-            .await
-            .ok()?
-            .dyn_into()
-            .ok()?;
-        if !response.ok() {
-            return None;
-        }
-        let body = await_promise(response.json().ok()?).await.ok()?;
+        let body = self.get(&path).await?;
         let mut status: WidgetStatus = read(body)?;
         // One text per message slot, in the order the build numbered them (`words`).
         let messages = status

@@ -6,6 +6,7 @@
 use crate::words::{self, Slot, Words};
 use otp_relay_shared::api::{CreateChallengeRequest, ErrorDetail, ResendRequest, VerifyRequest};
 use otp_relay_shared::code::normalize_typed_code;
+use otp_relay_shared::pow::PowChallenge;
 use otp_relay_shared::{EmailAddress, EmailError, ErrorCode};
 
 /// A challenge as the flow needs it, times in milliseconds since the Unix epoch.
@@ -58,6 +59,31 @@ pub enum Effect {
         message: String,
     },
 }
+
+/// The proof of work a send pays (docs/api.md, `GET /api/v1/pow`): fetched and solved in the
+/// background from the moment the flow starts, so that "Send code" does not wait for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pow {
+    /// A challenge is being fetched or solved (a [`PowJob`] runs).
+    Working,
+    /// A solution, unspent: the next send pays with it.
+    Ready(String),
+    /// The relay offered none (an older relay, or it could not be reached): sends go without,
+    /// and a relay that wants one answers `pow_required` with a challenge to solve.
+    Unavailable,
+}
+
+/// Work for the component: fetch a challenge (`GET /api/v1/pow`) and solve it, or solve the
+/// one a `pow_required` answer carried. Its result comes back as [`Action::PowSolved`] or
+/// [`Action::PowUnavailable`] with the same generation; a result of an older job is ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PowJob {
+    pub generation: u32,
+    pub challenge: Option<PowChallenge>,
+}
+
+/// How many `pow_required` answers in a row are solved and retried without the person.
+const POW_RETRIES: u8 = 3;
 
 /// Where the person is, with what that stage needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,6 +176,10 @@ pub enum Action {
     SubmissionHeld,
     /// The relay does not serve this page's origin: nothing can work here.
     Refused(String),
+    /// A proof of work solved (its generation, and the `pow` to send).
+    PowSolved(u32, String),
+    /// No proof of work could be had (its generation).
+    PowUnavailable(u32),
     Issued(ChallengeInfo),
     Resent(ChallengeInfo),
     Verified(VerifiedProof),
@@ -175,6 +205,16 @@ pub struct Flow {
     last_submitted: Option<String>,
     /// Why this page cannot use the relay at all, if it cannot.
     refused: Option<String>,
+    /// The proof of work for the next send.
+    pub pow: Pow,
+    /// Work for the component (taken by it after each update).
+    pub pow_job: Option<PowJob>,
+    /// The generation of the proof-of-work job in force.
+    pow_generation: u32,
+    /// A send or resend that waits for its proof of work.
+    waiting: Option<Request>,
+    /// `pow_required` answers solved and retried in a row.
+    pow_retries: u8,
     /// The messages, in the language the flow speaks.
     pub words: Words,
 }
@@ -244,6 +284,51 @@ impl Flow {
             last_request: None,
             last_submitted: None,
             refused: None,
+            pow: Pow::Working,
+            pow_job: Some(PowJob {
+                generation: 0,
+                challenge: None,
+            }),
+            pow_generation: 0,
+            waiting: None,
+            pow_retries: 0,
+        }
+    }
+
+    /// Starts a new proof-of-work job: a fresh challenge, or `challenge` to solve.
+    fn start_pow(&mut self, challenge: Option<PowChallenge>) {
+        self.pow_generation = self.pow_generation.wrapping_add(1);
+        self.pow = Pow::Working;
+        self.pow_job = Some(PowJob {
+            generation: self.pow_generation,
+            challenge,
+        });
+    }
+
+    /// Whether a send waits for its proof of work (the button then says it is working).
+    pub fn paying(&self) -> bool {
+        self.waiting.is_some()
+    }
+
+    /// Makes a send or resend, paying with the solution at hand and starting on the next; or,
+    /// while one is being solved, waits for it.
+    fn pay(&mut self, busy: Busy, mut request: Request) -> Option<Effect> {
+        match std::mem::replace(&mut self.pow, Pow::Working) {
+            Pow::Ready(solution) => {
+                set_pow(&mut request, Some(solution));
+                self.start_pow(None);
+                self.ask(busy, request)
+            }
+            Pow::Working => {
+                self.busy = busy;
+                self.waiting = Some(request);
+                None
+            }
+            Pow::Unavailable => {
+                self.pow = Pow::Unavailable;
+                set_pow(&mut request, None);
+                self.ask(busy, request)
+            }
         }
     }
 
@@ -338,24 +423,31 @@ impl Flow {
         Some(Effect::Ask(request))
     }
 
-    fn say(&mut self, tone: Tone, text: impl Into<String>, recovery: Recovery) {
+    /// Not inlined: a message is said from a score of places, and one copy of the code that
+    /// replaces the last one keeps the download smaller.
+    #[inline(never)]
+    fn say(&mut self, tone: Tone, text: String, recovery: Recovery) {
         self.notice = Some(Notice {
             tone,
-            text: text.into(),
+            text,
             recovery,
         });
     }
 
     fn say_slot(&mut self, tone: Tone, slot: Slot, recovery: Recovery) {
-        let text = self.words.text(slot);
+        let text = self.words.text(slot).to_string();
         self.say(tone, text, recovery);
     }
 
     fn request_code_for(&mut self, email: String) -> Option<Effect> {
         self.notice = None;
-        self.ask(
+        self.pay(
             Busy::Sending,
-            Request::Send(CreateChallengeRequest { email, lang: None }),
+            Request::Send(CreateChallengeRequest {
+                email,
+                lang: None,
+                pow: None,
+            }),
         )
     }
 
@@ -452,9 +544,10 @@ impl Flow {
                     challenge: challenge.token.clone(),
                     email: challenge.email.clone(),
                     lang: None,
+                    pow: None,
                 });
                 self.notice = None;
-                self.ask(Busy::Resending, request)
+                self.pay(Busy::Resending, request)
             }
             Action::NewCode => {
                 if self.busy != Busy::Idle {
@@ -471,13 +564,14 @@ impl Flow {
                     return None;
                 }
                 let request = self.last_request.clone()?;
-                let busy = match request {
-                    Request::Send(_) => Busy::Sending,
-                    Request::Resend(_) => Busy::Resending,
-                    Request::Verify(_) => Busy::Verifying,
-                };
                 self.notice = None;
-                self.ask(busy, request)
+                self.pow_retries = 0;
+                match request {
+                    // A send pays again: its proof of work was spent.
+                    Request::Send(_) => self.pay(Busy::Sending, request),
+                    Request::Resend(_) => self.pay(Busy::Resending, request),
+                    Request::Verify(_) => self.ask(Busy::Verifying, request),
+                }
             }
             Action::UseAnotherAddress => {
                 let email = self.email_input.clone();
@@ -488,6 +582,24 @@ impl Flow {
             Action::Reset => {
                 *self = Flow::speaking("", self.words);
                 None
+            }
+            Action::PowSolved(generation, solution) => {
+                if generation != self.pow_generation {
+                    return None;
+                }
+                self.pow = Pow::Ready(solution);
+                let request = self.waiting.take()?;
+                let busy = self.busy;
+                self.pay(busy, request)
+            }
+            Action::PowUnavailable(generation) => {
+                if generation != self.pow_generation {
+                    return None;
+                }
+                self.pow = Pow::Unavailable;
+                let request = self.waiting.take()?;
+                let busy = self.busy;
+                self.pay(busy, request)
             }
             Action::Refused(reason) => {
                 self.say(Tone::Error, reason.clone(), Recovery::None);
@@ -508,6 +620,7 @@ impl Flow {
                 None
             }
             Action::Issued(challenge) => {
+                self.pow_retries = 0;
                 self.code_input.clear();
                 self.last_submitted = None;
                 self.blocked_until_ms = None;
@@ -516,6 +629,7 @@ impl Flow {
                 None
             }
             Action::Resent(challenge) => {
+                self.pow_retries = 0;
                 let text = self.words.say(words::UI_SENT_AGAIN, &challenge.email);
                 self.say(Tone::Info, text, Recovery::None);
                 self.code_sent(challenge);
@@ -559,7 +673,7 @@ impl Flow {
         let error = match failure {
             Failure::Unreachable => {
                 let text = self.words.text(words::UI_UNREACHABLE);
-                self.say(Tone::Error, text, Recovery::Retry);
+                self.say(Tone::Error, text.to_string(), Recovery::Retry);
                 self.focus = Some(Focus::Notice);
                 return Some(Effect::ReportError {
                     code: "unreachable".into(),
@@ -568,6 +682,18 @@ impl Flow {
             }
             Failure::Refused(error) => error,
         };
+        // The relay wants a proof of work (none, or a harder one): solve the one it handed
+        // over and send again, without the person, a few times in a row.
+        if error.code == ErrorCode::PowRequired
+            && self.pow_retries < POW_RETRIES
+            && let (Some(challenge), Some(request)) = (error.pow.clone(), self.last_request.clone())
+        {
+            self.pow_retries += 1;
+            self.busy = was;
+            self.waiting = Some(request);
+            self.start_pow(Some(challenge));
+            return None;
+        }
         let report = Some(Effect::ReportError {
             code: error.code.as_str().to_string(),
             message: error.message.clone(),
@@ -627,6 +753,15 @@ impl Flow {
             }
         }
         report
+    }
+}
+
+/// Puts the proof of work into a send or resend.
+fn set_pow(request: &mut Request, solution: Option<String>) {
+    match request {
+        Request::Send(CreateChallengeRequest { pow, .. })
+        | Request::Resend(ResendRequest { pow, .. }) => *pow = solution,
+        Request::Verify(_) => {}
     }
 }
 

@@ -37,6 +37,13 @@ pub struct HttpLabels {
     pub status: u16,
 }
 
+/// The difficulty of a proof-of-work challenge handed out: `log2(maxnumber / base)`, from a
+/// fixed range (0 to 40).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LevelLabel {
+    pub level: u32,
+}
+
 /// The build the relay runs.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct BuildLabels {
@@ -46,7 +53,8 @@ pub struct BuildLabels {
 /// The routes whose series exist from the start at zero, for the alert rules and dashboards
 /// that name them. Every route is counted under its own label whether listed here or not
 /// (`MatchedPath`); what no route matched (a file, a wrong path) is `other`.
-pub const ROUTES: [&str; 12] = [
+pub const ROUTES: [&str; 13] = [
+    "/api/v1/pow",
     "/api/v1/challenges",
     "/api/v1/challenges/resend",
     "/api/v1/challenges/verify",
@@ -72,7 +80,20 @@ pub struct Metrics {
     delivery_seconds: Histogram,
     store_errors: Counter,
     http_requests: Family<HttpLabels, Counter>,
+    pow_challenges: Family<LevelLabel, Counter>,
+    pow_solutions: Family<ResultLabel, Counter>,
 }
+
+/// What came of a send's proof of work: `accepted`, or why it was refused.
+pub const POW_RESULTS: [&str; 7] = [
+    "accepted",
+    "missing",
+    "invalid",
+    "expired",
+    "other_network",
+    "too_easy",
+    "replayed",
+];
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -117,6 +138,18 @@ impl Metrics {
             "HTTP requests answered on the public port, by route and status",
             http_requests.clone(),
         );
+        let pow_challenges = Family::<LevelLabel, Counter>::default();
+        registry.register(
+            "pow_challenges",
+            "Proof-of-work challenges handed out (GET /api/v1/pow and with pow_required), by level: log2(maxnumber / OTP_RELAY_POW_BASE)",
+            pow_challenges.clone(),
+        );
+        let pow_solutions = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "pow_solutions",
+            "Proofs of work of sends, by result: accepted (the send went ahead), or why refused",
+            pow_solutions.clone(),
+        );
         let build_info = Family::<BuildLabels, Gauge>::default();
         build_info
             .get_or_create(&BuildLabels {
@@ -131,6 +164,8 @@ impl Metrics {
             delivery_seconds,
             store_errors,
             http_requests,
+            pow_challenges,
+            pow_solutions,
         };
         metrics.start_at_zero();
         metrics
@@ -147,6 +182,10 @@ impl Metrics {
                 let _series = family.get_or_create(&ResultLabel { result });
             }
         }
+        for result in POW_RESULTS {
+            let _series = self.pow_solutions.get_or_create(&ResultLabel { result });
+        }
+        let _series = self.pow_challenges.get_or_create(&LevelLabel { level: 0 });
         for route in ROUTES.iter().copied().chain(std::iter::once(OTHER_ROUTE)) {
             let success = if route == "/api/v1/challenges" {
                 201
@@ -176,6 +215,37 @@ impl Metrics {
     pub fn count_send<T>(&self, outcome: &Result<T, ApiError>) {
         self.sends
             .get_or_create(&Self::result(outcome, "sent"))
+            .inc();
+    }
+
+    /// Counts a proof-of-work challenge handed out at `maxnumber`, by its level over `base`.
+    pub fn count_pow_challenge(&self, maxnumber: u64, base: u64) {
+        let level = (maxnumber / base.max(1)).max(1).ilog2().min(40);
+        self.pow_challenges
+            .get_or_create(&LevelLabel { level })
+            .inc();
+    }
+
+    /// Counts what came of a send's proof of work: accepted when the send paid one, the refusal
+    /// (and the fresh challenge it carries) when it did not; nothing when none was needed or the
+    /// send was refused for another reason.
+    pub fn count_pow(&self, outcome: &Result<crate::core::Sent, ApiError>, base: u64) {
+        let result = match outcome {
+            Ok(sent) if sent.pow_paid.is_some() => "accepted",
+            Err(ApiError {
+                reason: crate::core::Reason::PowRequired(refusal),
+                pow,
+                ..
+            }) => {
+                if let Some(fresh) = pow {
+                    self.count_pow_challenge(fresh.maxnumber, base);
+                }
+                refusal.as_str()
+            }
+            _ => return,
+        };
+        self.pow_solutions
+            .get_or_create(&ResultLabel { result })
             .inc();
     }
 

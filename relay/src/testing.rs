@@ -50,6 +50,17 @@ impl Answer {
     }
 }
 
+/// The `pow` a client sends for `challenge` (the JSON of `GET /api/v1/pow`, or of a
+/// `pow_required` error's `pow`): solved with the clients' own solver, base64 of the solution.
+pub fn solve_pow(challenge: &Value) -> Option<String> {
+    use base64::Engine;
+    let challenge: otp_relay_shared::pow::PowChallenge =
+        serde_json::from_value(challenge.clone()).ok()?;
+    let number = otp_relay_shared::pow::solve(&challenge)?;
+    let json = serde_json::to_vec(&challenge.solution(number)).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(json))
+}
+
 /// The development outbox, with switches that make the mail server "refuse" every message, or
 /// never answer.
 pub struct SwitchableOutbox {
@@ -99,6 +110,8 @@ pub struct InProcessRelay {
     pub store: Arc<MemoryStore>,
     router: Router,
     limits: ConnectionLimits,
+    /// Whether sends need a proof of work, which the helpers then pay as a client would.
+    pow_on: bool,
 }
 
 /// Where an in-process request comes from: the socket's peer, and the headers a browser or a
@@ -141,7 +154,8 @@ impl Default for Caller {
 
 impl InProcessRelay {
     /// The relay `otp-relay serve --dev FLAGS...` would be, with a manual clock that stands at a
-    /// fixed round time.
+    /// fixed round time. The proof of work is off unless the flags turn it on (`--pow on`): the
+    /// rules of the flow are tested without it, and the proof of work's own tests, with it.
     pub fn new(flags: &[&str]) -> Result<InProcessRelay, String> {
         Self::with_clock(flags, ManualClock::new())
     }
@@ -149,8 +163,19 @@ impl InProcessRelay {
     /// The same, on a clock the caller chose (for instance one that starts at the real time, for
     /// clients that compare the relay's times with their own clock).
     pub fn with_clock(flags: &[&str], clock: ManualClock) -> Result<InProcessRelay, String> {
-        let flags: Vec<&str> = ["--dev"].iter().chain(flags).copied().collect();
+        let pow_default: &[&str] = if flags.iter().any(|f| f.starts_with("--pow")) {
+            &[]
+        } else {
+            &["--pow", "off"]
+        };
+        let flags: Vec<&str> = ["--dev"]
+            .iter()
+            .chain(pow_default)
+            .chain(flags)
+            .copied()
+            .collect();
         let config = Config::from_flags(&flags)?;
+        let pow_on = config.pow.enabled;
         let mailer = Mailer::outbox(Arc::new(clock.clone()));
         let outbox = mailer
             .as_outbox()
@@ -175,6 +200,7 @@ impl InProcessRelay {
             clock,
             outbox,
             delivery,
+            pow_on,
         })
     }
 
@@ -224,9 +250,48 @@ impl InProcessRelay {
         self.post_as(&caller, path, body).await
     }
 
+    /// A GET from `caller`.
+    pub async fn get_as(&self, caller: &Caller, path: &str) -> Answer {
+        let mut request = Request::get(path);
+        if let Some(origin) = &caller.origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        if let Some(forwarded) = &caller.forwarded_for {
+            request = request.header("x-forwarded-for", forwarded);
+        }
+        let mut request = request
+            .body(Body::empty())
+            .unwrap_or_else(|_| Request::new(Body::empty()));
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(caller.peer, 40_000)));
+        self.request(request).await
+    }
+
+    /// A solved proof of work for `caller`, as a client pays one: `GET /api/v1/pow`, solved.
+    pub async fn pow_for(&self, caller: &Caller) -> String {
+        solve_pow(&self.get_as(caller, "/api/v1/pow").await.json).unwrap_or_default()
+    }
+
+    /// A send (`path` with `body`) from `caller`, paid for as a client pays when the relay wants
+    /// a proof of work: one solved before, and the harder one a `pow_required` hands back, once.
+    pub async fn post_paid(&self, caller: &Caller, path: &str, body: &Value) -> Answer {
+        if !self.pow_on {
+            return self.post_as(caller, path, body).await;
+        }
+        let mut body = body.clone();
+        body["pow"] = Value::String(self.pow_for(caller).await);
+        let answer = self.post_as(caller, path, &body).await;
+        if answer.error_code() != "pow_required" {
+            return answer;
+        }
+        body["pow"] = Value::String(solve_pow(&answer.json["error"]["pow"]).unwrap_or_default());
+        self.post_as(caller, path, &body).await
+    }
+
     /// `POST /api/v1/challenges` from `caller`.
     pub async fn issue_as(&self, caller: &Caller, email: &str) -> Answer {
-        self.post_as(caller, "/api/v1/challenges", &json!({ "email": email }))
+        self.post_paid(caller, "/api/v1/challenges", &json!({ "email": email }))
             .await
     }
 
@@ -251,12 +316,12 @@ impl InProcessRelay {
     }
 
     pub async fn issue(&self, email: &str) -> Answer {
-        self.post("/api/v1/challenges", &json!({ "email": email }))
-            .await
+        self.issue_as(&Caller::default(), email).await
     }
 
     pub async fn resend(&self, challenge: &str, email: &str) -> Answer {
-        self.post(
+        self.post_paid(
+            &Caller::default(),
             "/api/v1/challenges/resend",
             &json!({ "challenge": challenge, "email": email }),
         )

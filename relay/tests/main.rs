@@ -12,6 +12,7 @@ mod languages;
 mod layout;
 mod operations;
 mod proofs;
+mod readme;
 mod shared_store;
 mod terminal;
 mod widget;

@@ -18,6 +18,12 @@ fn verify_command(relay: &str, args: &[&str]) -> Command {
     command
 }
 
+/// A relay with a real SMTP server and the proof of work on, as it is by default: the client pays
+/// it for every send.
+fn app() -> TestApp {
+    TestApp::spawn_with(&[("OTP_RELAY_POW", "on")])
+}
+
 fn terminal(relay: &str, args: &[&str]) -> PtySession {
     spawn_command(verify_command(relay, args), Some(15_000)).expect("a pseudo-terminal")
 }
@@ -32,7 +38,7 @@ fn exit_code(session: &mut PtySession) -> i32 {
 
 #[test]
 fn the_right_code_verifies() {
-    let app = TestApp::spawn();
+    let app = app();
     let mut session = terminal(&app.relay.url, &[]);
     session.exp_string("Email address: ").unwrap();
     session.send_line("Ada@Example.com").unwrap();
@@ -50,7 +56,7 @@ fn the_right_code_verifies() {
 
 #[test]
 fn a_wrong_code_then_the_right_one_says_how_many_attempts_are_left() {
-    let app = TestApp::spawn();
+    let app = app();
     let mut session = terminal(&app.relay.url, &["--email", "bob@example.com"]);
     session.exp_string("Code: ").unwrap();
     let code = app.smtp.last_to("bob@example.com").code();
@@ -66,7 +72,7 @@ fn a_wrong_code_then_the_right_one_says_how_many_attempts_are_left() {
 
 #[test]
 fn typos_are_explained_and_asked_again_without_using_an_attempt() {
-    let app = TestApp::spawn();
+    let app = app();
     let mut session = terminal(&app.relay.url, &["--email", "cy@example.com"]);
     session.exp_string("Code: ").unwrap();
     for typo in ["abc123", "12345", "1234567", "twelve"] {
@@ -87,7 +93,7 @@ fn typos_are_explained_and_asked_again_without_using_an_attempt() {
 
 #[test]
 fn an_invalid_address_is_asked_again_at_a_terminal() {
-    let app = TestApp::spawn();
+    let app = app();
     let mut session = terminal(&app.relay.url, &[]);
     session.exp_string("Email address: ").unwrap();
     session.send_line("not an address").unwrap();
@@ -105,7 +111,7 @@ fn an_invalid_address_is_asked_again_at_a_terminal() {
 
 #[test]
 fn using_up_the_attempts_ends_with_its_exit_code() {
-    let app = TestApp::spawn();
+    let app = app();
     let mut session = terminal(&app.relay.url, &["--email", "eve@example.com"]);
     session.exp_string("Code: ").unwrap();
     let code = app.smtp.last_to("eve@example.com").code();
@@ -128,6 +134,7 @@ fn sending_failing_says_so_and_exits_with_its_code() {
             format!("smtp://u:p@127.0.0.1:{port}?tls=required"),
         ),
         ("OTP_RELAY_SMTP_CA".into(), certs.ca().display().to_string()),
+        ("OTP_RELAY_POW".into(), "on".into()),
     ]);
     let mut session = terminal(&relay.url, &["--email", "fay@example.com"]);
     session.exp_string("The email could not be sent.").unwrap();
@@ -155,7 +162,8 @@ impl ClockedRelay {
         use otp_relay::core::{Clock, ManualClock, SystemClock};
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let clock = ManualClock::at(SystemClock.now());
-        let relay = otp_relay::testing::InProcessRelay::with_clock(&[], clock).unwrap();
+        let relay =
+            otp_relay::testing::InProcessRelay::with_clock(&["--pow", "on"], clock).unwrap();
         let (address, _) = runtime.block_on(relay.serve_on_loopback()).unwrap();
         ClockedRelay {
             relay,
@@ -227,7 +235,7 @@ fn pipe_the_code(app: &TestApp, mut command: Command, email: &str) -> std::proce
 
 #[test]
 fn a_script_pipes_the_code_in_and_gets_the_proof_alone_on_stdout() {
-    let app = TestApp::spawn();
+    let app = app();
     let output = pipe_the_code(
         &app,
         verify_command(
@@ -263,7 +271,7 @@ fn a_script_pipes_the_code_in_and_gets_the_proof_alone_on_stdout() {
 
 #[test]
 fn a_script_whose_input_ends_early_gets_the_invalid_input_code() {
-    let app = TestApp::spawn();
+    let app = app();
     let output = verify_command(&app.relay.url, &["--email", "not-an-address"])
         .stdin(Stdio::null())
         .output()
@@ -291,7 +299,7 @@ fn on_pty(text: &str) -> String {
 /// (with German plurals) and the result; and the email it asked for is German too.
 #[test]
 fn the_client_speaks_the_locale_language_and_asks_for_the_email_in_it() {
-    let app = TestApp::spawn();
+    let app = app();
     let mut command = verify_command(&app.relay.url, &[]);
     command.env("LANG", "de_DE.UTF-8");
     let mut session = spawn_command(command, Some(15_000)).expect("a pseudo-terminal");
@@ -345,7 +353,7 @@ fn the_client_speaks_the_locale_language_and_asks_for_the_email_in_it() {
 /// `--lang` wins over the locale; a language the client does not speak is an input error.
 #[test]
 fn the_lang_flag_wins_over_the_locale() {
-    let app = TestApp::spawn();
+    let app = app();
     let mut command = verify_command(
         &app.relay.url,
         &["--lang", "fr", "--email", "flo@example.com"],
@@ -381,7 +389,7 @@ fn the_lang_flag_wins_over_the_locale() {
 /// no code sent), and a `--ca` that is not a certificate file is named.
 #[test]
 fn an_https_relay_is_reached_over_tls_with_a_private_ca() {
-    let app = TestApp::spawn();
+    let app = app();
     let proxy = TlsProxy::start(app.relay.url.trim_start_matches("http://"));
     let untrusted = verify_command(&proxy.url(), &["--email", "tls@example.com"])
         .stdin(Stdio::null())

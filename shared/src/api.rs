@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateChallengeRequest {
     pub email: String,
+    /// A solved proof of work (`crate::pow`): base64 of ALTCHA's solution payload as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pow: Option<String>,
     /// The language the client shows (a BCP 47 tag such as `de`): the email and the `message` of
     /// a refusal are written in it. Without it, or in a language the relay does not speak, the
     /// request's `Accept-Language` decides.
@@ -19,6 +22,9 @@ pub struct CreateChallengeRequest {
 pub struct ResendRequest {
     pub challenge: String,
     pub email: String,
+    /// As in [`CreateChallengeRequest::pow`]: each send pays its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pow: Option<String>,
     /// As in [`CreateChallengeRequest::lang`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
@@ -79,6 +85,9 @@ pub struct ErrorDetail {
     /// With `rate_limited`, in whole seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// With `pow_required`: a fresh challenge to solve before trying again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pow: Option<crate::pow::PowChallenge>,
 }
 
 /// `GET /healthz`.
@@ -171,6 +180,9 @@ impl FromFields for ErrorResponse {
                     .count("attempts_left")
                     .and_then(|n| u32::try_from(n).ok()),
                 retry_after: error.count("retry_after"),
+                pow: error
+                    .object("pow")
+                    .and_then(|pow| crate::pow::PowChallenge::from_fields(&pow)),
             },
         })
     }
@@ -246,7 +258,16 @@ mod tests {
             proof: "a.b.c".into(),
             proof_expires_at: "2026-11-21T10:10:00Z".into(),
         });
-        for (attempts_left, retry_after) in [(None, None), (Some(2), Some(45))] {
+        let pow = crate::pow::PowChallenge {
+            algorithm: "SHA-256".into(),
+            challenge: "ab".repeat(32),
+            maxnumber: 100_000,
+            salt: "0f?expires=1&".into(),
+            signature: "cd".repeat(32),
+        };
+        for (attempts_left, retry_after, pow) in
+            [(None, None, None), (Some(2), Some(45), Some(pow))]
+        {
             for code in ErrorCode::ALL {
                 reads_back(ErrorResponse {
                     error: ErrorDetail {
@@ -254,6 +275,7 @@ mod tests {
                         message: "m".into(),
                         attempts_left,
                         retry_after,
+                        pow: pow.clone(),
                     },
                 });
             }
@@ -280,6 +302,7 @@ mod tests {
                 message: "This code has expired.".into(),
                 attempts_left: None,
                 retry_after: None,
+                pow: None,
             },
         };
         let json = serde_json::to_value(&body).unwrap();

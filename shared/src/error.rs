@@ -19,6 +19,7 @@ pub enum ErrorCode {
     Expired,
     AlreadyUsed,
     RateLimited,
+    PowRequired,
     DeliveryFailed,
     Unavailable,
     NotFound,
@@ -28,7 +29,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// All codes, for exhaustive tests and documentation.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::InvalidRequest,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
@@ -41,6 +42,7 @@ impl ErrorCode {
         ErrorCode::Expired,
         ErrorCode::AlreadyUsed,
         ErrorCode::RateLimited,
+        ErrorCode::PowRequired,
         ErrorCode::DeliveryFailed,
         ErrorCode::Unavailable,
         ErrorCode::NotFound,
@@ -63,6 +65,7 @@ impl ErrorCode {
             ErrorCode::Expired => "expired",
             ErrorCode::AlreadyUsed => "already_used",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::PowRequired => "pow_required",
             ErrorCode::DeliveryFailed => "delivery_failed",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::NotFound => "not_found",
@@ -91,6 +94,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::WrongCode => 422,
+            ErrorCode::PowRequired => 428,
             ErrorCode::TooManyAttempts | ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
             ErrorCode::DeliveryFailed => 502,

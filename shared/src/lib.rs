@@ -10,6 +10,7 @@ pub mod code;
 pub mod email;
 pub mod error;
 pub mod i18n;
+pub mod pow;
 
 pub use code::{Code, CodeError};
 pub use email::{EmailAddress, EmailError};

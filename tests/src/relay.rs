@@ -156,7 +156,9 @@ impl RelayProcess {
     }
 
     /// Starts the binary with these settings on top of test defaults (which name no mail server
-    /// and no development mode: one of them must be in `env`).
+    /// and no development mode: one of them must be in `env`). The proof of work is off unless
+    /// `env` sets `OTP_RELAY_POW`: the rules of the flow are tested without it, and the proof of
+    /// work's own tests and the real clients (page, widget, terminal) with it.
     pub fn start(env: &[(String, String)]) -> RelayProcess {
         let mut all: Vec<(String, String)> = vec![
             ("OTP_RELAY_LISTEN".into(), "127.0.0.1:0".into()),
@@ -168,6 +170,7 @@ impl RelayProcess {
             ),
             ("OTP_RELAY_LOG".into(), "debug".into()),
             ("OTP_RELAY_SMTP_TIMEOUT".into(), "3s".into()),
+            ("OTP_RELAY_POW".into(), "off".into()),
         ];
         for (key, value) in env {
             all.retain(|(k, _)| k != key);
@@ -357,13 +360,51 @@ impl RelayProcess {
         }
     }
 
+    /// Whether this relay wants a proof of work on sends.
+    pub fn pow_on(&self) -> bool {
+        self.env
+            .iter()
+            .any(|(k, v)| k == "OTP_RELAY_POW" && v != "off")
+    }
+
+    /// A solved proof of work, as a client pays one: `GET /api/v1/pow`, solved.
+    pub async fn pow(&self) -> String {
+        let challenge = self
+            .client
+            .get(format!("{}/api/v1/pow", self.url))
+            .send()
+            .await
+            .expect("relay answers")
+            .json::<Value>()
+            .await
+            .expect("a challenge");
+        otp_relay::testing::solve_pow(&challenge).expect("the challenge solves")
+    }
+
+    /// A send (`path` with `body`), paid for as a client pays where the relay wants a proof of
+    /// work: one solved before, and the one a `pow_required` hands back, once.
+    pub async fn post_paid(&self, path: &str, mut body: Value) -> Reply {
+        if !self.pow_on() {
+            return self.post(path, body).await;
+        }
+        body["pow"] = Value::String(self.pow().await);
+        let reply = self.post(path, body.clone()).await;
+        if reply.error_code() != "pow_required" {
+            return reply;
+        }
+        body["pow"] = Value::String(
+            otp_relay::testing::solve_pow(&reply.json["error"]["pow"]).expect("it solves"),
+        );
+        self.post(path, body).await
+    }
+
     pub async fn issue(&self, email: &str) -> Reply {
-        self.post("/api/v1/challenges", json!({ "email": email }))
+        self.post_paid("/api/v1/challenges", json!({ "email": email }))
             .await
     }
 
     pub async fn resend(&self, challenge: &str, email: &str) -> Reply {
-        self.post(
+        self.post_paid(
             "/api/v1/challenges/resend",
             json!({ "challenge": challenge, "email": email }),
         )

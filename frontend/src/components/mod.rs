@@ -7,9 +7,10 @@ mod steps;
 use crate::api::RelayClient;
 use crate::flow::{Action, Effect, Flow, Focus, Request, Stage, Step, VerifiedProof};
 use crate::words::{self, Words};
-use gloo_timers::callback::Interval;
+use gloo_timers::callback::{Interval, Timeout};
 use otp_relay_shared::Lang;
 use otp_relay_shared::api::WidgetStatus;
+use otp_relay_shared::pow::{PowChallenge, Progress, Solver};
 use steps::{Refs, Scene};
 use web_sys::HtmlElement;
 use yew::prelude::*;
@@ -64,6 +65,10 @@ pub enum Msg {
     Tick,
     /// The page's status and, for a language other than English, its messages.
     Status(Option<(WidgetStatus, Option<Words>)>),
+    /// A proof-of-work challenge fetched for a job (none: the relay offers none).
+    PowChallenge(u32, Option<PowChallenge>),
+    /// Time for the next slice of the proof of work.
+    PowSlice,
 }
 
 /// The verification flow.
@@ -78,6 +83,9 @@ pub struct VerifyFlow {
     is_page: bool,
     refs: Refs,
     _clock: Interval,
+    /// The proof of work being solved, and the timer of its next slice.
+    solving: Option<Solving>,
+    pow_timer: Option<Timeout>,
 }
 
 fn now_ms() -> f64 {
@@ -97,21 +105,127 @@ fn instance_id() -> String {
     id
 }
 
-/// Asks the relay: a request, or (`None`) the page's status. Every request goes through this
-/// one future, so the wasm holds one copy of the code that runs futures for a component.
-async fn ask(relay: RelayClient, request: Option<Request>) -> Msg {
-    match request {
-        Some(request) => Msg::Flow(relay.call(request).await),
-        None => Msg::Status(relay.status().await),
+/// What the component asks of the relay.
+enum Work {
+    Request(Request),
+    /// The page's status.
+    Status,
+    /// A proof-of-work challenge, for the job of this generation.
+    Pow(u32),
+}
+
+/// Asks the relay. Every request goes through this one future, so the wasm holds one copy of
+/// the code that runs futures for a component.
+async fn ask(relay: RelayClient, work: Work) -> Msg {
+    match work {
+        Work::Request(request) => Msg::Flow(relay.call(request).await),
+        Work::Status => Msg::Status(relay.status().await),
+        Work::Pow(generation) => Msg::PowChallenge(generation, relay.pow_challenge().await),
     }
 }
 
+/// Starts `work` for the component. Every request starts here, so the wasm holds one copy of
+/// the code that builds and spawns the future.
+#[inline(never)]
+fn spawn(ctx: &Context<VerifyFlow>, relay: &RelayClient, work: Work) {
+    ctx.link().send_future(ask(relay.clone(), work));
+}
+
+/// A proof of work being solved: its job's generation, the challenge, the search.
+struct Solving {
+    generation: u32,
+    challenge: PowChallenge,
+    solver: Solver,
+}
+
 impl VerifyFlow {
+    /// Starts the proof-of-work job the flow asked for, if any: fetches its challenge, or
+    /// solves the one it came with. A new job replaces the one under way.
+    fn run_pow_job(&mut self, ctx: &Context<Self>) {
+        let Some(job) = self.flow.pow_job.take() else {
+            return;
+        };
+        self.solving = None;
+        match job.challenge {
+            Some(challenge) => self.start_solving(ctx, job.generation, Some(challenge)),
+            None => spawn(ctx, &self.relay, Work::Pow(job.generation)),
+        }
+    }
+
+    fn start_solving(
+        &mut self,
+        ctx: &Context<Self>,
+        generation: u32,
+        challenge: Option<PowChallenge>,
+    ) {
+        let solving = challenge.and_then(|challenge| {
+            Solver::new(&challenge).map(|solver| Solving {
+                generation,
+                challenge,
+                solver,
+            })
+        });
+        match solving {
+            Some(solving) => {
+                self.solving = Some(solving);
+                self.next_slice(ctx);
+            }
+            None => self.act(ctx, Action::PowUnavailable(generation)),
+        }
+    }
+
+    /// The next slice runs as a task of its own (a timer), so that input and rendering run
+    /// between slices.
+    fn next_slice(&mut self, ctx: &Context<Self>) {
+        let link = ctx.link().clone();
+        self.pow_timer = Some(Timeout::new(0, move || link.send_message(Msg::PowSlice)));
+    }
+
+    /// Solves for about 15 ms, far below the browser's 50 ms "long task". In slices on the
+    /// page's thread rather than in a Web Worker: a worker would load a second copy of the wasm
+    /// (the download is the budget that binds), and the widget would need a worker script
+    /// beside its module on every host page.
+    fn pow_slice(&mut self, ctx: &Context<Self>) {
+        let Some(solving) = self.solving.as_mut() else {
+            return;
+        };
+        let started = now_ms();
+        let outcome = loop {
+            match solving.solver.run(1_000) {
+                Progress::Searching if now_ms() - started < 15.0 => {}
+                Progress::Searching => break None,
+                Progress::Found(number) => {
+                    break Some(
+                        crate::api::pow_payload(&solving.challenge, number)
+                            .map_or(Action::PowUnavailable(solving.generation), |pow| {
+                                Action::PowSolved(solving.generation, pow)
+                            }),
+                    );
+                }
+                Progress::Exhausted => break Some(Action::PowUnavailable(solving.generation)),
+            }
+        };
+        match outcome {
+            None => self.next_slice(ctx),
+            Some(action) => {
+                self.solving = None;
+                self.act(ctx, action);
+            }
+        }
+    }
+
+    /// Applies an action to the flow and runs what it asks for.
+    fn act(&mut self, ctx: &Context<Self>, action: Action) {
+        if let Some(effect) = self.flow.update(action, self.now_ms) {
+            self.run(ctx, effect);
+        }
+        self.run_pow_job(ctx);
+    }
+
     fn run(&self, ctx: &Context<Self>, effect: Effect) {
         match effect {
             Effect::Ask(request) => {
-                ctx.link()
-                    .send_future(ask(self.relay.clone(), Some(request)));
+                spawn(ctx, &self.relay, Work::Request(request));
             }
             Effect::Announce(proof) => ctx.props().on_verified.emit(proof),
             Effect::ReportError { code, message } => ctx.props().on_error.emit((code, message)),
@@ -142,7 +256,7 @@ impl Component for VerifyFlow {
             _ => None,
         });
         if known.is_none() || words.is_none() {
-            ctx.link().send_future(ask(relay.clone(), None));
+            spawn(ctx, &relay, Work::Status);
         }
         VerifyFlow {
             flow: Flow::speaking(&ctx.props().email, words.unwrap_or_else(Words::english)),
@@ -153,6 +267,8 @@ impl Component for VerifyFlow {
             is_page: ctx.props().is_page,
             refs: Refs::default(),
             _clock: Interval::new(1_000, move || tick.emit(())),
+            solving: None,
+            pow_timer: None,
         }
     }
 
@@ -160,10 +276,17 @@ impl Component for VerifyFlow {
         self.now_ms = now_ms();
         match msg {
             Msg::Flow(action) => {
-                if let Some(effect) = self.flow.update(action, self.now_ms) {
-                    self.run(ctx, effect);
-                }
+                self.act(ctx, action);
                 true
+            }
+            Msg::PowChallenge(generation, challenge) => {
+                self.start_solving(ctx, generation, challenge);
+                true
+            }
+            // A slice changes nothing on screen until it ends a search.
+            Msg::PowSlice => {
+                self.pow_slice(ctx);
+                self.solving.is_none()
             }
             // Only countdowns change with time.
             Msg::Tick => self.flow.ticking(),
@@ -208,7 +331,7 @@ impl Component for VerifyFlow {
                     self.flow.words = words;
                     ctx.props().on_language.emit(words);
                 }
-                None => ctx.link().send_future(ask(self.relay.clone(), None)),
+                None => spawn(ctx, &self.relay, Work::Status),
             }
         }
         true
@@ -229,7 +352,7 @@ impl Component for VerifyFlow {
             Stage::Verified(proof) => steps::verified(&scene, proof),
         };
         html! {
-            <section class="otp" aria-labelledby={format!("{}-title", self.id)}
+            <section class="otp" aria-labelledby={steps::part(&self.id, "-title")}
                 lang={self.words().lang.tag()} dir={if self.words().lang.is_rtl() { "rtl" } else { "ltr" }}>
                 { body }
                 if self.dev_outbox && self.flow.step() != Step::Verified {
@@ -242,7 +365,11 @@ impl Component for VerifyFlow {
         }
     }
 
-    fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {
+    fn rendered(&mut self, ctx: &Context<Self>, first_render: bool) {
+        // The proof of work starts once the form is on screen, never before its first paint.
+        if first_render {
+            self.run_pow_job(ctx);
+        }
         let Some(focus) = self.flow.focus.take() else {
             return;
         };

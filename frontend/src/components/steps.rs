@@ -28,14 +28,44 @@ pub struct Refs {
     pub success: NodeRef,
 }
 
+/// An element id of this widget: its prefix and the part (`otp-1a2b3c4d-email`).
+pub fn part(id: &str, part: &str) -> String {
+    [id, part].concat()
+}
+
+/// A click that does `action`. One closure type for every button, so the wasm holds one copy of
+/// the code around it.
+fn press(act: &Callback<Action>, action: Action) -> Callback<MouseEvent> {
+    act.reform(move |_| action.clone())
+}
+
+/// A form submission that does `action` instead of loading a page.
+fn submit(act: &Callback<Action>, action: Action) -> Callback<SubmitEvent> {
+    act.reform(move |e: SubmitEvent| {
+        e.prevent_default();
+        action.clone()
+    })
+}
+
+/// Typing into a field, as the action `typed` makes of its value.
+fn typing(act: &Callback<Action>, typed: fn(String) -> Action) -> Callback<InputEvent> {
+    act.reform(move |e: InputEvent| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        typed(input.value())
+    })
+}
+
 fn flag(on: bool) -> &'static str {
     if on { "true" } else { "false" }
 }
 
-/// The message under a step, with its way forward.
+/// The message under a step, with its way forward. Its class is written out for each tone:
+/// a class computed at run time would bring yew's class sets (an index map) into the wasm for
+/// this one element.
 pub fn notice(scene: &Scene<'_>, notice: Option<&Notice>) -> Html {
+    let at = scene.refs.notice.clone();
     let Some(notice) = notice else {
-        return html! { <div class="otp-notice" role="status" aria-live="polite" ref={scene.refs.notice.clone()} tabindex="-1"></div> };
+        return html! { <div class="otp-notice" role="status" aria-live="polite" ref={at} tabindex="-1"></div> };
     };
     let button = match scene.flow.recovery_button(notice, scene.now_ms) {
         None => html! {},
@@ -46,19 +76,18 @@ pub fn notice(scene: &Scene<'_>, notice: Option<&Notice>) -> Html {
             };
             html! {
                 <button type="button" class="otp-secondary" disabled={!button.enabled}
-                    onclick={scene.act.reform(move |_| action.clone())}>{ button.label }</button>
+                    onclick={press(&scene.act, action)}>{ button.label }</button>
             }
         }
     };
-    let (class, role) = match notice.tone {
-        Tone::Info => ("otp-notice otp-info", "status"),
-        Tone::Error => ("otp-notice otp-error", "alert"),
-    };
-    html! {
-        <div class={class} role={role} aria-live="polite" ref={scene.refs.notice.clone()} tabindex="-1">
-            <p>{ &notice.text }</p>
-            { button }
-        </div>
+    let body = html! { <><p>{ &notice.text }</p>{ button }</> };
+    match notice.tone {
+        Tone::Info => html! {
+            <div class="otp-notice otp-info" role="status" aria-live="polite" ref={at} tabindex="-1">{ body }</div>
+        },
+        Tone::Error => html! {
+            <div class="otp-notice otp-error" role="alert" aria-live="polite" ref={at} tabindex="-1">{ body }</div>
+        },
     }
 }
 
@@ -66,22 +95,16 @@ pub fn notice(scene: &Scene<'_>, notice: Option<&Notice>) -> Html {
 pub fn email(scene: &Scene<'_>) -> Html {
     let (flow, id) = (scene.flow, scene.id);
     let sending = flow.busy == Busy::Sending;
-    let error_id = format!("{id}-email-error");
-    let onsubmit = scene.act.reform(|e: SubmitEvent| {
-        e.prevent_default();
-        Action::SubmitEmail
-    });
-    let oninput = scene.act.reform(|e: InputEvent| {
-        let input: HtmlInputElement = e.target_unchecked_into();
-        Action::EmailInput(input.value())
-    });
+    let error_id = part(id, "-email-error");
+    let onsubmit = submit(&scene.act, Action::SubmitEmail);
+    let oninput = typing(&scene.act, Action::EmailInput);
     let words = flow.words;
     html! {
         <form class="otp-form" onsubmit={onsubmit} novalidate=true>
-            <h2 class="otp-title" aria-level={scene.heading_level} id={format!("{id}-title")}>{ words.text(words::UI_TITLE) }</h2>
+            <h2 class="otp-title" aria-level={scene.heading_level} id={part(id, "-title")}>{ words.text(words::UI_TITLE) }</h2>
             <p class="otp-hint">{ words.say(words::UI_HINT, &otp_relay_shared::DEFAULT_CODE_LENGTH.to_string()) }</p>
-            <label class="otp-label" for={format!("{id}-email")}>{ words.text(words::UI_EMAIL_LABEL) }</label>
-            <input id={format!("{id}-email")} class="otp-input" type="email" name="email"
+            <label class="otp-label" for={part(id, "-email")}>{ words.text(words::UI_EMAIL_LABEL) }</label>
+            <input id={part(id, "-email")} class="otp-input" type="email" name="email"
                 autocomplete="email" inputmode="email" spellcheck="false" required=true
                 ref={scene.refs.email.clone()}
                 value={flow.email_input.clone()}
@@ -107,40 +130,34 @@ pub fn code(scene: &Scene<'_>) -> Html {
     };
     let verifying = flow.busy == Busy::Verifying;
     let closed = flow.code_closed(now);
-    let onsubmit = scene.act.reform(|e: SubmitEvent| {
-        e.prevent_default();
-        Action::SubmitCode
-    });
-    let oninput = scene.act.reform(|e: InputEvent| {
-        let input: HtmlInputElement = e.target_unchecked_into();
-        Action::CodeInput(input.value())
-    });
+    let onsubmit = submit(&scene.act, Action::SubmitCode);
+    let oninput = typing(&scene.act, Action::CodeInput);
     let resend = flow.resend_button(now);
     let words = flow.words;
     // The address in bold, where this language puts it in the sentence.
     let (before, after) = words.parts(words::UI_SENT_TO);
     html! {
         <form class="otp-form" onsubmit={onsubmit} novalidate=true>
-            <h2 class="otp-title" aria-level={scene.heading_level} id={format!("{id}-title")}>{ words.text(words::UI_CODE_TITLE) }</h2>
+            <h2 class="otp-title" aria-level={scene.heading_level} id={part(id, "-title")}>{ words.text(words::UI_CODE_TITLE) }</h2>
             <p class="otp-hint">{ before }<strong>{ &challenge.email }</strong>{ after }</p>
-            <label class="otp-label" for={format!("{id}-code")}>{ words.say(words::UI_CODE_LABEL, &challenge.code_length.to_string()) }</label>
-            <input id={format!("{id}-code")} class="otp-input otp-code" type="text" name="one-time-code"
+            <label class="otp-label" for={part(id, "-code")}>{ words.say(words::UI_CODE_LABEL, &challenge.code_length.to_string()) }</label>
+            <input id={part(id, "-code")} class="otp-input otp-code" type="text" name="one-time-code"
                 autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" spellcheck="false"
                 ref={scene.refs.code.clone()}
                 value={flow.code_input.clone()}
                 disabled={closed}
-                aria-describedby={format!("{id}-expiry")}
+                aria-describedby={part(id, "-expiry")}
                 oninput={oninput} />
-            <p id={format!("{id}-expiry")} class="otp-countdown">{ flow.expiry_line(now) }</p>
+            <p id={part(id, "-expiry")} class="otp-countdown">{ flow.expiry_line(now) }</p>
             <button type="submit" class="otp-primary" disabled={verifying || closed} aria-busy={flag(verifying)}>
                 { flow.main_label(words::UI_VERIFY, Busy::Verifying, words::UI_CHECKING) }
             </button>
             { notice(scene, flow.shown_notice(now).as_ref()) }
             <div class="otp-actions">
                 <button type="button" class="otp-link" disabled={!resend.enabled}
-                    onclick={scene.act.reform(|_| Action::Resend)}>{ resend.label }</button>
+                    onclick={press(&scene.act, Action::Resend)}>{ resend.label }</button>
                 <button type="button" class="otp-link"
-                    onclick={scene.act.reform(|_| Action::UseAnotherAddress)}>{ words.text(words::UI_USE_ANOTHER) }</button>
+                    onclick={press(&scene.act, Action::UseAnotherAddress)}>{ words.text(words::UI_USE_ANOTHER) }</button>
             </div>
         </form>
     }

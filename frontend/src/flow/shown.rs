@@ -42,6 +42,9 @@ impl Flow {
     pub fn resend_button(&self, now_ms: f64) -> Button {
         let resend_in = self.resend_in(now_ms);
         let label = match self.challenge() {
+            _ if self.busy == Busy::Resending && self.paying() => {
+                self.words.text(words::UI_WORKING).to_string()
+            }
             _ if self.busy == Busy::Resending => self.words.text(words::UI_SENDING).to_string(),
             Some(challenge) if challenge.sends_left == 0 => {
                 self.words.text(words::UI_NO_RESENDS).to_string()
@@ -68,12 +71,13 @@ impl Flow {
         }
     }
 
-    /// The label of a step's main button: its action, or what is under way.
+    /// The label of a step's main button: its action, or what is under way (a send still
+    /// solving its proof of work says it is working).
     pub fn main_label(&self, action: Slot, busy: Busy, busy_label: Slot) -> &'static str {
-        self.words.text(if self.busy == busy {
-            busy_label
-        } else {
-            action
+        self.words.text(match () {
+            () if self.busy != busy => action,
+            () if self.paying() => words::UI_WORKING,
+            () => busy_label,
         })
     }
 }

@@ -28,6 +28,7 @@ fn refused(
         message: message.into(),
         attempts_left,
         retry_after,
+        pow: None,
     })
 }
 
@@ -59,12 +60,21 @@ fn send(email: &str) -> Option<Effect> {
     Some(Effect::Ask(Request::Send(CreateChallengeRequest {
         email: email.into(),
         lang: None,
+        pow: None,
     })))
+}
+
+/// A fresh flow whose relay offers no proof of work: the rules of the flow, apart from it.
+fn without_pow(prefill: &str) -> Flow {
+    let mut flow = Flow::new(prefill);
+    flow.pow_job = None;
+    flow.pow = Pow::Unavailable;
+    flow
 }
 
 /// A flow on the code step.
 fn at_code_step() -> Flow {
-    let mut flow = Flow::new("ada@example.com");
+    let mut flow = without_pow("ada@example.com");
     assert!(flow.update(Action::SubmitEmail, NOW).is_some());
     flow.update(Action::Issued(challenge()), NOW);
     flow
@@ -81,7 +91,7 @@ fn verify_effect(code: &str) -> Option<Effect> {
 
 #[test]
 fn a_valid_address_requests_a_code_and_shows_busy() {
-    let mut flow = Flow::new("");
+    let mut flow = without_pow("");
     flow.update(Action::EmailInput("  Ada@Example.com ".into()), NOW);
     let effect = flow.update(Action::SubmitEmail, NOW);
     assert_eq!(effect, send("ada@example.com"));
@@ -95,7 +105,7 @@ fn a_valid_address_requests_a_code_and_shows_busy() {
 
 #[test]
 fn an_invalid_address_is_refused_beside_the_field_without_a_request() {
-    let mut flow = Flow::new("ada@");
+    let mut flow = without_pow("ada@");
     assert_eq!(flow.update(Action::SubmitEmail, NOW), None);
     assert!(flow.email_error().unwrap().contains("domain"));
     assert_eq!(flow.focus, Some(Focus::EmailField));
@@ -105,7 +115,7 @@ fn an_invalid_address_is_refused_beside_the_field_without_a_request() {
 
 #[test]
 fn the_relay_refusing_the_address_shows_its_message_beside_the_field() {
-    let mut flow = Flow::new("ada@example.com");
+    let mut flow = without_pow("ada@example.com");
     flow.update(Action::SubmitEmail, NOW);
     let report = flow.update(
         Action::Failed(api(ErrorCode::InvalidEmail, "Bad address.")),
@@ -261,7 +271,7 @@ fn codes_that_need_a_new_code_say_so() {
 
 #[test]
 fn rate_limits_count_down_and_block_until_then() {
-    let mut flow = Flow::new("ada@example.com");
+    let mut flow = without_pow("ada@example.com");
     flow.update(Action::SubmitEmail, NOW);
     flow.update(Action::Failed(rate_limited(45)), NOW);
     assert_eq!(flow.blocked_in(NOW), 45);
@@ -306,6 +316,7 @@ fn resend_keeps_the_code_and_updates_sends_left() {
             challenge: "tok".into(),
             email: "ada@example.com".into(),
             lang: None,
+            pow: None,
         })))
     );
     assert_eq!(flow.busy, Busy::Resending);
@@ -338,7 +349,7 @@ fn delivery_failures_and_outages_offer_retry_of_the_same_request() {
         api(ErrorCode::Unavailable, "Down."),
         Failure::Unreachable,
     ] {
-        let mut flow = Flow::new("ada@example.com");
+        let mut flow = without_pow("ada@example.com");
         let first = flow.update(Action::SubmitEmail, NOW);
         let report = flow.update(Action::Failed(failure.clone()), NOW);
         assert!(matches!(report, Some(Effect::ReportError { .. })));
@@ -383,12 +394,16 @@ fn another_address_goes_back_with_the_address_kept() {
     assert_eq!(flow.challenge(), None);
     assert_eq!(flow.focus, Some(Focus::EmailField));
     flow.update(Action::Reset, NOW);
-    assert_eq!(flow, Flow::new(""));
+    assert_eq!(
+        flow,
+        Flow::new(""),
+        "a fresh flow, starting on a fresh proof of work"
+    );
 }
 
 #[test]
 fn a_held_form_submission_asks_to_verify_first() {
-    let mut flow = Flow::new("");
+    let mut flow = without_pow("");
     assert_eq!(flow.update(Action::SubmissionHeld, NOW), None);
     assert!(flow.notice.as_ref().unwrap().text.contains("send the code"));
     assert_eq!(flow.focus, Some(Focus::EmailField));
@@ -406,7 +421,7 @@ fn a_held_form_submission_asks_to_verify_first() {
 
 #[test]
 fn a_refused_origin_is_said_at_once_and_nothing_is_sent() {
-    let mut flow = Flow::new("ada@example.com");
+    let mut flow = without_pow("ada@example.com");
     let report = flow.update(Action::Refused("This site is not allowed.".into()), NOW);
     assert!(
         matches!(report, Some(Effect::ReportError { code, .. }) if code == "origin_not_allowed")
@@ -551,5 +566,183 @@ fn address_refusals_read_in_every_language() {
     assert_eq!(
         flow.email_error(),
         Some("Eine E-Mail-Adresse darf keine Leerzeichen enthalten.")
+    );
+}
+
+fn paid_send(email: &str, pow: &str) -> Option<Effect> {
+    Some(Effect::Ask(Request::Send(CreateChallengeRequest {
+        email: email.into(),
+        lang: None,
+        pow: Some(pow.into()),
+    })))
+}
+
+fn pow_challenge(maxnumber: u64) -> PowChallenge {
+    PowChallenge {
+        algorithm: "SHA-256".into(),
+        challenge: "ab".repeat(32),
+        maxnumber,
+        salt: "00?expires=1&".into(),
+        signature: "cd".repeat(32),
+    }
+}
+
+fn pow_required(maxnumber: u64) -> Failure {
+    Failure::Refused(ErrorDetail {
+        code: ErrorCode::PowRequired,
+        message: "Finish the check.".into(),
+        attempts_left: None,
+        retry_after: None,
+        pow: Some(pow_challenge(maxnumber)),
+    })
+}
+
+#[test]
+fn a_fresh_flow_starts_on_its_proof_of_work_at_once() {
+    let mut flow = Flow::new("ada@example.com");
+    assert_eq!(
+        flow.pow_job.take(),
+        Some(PowJob {
+            generation: 0,
+            challenge: None
+        })
+    );
+    assert_eq!(flow.pow, Pow::Working);
+}
+
+#[test]
+fn a_solution_ready_before_the_click_is_spent_at_once_and_the_next_one_started() {
+    let mut flow = Flow::new("ada@example.com");
+    flow.pow_job.take();
+    assert_eq!(flow.update(Action::PowSolved(0, "p0".into()), NOW), None);
+    assert_eq!(
+        flow.update(Action::SubmitEmail, NOW),
+        paid_send("ada@example.com", "p0")
+    );
+    assert!(!flow.paying());
+    assert_eq!(
+        flow.main_label(words::UI_SEND, Busy::Sending, words::UI_SENDING),
+        "Sending…"
+    );
+    // Spent: the next send (a resend, another address) gets a new one.
+    let next = flow.pow_job.take().unwrap();
+    assert_eq!((next.generation, next.challenge), (1, None));
+    assert_eq!(flow.pow, Pow::Working);
+}
+
+#[test]
+fn a_click_before_the_solution_waits_for_it_and_says_it_is_working() {
+    let mut flow = Flow::new("ada@example.com");
+    flow.pow_job.take();
+    assert_eq!(flow.update(Action::SubmitEmail, NOW), None);
+    assert!(flow.paying());
+    assert_eq!(flow.busy, Busy::Sending);
+    assert_eq!(
+        flow.main_label(words::UI_SEND, Busy::Sending, words::UI_SENDING),
+        "Working…"
+    );
+    // A second click changes nothing.
+    assert_eq!(flow.update(Action::SubmitEmail, NOW), None);
+    // A result of an older job is not this one.
+    assert_eq!(flow.update(Action::PowSolved(7, "old".into()), NOW), None);
+    assert!(flow.paying());
+    assert_eq!(
+        flow.update(Action::PowSolved(0, "p0".into()), NOW),
+        paid_send("ada@example.com", "p0")
+    );
+    assert!(!flow.paying());
+    assert_eq!(
+        flow.main_label(words::UI_SEND, Busy::Sending, words::UI_SENDING),
+        "Sending…"
+    );
+}
+
+#[test]
+fn pow_required_is_solved_and_sent_again_without_the_person_a_few_times() {
+    let mut flow = Flow::new("ada@example.com");
+    flow.pow_job.take();
+    flow.update(Action::PowSolved(0, "p0".into()), NOW);
+    flow.update(Action::SubmitEmail, NOW);
+    let mut generation = flow.pow_job.take().unwrap().generation;
+    for retry in 0..3 {
+        // The relay wants a harder one: no message, still busy, that challenge solved.
+        assert_eq!(
+            flow.update(Action::Failed(pow_required(1_000 << retry)), NOW),
+            None
+        );
+        assert_eq!(flow.notice, None);
+        assert_eq!(flow.busy, Busy::Sending);
+        assert!(flow.paying());
+        let job = flow.pow_job.take().unwrap();
+        assert!(job.generation > generation);
+        generation = job.generation;
+        assert_eq!(job.challenge, Some(pow_challenge(1_000 << retry)));
+        let pow = format!("p{}", retry + 1);
+        assert_eq!(
+            flow.update(Action::PowSolved(generation, pow.clone()), NOW),
+            paid_send("ada@example.com", &pow)
+        );
+        generation = flow.pow_job.take().unwrap().generation;
+    }
+    // Past that, the person is told, with a way forward.
+    assert!(
+        flow.update(Action::Failed(pow_required(64_000)), NOW)
+            .is_some()
+    );
+    assert_eq!(flow.busy, Busy::Idle);
+    let notice = flow.notice.clone().unwrap();
+    assert_eq!(
+        (notice.text.as_str(), notice.recovery),
+        ("Finish the check.", Recovery::Retry)
+    );
+    // Trying again pays again, with the solution of the job still running.
+    assert_eq!(flow.update(Action::Retry, NOW), None);
+    assert!(flow.paying());
+    assert_eq!(
+        flow.update(Action::PowSolved(generation, "p9".into()), NOW),
+        paid_send("ada@example.com", "p9")
+    );
+}
+
+#[test]
+fn a_relay_without_a_proof_of_work_gets_sends_without_one() {
+    let mut flow = Flow::new("ada@example.com");
+    flow.pow_job.take();
+    flow.update(Action::SubmitEmail, NOW);
+    assert_eq!(
+        flow.update(Action::PowUnavailable(0), NOW),
+        send("ada@example.com")
+    );
+    assert_eq!(flow.pow, Pow::Unavailable);
+}
+
+#[test]
+fn a_resend_pays_too_and_another_address_starts_afresh() {
+    let mut flow = Flow::new("ada@example.com");
+    flow.pow_job.take();
+    flow.update(Action::PowSolved(0, "p0".into()), NOW);
+    flow.update(Action::SubmitEmail, NOW);
+    let job = flow.pow_job.take().unwrap();
+    flow.update(Action::Issued(challenge()), NOW);
+    flow.update(Action::PowSolved(job.generation, "p1".into()), NOW);
+    let later = NOW + 30_000.0;
+    assert_eq!(
+        flow.update(Action::Resend, later),
+        Some(Effect::Ask(Request::Resend(ResendRequest {
+            challenge: "tok".into(),
+            email: "ada@example.com".into(),
+            lang: None,
+            pow: Some("p1".into()),
+        })))
+    );
+    // Another address: a fresh flow, with a fresh proof of work.
+    flow.update(Action::UseAnotherAddress, NOW);
+    let job = flow.pow_job.take().unwrap();
+    assert_eq!((job.generation, job.challenge), (0, None));
+    flow.update(Action::PowSolved(0, "p2".into()), NOW);
+    flow.email_input = "bob@example.com".into();
+    assert_eq!(
+        flow.update(Action::SubmitEmail, NOW),
+        paid_send("bob@example.com", "p2")
     );
 }

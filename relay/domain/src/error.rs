@@ -32,6 +32,8 @@ pub enum Reason {
     /// A limit on sends or wrong codes, until `retry_after`.
     Limit(Limit),
     OriginNotAllowed,
+    /// A send without a proof of work this relay accepts, and why (for the log and metrics).
+    PowRequired(crate::pow::PowRefusal),
     DeliveryFailed,
     /// The store cannot be used: fail closed.
     Unavailable,
@@ -68,6 +70,8 @@ pub struct ApiError {
     pub reason: Reason,
     pub attempts_left: Option<u32>,
     pub retry_after: Option<u64>,
+    /// With `pow_required`: the fresh challenge to solve (boxed: most errors carry none).
+    pub pow: Option<Box<otp_relay_shared::pow::PowChallenge>>,
 }
 
 impl ApiError {
@@ -77,6 +81,7 @@ impl ApiError {
             reason,
             attempts_left: None,
             retry_after: None,
+            pow: None,
         }
     }
 
@@ -140,6 +145,17 @@ impl ApiError {
 
     pub fn origin_not_allowed() -> Self {
         Self::new(ErrorCode::OriginNotAllowed, Reason::OriginNotAllowed)
+    }
+
+    /// `pow_required`, with the challenge to solve before trying again.
+    pub fn pow_required(
+        refusal: crate::pow::PowRefusal,
+        fresh: otp_relay_shared::pow::PowChallenge,
+    ) -> Self {
+        ApiError {
+            pow: Some(Box::new(fresh)),
+            ..Self::new(ErrorCode::PowRequired, Reason::PowRequired(refusal))
+        }
     }
 
     pub fn delivery_failed() -> Self {

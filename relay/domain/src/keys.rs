@@ -19,6 +19,7 @@ pub const MAX_KID_LEN: usize = 16;
 const LABEL_TOKEN: &[u8] = b"otp-relay/v1/challenge-token-mac";
 const LABEL_CODE: &[u8] = b"otp-relay/v1/code-prf";
 const LABEL_ADDRESS: &[u8] = b"otp-relay/v1/address-binding";
+const LABEL_POW: &[u8] = b"otp-relay/v1/pow-signature";
 // The label keeps its historical name so that pseudonyms stay stable across versions.
 const LABEL_STORE: &[u8] = b"otp-relay/v1/ledger-address-key";
 
@@ -29,6 +30,9 @@ pub struct ChallengeKeys {
     pub token_mac: SecretKey,
     pub code_prf: SecretKey,
     pub address_binding: SecretKey,
+    /// Signs proof-of-work challenges (`pow.rs`); its MAC is keyed by the hex text of the key,
+    /// as ALTCHA's libraries take it.
+    pub pow_signature: SecretKey,
 }
 
 /// All challenge keys: the first signs new tokens, every one verifies (key rotation).
@@ -64,14 +68,18 @@ pub enum KeyError {
     SeedLength(String, usize),
 }
 
-fn derive(secret: &[u8], label: &[u8]) -> SecretKey {
+fn derive_bytes(secret: &[u8], label: &[u8]) -> [u8; 32] {
     let hk = Hkdf::<Sha256>::new(Some(b"otp-relay"), secret);
     let mut out = [0u8; 32];
     // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so expand cannot fail.
     if hk.expand(label, &mut out).is_err() {
         unreachable!("HKDF output length is fixed and valid");
     }
-    SecretKey::new(out)
+    out
+}
+
+fn derive(secret: &[u8], label: &[u8]) -> SecretKey {
+    SecretKey::new(derive_bytes(secret, label))
 }
 
 /// Decodes a base64url secret (padding tolerated) and checks its length.
@@ -133,6 +141,7 @@ impl KeyRing {
                 token_mac: derive(secret.expose(), LABEL_TOKEN),
                 code_prf: derive(secret.expose(), LABEL_CODE),
                 address_binding: derive(secret.expose(), LABEL_ADDRESS),
+                pow_signature: SecretKey::keyed_by_hex(derive_bytes(secret.expose(), LABEL_POW)),
             })
             .collect();
         Ok(KeyRing { keys, store_key })
@@ -150,6 +159,11 @@ impl KeyRing {
     /// The key that signs new challenges.
     pub fn signing(&self) -> &ChallengeKeys {
         &self.keys[0]
+    }
+
+    /// Every configured key, the signing one first.
+    pub fn all(&self) -> impl Iterator<Item = &ChallengeKeys> {
+        self.keys.iter()
     }
 
     /// The key with this id, if it is configured.

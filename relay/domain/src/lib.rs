@@ -14,6 +14,7 @@ pub mod held;
 pub mod keys;
 pub mod network;
 pub mod policy;
+pub mod pow;
 pub mod proof;
 pub mod random;
 pub mod secret;

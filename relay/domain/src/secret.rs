@@ -47,9 +47,21 @@ pub struct SecretKey {
 }
 
 impl SecretKey {
-    pub fn new(mut bytes: [u8; 32]) -> Self {
-        let mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&bytes)
+    pub fn new(bytes: [u8; 32]) -> Self {
+        Self::keyed_by(bytes, |bytes| bytes.to_vec())
+    }
+
+    /// A key whose MAC is keyed by the lowercase hex text of its bytes: ALTCHA's libraries take
+    /// their HMAC key as text, and this is the text an operator would give them.
+    pub fn keyed_by_hex(bytes: [u8; 32]) -> Self {
+        Self::keyed_by(bytes, |bytes| crate::hex(bytes).into_bytes())
+    }
+
+    fn keyed_by(mut bytes: [u8; 32], mac_key: impl Fn(&[u8]) -> Vec<u8>) -> Self {
+        let mut key = mac_key(&bytes);
+        let mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&key)
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        zeroize::Zeroize::zeroize(&mut key);
         let key = SecretKey {
             bytes: SecretSlice::from(bytes.to_vec()),
             mac,

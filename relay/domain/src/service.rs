@@ -19,10 +19,12 @@ use crate::held::Held;
 use crate::hex;
 use crate::keys::KeyRing;
 use crate::policy::{Policy, Rate};
+use crate::pow::{PowRefusal, PowSettings};
 use crate::proof::{ProofClaims, ProofKeys, ProofSigner};
 use crate::store::{AddressId, Count, Store, StoreKey};
 use crate::token::{Challenge, TokenError, address_tag, site_tag};
 use hmac::Mac;
+use otp_relay_shared::pow::{PowChallenge, PowSolution};
 use otp_relay_shared::{Code, CodeError, EmailAddress};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -51,6 +53,8 @@ pub struct ServiceSettings {
     pub public_host: String,
     /// Each allowed origin's branding, when the operator set one.
     pub branding: std::collections::HashMap<String, Arc<crate::Brand>>,
+    /// The proof of work a send costs.
+    pub pow: PowSettings,
 }
 
 /// The domain service: the whole flow, over a store, a delivery and a clock it is given.
@@ -101,6 +105,8 @@ pub struct Sent {
     pub resend_at: UnixTime,
     pub attempts_left: u32,
     pub sends_left: u32,
+    /// The difficulty of the proof of work this send paid, if it needed one.
+    pub pow_paid: Option<u64>,
 }
 
 /// An address verified, with its signed proof.
@@ -330,7 +336,103 @@ impl VerificationService {
                 u64::from(policy.sends_per_challenge).saturating_sub(sends_used),
             )
             .unwrap_or(0),
+            pow_paid: None,
         }
+    }
+
+    /// The proof-of-work difficulty a send from `requester` needs now: from its network's sends
+    /// in the current window and the relay's sends in the current minute (`pow::difficulty`).
+    async fn pow_difficulty(&self, requester: &Requester) -> Result<u64, ApiError> {
+        let network_sends = self
+            .store
+            .count(&Self::client_sends_key(requester))
+            .await?
+            .value;
+        let sends_this_minute = self.store.count(&StoreKey::SendsThisMinute).await?.value;
+        Ok(crate::pow::difficulty(
+            &self.settings.pow,
+            network_sends,
+            sends_this_minute,
+        ))
+    }
+
+    fn fresh_pow(&self, requester: &Requester, maxnumber: u64) -> PowChallenge {
+        crate::pow::issue(
+            &self.settings.keys,
+            requester.ip,
+            maxnumber,
+            self.now_in_whole_seconds(),
+            self.settings.pow.lifetime,
+        )
+    }
+
+    /// `GET /api/v1/pow`: a challenge at the difficulty `requester` needs now.
+    pub async fn pow_challenge(&self, requester: &Requester) -> Result<PowChallenge, ApiError> {
+        let maxnumber = self.pow_difficulty(requester).await?;
+        Ok(self.fresh_pow(requester, maxnumber))
+    }
+
+    /// The base difficulty, for reading a challenge's level (`maxnumber / base`).
+    pub fn pow_base(&self) -> u64 {
+        self.settings.pow.base.max(1)
+    }
+
+    /// Takes a send's payment: checks `solution` (docs/security.md, A25) and claims it, held, so
+    /// it is spent once, and counts the send towards the surge. `Ok(None)`: this requester needs
+    /// none. A refusal carries a fresh challenge at the difficulty needed now, and leaves nothing
+    /// counted.
+    async fn pay(
+        &self,
+        held: &mut Held<'_>,
+        solution: Option<&PowSolution>,
+        requester: &Requester,
+    ) -> Result<Option<(StoreKey, u64)>, ApiError> {
+        if !self.settings.pow.required_of(requester.ip) {
+            return Ok(None);
+        }
+        let needed = self.pow_difficulty(requester).await?;
+        let refuse = |refusal: PowRefusal| {
+            tracing::info!(
+                reason = "pow_required",
+                refusal = refusal.as_str(),
+                maxnumber = needed,
+                "send refused: no valid proof of work"
+            );
+            Err(ApiError::pow_required(
+                refusal,
+                self.fresh_pow(requester, needed),
+            ))
+        };
+        let Some(solution) = solution else {
+            return refuse(PowRefusal::Missing);
+        };
+        let checked = match crate::pow::check(
+            &self.settings.keys,
+            solution,
+            requester.ip,
+            self.clock.now(),
+        ) {
+            Ok(checked) => checked,
+            Err(refusal) => return refuse(refusal),
+        };
+        if checked.maxnumber < needed {
+            return refuse(PowRefusal::TooEasy);
+        }
+        let spent = StoreKey::PowSpent(checked.id);
+        let lifetime = checked.expires_at.since(self.now_in_whole_seconds()) + STORE_MARGIN;
+        if held.claim(&spent, lifetime).await?.is_some() {
+            return refuse(PowRefusal::Replayed);
+        }
+        Ok(Some((spent, checked.maxnumber)))
+    }
+
+    /// Counts a paid send towards the relay's rate per minute, the surge's measure; kept
+    /// whatever comes of the send.
+    async fn count_towards_surge(&self, held: &mut Held<'_>) -> Result<(), ApiError> {
+        let key = StoreKey::SendsThisMinute;
+        held.count(&key, Duration::from_secs(60)).await?;
+        held.keep(&key);
+        Ok(())
     }
 
     /// Whether the store answers: `/readyz`.
@@ -341,8 +443,13 @@ impl VerificationService {
             .map_err(|error| ApiError::store_not_ready(error.to_string()))
     }
 
-    /// `POST /api/v1/challenges`.
-    pub async fn issue(&self, raw_email: &str, requester: &Requester) -> Result<Sent, ApiError> {
+    /// `POST /api/v1/challenges`, paid for with `pow` where the requester needs one.
+    pub async fn issue(
+        &self,
+        raw_email: &str,
+        pow: Option<&PowSolution>,
+        requester: &Requester,
+    ) -> Result<Sent, ApiError> {
         let email = parse_email(raw_email)?;
         let policy = &self.settings.policy;
         let ip_key = Self::client_sends_key(requester);
@@ -350,11 +457,16 @@ impl VerificationService {
         let mut held = Held::new(self.store.as_ref());
         let outcome: Result<Sent, ApiError> = async {
             let held = &mut held;
+            let paid = self.pay(held, pow, requester).await?;
             self.take_sends(held, &ip_key, &budgets).await?;
             // A send that cannot be delivered is refunded to the person, so an outage does not
             // lock them out, but still counts against the client, so that nobody drives
-            // unlimited SMTP transactions (A19).
+            // unlimited SMTP transactions (A19); its proof of work is spent too.
             held.keep(&ip_key);
+            if let Some((spent, _)) = &paid {
+                held.keep(spent);
+                self.count_towards_surge(held).await?;
+            }
 
             // Nothing about the challenge itself is stored: its first resend waits from the
             // issue time the token carries.
@@ -371,14 +483,17 @@ impl VerificationService {
             };
             self.deliver(&email, &challenge, requester).await?;
             let token = challenge.encode(keys);
-            Ok(self.response(
-                token,
-                &email,
-                &challenge,
-                (challenge.issued_at + policy.resend_after).secs(),
-                0,
-                1,
-            ))
+            Ok(Sent {
+                pow_paid: paid.map(|(_, maxnumber)| maxnumber),
+                ..self.response(
+                    token,
+                    &email,
+                    &challenge,
+                    (challenge.issued_at + policy.resend_after).secs(),
+                    0,
+                    1,
+                )
+            })
         }
         .await;
         settle(held, outcome).await
@@ -419,6 +534,7 @@ impl VerificationService {
         &self,
         token: &str,
         raw_email: &str,
+        pow: Option<&PowSolution>,
         requester: &Requester,
     ) -> Result<Sent, ApiError> {
         let email = parse_email(raw_email)?;
@@ -457,6 +573,7 @@ impl VerificationService {
         let mut held = Held::new(self.store.as_ref());
         let outcome: Result<Sent, ApiError> = async {
             let held = &mut held;
+            let paid = self.pay(held, pow, requester).await?;
             if let Some(left) = held.claim(&cooldown_key, policy.resend_after).await? {
                 return Err(ApiError::rate_limited(
                     left.as_secs_f64().ceil() as u64,
@@ -473,15 +590,22 @@ impl VerificationService {
             self.take_sends(held, &ip_key, &budgets).await?;
             // As in `issue`: refunded to the person, still counted against the client.
             held.keep(&ip_key);
+            if let Some((spent, _)) = &paid {
+                held.keep(spent);
+                self.count_towards_surge(held).await?;
+            }
             self.deliver(&email, &challenge, requester).await?;
-            Ok(self.response(
-                token.to_string(),
-                &email,
-                &challenge,
-                (now + policy.resend_after).secs_ceil(),
-                attempts_used,
-                resends.value + 1,
-            ))
+            Ok(Sent {
+                pow_paid: paid.map(|(_, maxnumber)| maxnumber),
+                ..self.response(
+                    token.to_string(),
+                    &email,
+                    &challenge,
+                    (now + policy.resend_after).secs_ceil(),
+                    attempts_used,
+                    resends.value + 1,
+                )
+            })
         }
         .await;
         settle(held, outcome).await

@@ -1,5 +1,5 @@
-//! The `otp-relay` command line: `serve` ([`serve`]), `keygen`, `send-test` ([`send_test`]) and
-//! `verify`, the terminal client ([`verify`]). Parsing and dispatch only; each command's work
+//! The `otp-relay` command line: `serve` ([`serve`]), `keygen`, `send-test` ([`send_test`]),
+//! `verify`, the terminal client ([`verify`]), and `pow` (a solved proof of work, for curl). Parsing and dispatch only; each command's work
 //! lives in its module.
 
 pub mod send_test;
@@ -52,6 +52,13 @@ pub enum Command {
         #[arg(long)]
         lang: Option<String>,
     },
+    /// Solve a relay's proof of work and print the `pow` a send carries (for curl and scripts:
+    /// `"pow": "$(otp-relay pow)"`).
+    Pow {
+        /// The relay's URL.
+        #[arg(long, env = "OTP_RELAY_URL", default_value = "http://127.0.0.1:8787")]
+        relay: String,
+    },
     /// Send one test message with the configured SMTP server and say plainly what went wrong.
     SendTest {
         /// Where to send the test message.
@@ -93,6 +100,16 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Serve(args) => runtime.block_on(serve::run(*args)),
         Command::SendTest { address, smtp } => runtime.block_on(send_test::run(&address, &smtp)),
+        Command::Pow { relay } => match runtime.block_on(verify::solved_pow(&relay)) {
+            Ok(pow) => {
+                println!("{pow}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("otp-relay pow: {error}");
+                ExitCode::from(verify::Outcome::Unreachable.code())
+            }
+        },
         Command::Verify {
             email,
             relay,

@@ -2,13 +2,15 @@
 //! types (or a script pipes in), and says plainly what happened. Typos are explained and asked
 //! again without using an attempt; everything the relay refuses ends with a message and its own
 //! exit code (see [`Outcome`]). It speaks the person's language ([`VerifyOptions::lang`]: `--lang`,
-//! else the locale) and asks the relay to write the email in it too.
+//! else the locale) and asks the relay to write the email in it too. Each send pays the relay's
+//! proof of work, solved here with native SHA-256.
 
 use otp_relay_shared::api::{
     ChallengeResponse, CreateChallengeRequest, ErrorDetail, ErrorResponse, ResendRequest,
     VerifyRequest, VerifyResponse,
 };
 use otp_relay_shared::code::normalize_typed_code;
+use otp_relay_shared::pow::PowChallenge;
 use otp_relay_shared::{Catalogue, Code, EmailAddress, ErrorCode, Lang};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -121,6 +123,100 @@ impl RelayApi {
             Err(_) => Reply::NotUnderstood(format!("The relay answered {status}.")),
         }
     }
+
+    /// A proof-of-work challenge from `GET /api/v1/pow`; `None` from a relay that has no such
+    /// endpoint (the send then goes without, and a relay that wants one says so).
+    async fn pow_challenge(&self) -> Result<Option<PowChallenge>, String> {
+        let response = self
+            .http
+            .get(format!("{}/api/v1/pow", self.base))
+            .send()
+            .await
+            .map_err(|error| error.to_string())?;
+        if !response.status().is_success() {
+            return Ok(None);
+        }
+        Ok(response.json::<PowChallenge>().await.ok())
+    }
+
+    /// A send (the first or again), paid for with a proof of work: a challenge is fetched and
+    /// solved first; when the relay asks for a harder one (`pow_required`), that one is solved
+    /// and the send tried again.
+    async fn post_paid<T: DeserializeOwned, R: Serialize>(
+        &self,
+        path: &str,
+        words: &Words,
+        mut request: R,
+        pay: impl Fn(&mut R, String),
+    ) -> Reply<T> {
+        let mut challenge = match self.pow_challenge().await {
+            Ok(challenge) => challenge,
+            Err(detail) => return Reply::Unreachable(detail),
+        };
+        for _ in 0..3 {
+            if let Some(challenge) = challenge.take() {
+                match solve_pow(challenge, words).await {
+                    Some(solution) => pay(&mut request, solution),
+                    None => {
+                        return Reply::NotUnderstood(
+                            "The relay's proof of work could not be solved.".into(),
+                        );
+                    }
+                }
+            }
+            match self.post::<T>(path, &request).await {
+                Reply::Refused(error)
+                    if error.code == ErrorCode::PowRequired && error.pow.is_some() =>
+                {
+                    challenge = error.pow;
+                }
+                reply => return reply,
+            }
+        }
+        self.post::<T>(path, &request).await
+    }
+}
+
+/// `otp-relay pow`: a challenge from the relay at `relay`, solved: the `pow` a send carries.
+pub async fn solved_pow(relay: &str) -> Result<String, String> {
+    let api = RelayApi {
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|error| error.to_string())?,
+        base: relay.trim_end_matches('/').to_string(),
+    };
+    let challenge = api
+        .pow_challenge()
+        .await?
+        .ok_or_else(|| format!("{relay} offers no proof of work (GET /api/v1/pow)"))?;
+    let words = Words {
+        catalogue: Catalogue::builtin(
+            locale_lang(|name| std::env::var(name).ok()).unwrap_or(Lang::En),
+        ),
+    };
+    solve_pow(challenge, &words)
+        .await
+        .ok_or_else(|| "the relay's proof of work could not be solved".to_string())
+}
+
+/// Solves a proof of work on a thread of its own (native SHA-256), saying so on stderr when it
+/// takes more than a second; the `pow` to send, base64 of the solution as JSON.
+async fn solve_pow(challenge: PowChallenge, words: &Words) -> Option<String> {
+    use base64::Engine;
+    let mut solving = tokio::task::spawn_blocking(move || {
+        let number = otp_relay_shared::pow::solve(&challenge)?;
+        serde_json::to_vec(&challenge.solution(number)).ok()
+    });
+    let solved = tokio::select! {
+        solved = &mut solving => solved,
+        () = tokio::time::sleep(Duration::from_secs(1)) => {
+            say(&words.text("cli.pow_slow", &[]));
+            solving.await
+        }
+    };
+    let json = solved.ok()??;
+    Some(base64::engine::general_purpose::STANDARD.encode(json))
 }
 
 /// Reads lines from stdin; prompts only when a person is there to see them.
@@ -261,9 +357,15 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
         let request = CreateChallengeRequest {
             email: email.to_string(),
             lang: Some(lang.to_string()),
+            pow: None,
         };
         match api
-            .post::<ChallengeResponse>("/api/v1/challenges", &request)
+            .post_paid::<ChallengeResponse, _>(
+                "/api/v1/challenges",
+                &words,
+                request,
+                |request, pow| request.pow = Some(pow),
+            )
             .await
         {
             Reply::Ok(body) => break (email, body),
@@ -317,9 +419,15 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
                 challenge: token.clone(),
                 email: email.to_string(),
                 lang: Some(lang.to_string()),
+                pow: None,
             };
             match api
-                .post::<ChallengeResponse>("/api/v1/challenges/resend", &request)
+                .post_paid::<ChallengeResponse, _>(
+                    "/api/v1/challenges/resend",
+                    &words,
+                    request,
+                    |request, pow| request.pow = Some(pow),
+                )
                 .await
             {
                 Reply::Ok(body) => {

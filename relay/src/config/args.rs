@@ -125,6 +125,20 @@ pub struct ServeArgs {
     /// How long one request may take, from its headers to the answer.
     #[arg(long, env = "OTP_RELAY_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
+    /// The proof of work on sends and resends: on (the default; blank is on too) or off.
+    #[arg(long, env = "OTP_RELAY_POW", default_value = "on", value_parser = parse_on_off, action = clap::ArgAction::Set)]
+    pub pow: bool,
+    /// Client networks (addresses or CIDR ranges, comma separated) that send without a proof
+    /// of work, e.g. a backend that calls the relay from known addresses.
+    #[arg(long, env = "OTP_RELAY_POW_EXEMPT", value_delimiter = ',')]
+    pub pow_exempt: Vec<String>,
+    /// The proof of work's `maxnumber` for a network with no recent sends (the expected work is
+    /// half of it in SHA-256 hashes).
+    #[arg(long, env = "OTP_RELAY_POW_BASE", default_value_t = crate::core::pow::DEFAULT_BASE)]
+    pub pow_base: u64,
+    /// Sends per minute over all clients above which every proof of work gets harder.
+    #[arg(long, env = "OTP_RELAY_POW_SURGE", default_value_t = crate::core::pow::DEFAULT_SURGE_PER_MINUTE)]
+    pub pow_surge: u64,
     /// A built frontend (trunk's dist/) to serve at /.
     #[arg(long, env = "OTP_RELAY_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
@@ -181,6 +195,15 @@ pub(super) fn parse_rate(text: &str) -> Result<Rate, String> {
         return Err(format!("{text:?}: count and window must be above zero"));
     }
     Ok(Rate { count, window })
+}
+
+/// `on` or `off`; blank is `on`, so that an empty setting never turns a protection off.
+pub(super) fn parse_on_off(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "on" | "1" | "true" | "yes" | "" => Ok(true),
+        "off" | "0" | "false" | "no" => Ok(false),
+        other => Err(format!("{other:?} is neither on nor off")),
+    }
 }
 
 pub(super) fn parse_bool(text: &str) -> Result<bool, String> {

@@ -42,6 +42,22 @@ pub struct ConnectionLimits {
 /// Longest time a client may take over its headers: a stalled connection is closed by then.
 pub const MAX_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Parses addresses (`10.0.0.1`, `::1`) and CIDR ranges (`10.0.0.0/8`), blanks skipped; the
+/// first item that is neither is the error.
+pub(super) fn parse_networks(items: &[String]) -> Result<Vec<IpNet>, String> {
+    items
+        .iter()
+        .map(|item| item.trim())
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| item.to_string())
+        })
+        .collect()
+}
+
 /// Parses the trusted proxies: addresses (`10.0.0.1`, `::1`) or CIDR ranges (`10.0.0.0/8`).
 pub(super) fn parse_trusted_proxies(items: &[String]) -> Result<Vec<IpNet>, String> {
     let mut proxies = Vec::new();

@@ -21,6 +21,7 @@ use listen::{parse_metrics_listen, parse_trusted_proxies};
 use store::parse_store;
 
 use crate::core::keys::KeyRing;
+use crate::core::pow::PowSettings;
 use crate::core::proof::ProofKeys;
 use crate::core::{Policy, ServiceSettings};
 use crate::mail::SmtpSettings;
@@ -60,6 +61,8 @@ pub struct Config {
     pub store: StoreSetting,
     pub store_capacity: usize,
     pub limit_sketch_width: usize,
+    /// The proof of work a send costs.
+    pub pow: PowSettings,
 }
 
 /// The outbox shows every code to whoever asks, so it is never what a blank setting gives (A13):
@@ -121,6 +124,7 @@ impl Config {
     /// Checks the arguments, one concern at a time; the error names the variable to change.
     pub fn from_args(args: ServeArgs) -> Result<Config, ConfigError> {
         let policy = policy::checked(&args)?;
+        let pow = policy::pow_settings(&args)?;
         // The sender is checked even while the outbox stands in for SMTP: a wrong one should
         // show on the first start, not on the first real send.
         crate::mail::smtp::parse_from(&args.smtp.from)
@@ -191,6 +195,7 @@ impl Config {
             store,
             store_capacity: args.store_capacity,
             limit_sketch_width: args.limit_sketch_width,
+            pow,
         })
     }
 
@@ -203,6 +208,7 @@ impl Config {
             public_url: self.public_url.clone(),
             public_host: self.public_host.clone(),
             branding: self.branding.clone(),
+            pow: self.pow.clone(),
         }
     }
 

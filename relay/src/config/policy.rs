@@ -8,6 +8,40 @@ pub const MAX_TTL: Duration = Duration::from_secs(600);
 /// Highest failure budget allowed (NIST 800-63B 5.2.2).
 pub const MAX_FAILURES: u64 = 100;
 
+/// The proof of work the arguments ask for (docs/security.md, requirement 14).
+pub(super) fn pow_settings(args: &ServeArgs) -> Result<PowSettings, ConfigError> {
+    let exempt = super::listen::parse_networks(&args.pow_exempt).map_err(|item| {
+        ConfigError::new(
+            "OTP_RELAY_POW_EXEMPT",
+            format!(
+                "OTP_RELAY_POW_EXEMPT: {item:?} is not an IP address or a CIDR range such as 10.0.0.0/8"
+            ),
+        )
+    })?;
+    if !(1..=crate::core::pow::MAX_DIFFICULTY).contains(&args.pow_base) {
+        return Err(ConfigError::new(
+            "OTP_RELAY_POW_BASE",
+            format!(
+                "OTP_RELAY_POW_BASE must be between 1 and {}",
+                crate::core::pow::MAX_DIFFICULTY
+            ),
+        ));
+    }
+    if args.pow_surge == 0 {
+        return Err(ConfigError::new(
+            "OTP_RELAY_POW_SURGE",
+            "OTP_RELAY_POW_SURGE must be at least 1 send per minute",
+        ));
+    }
+    Ok(PowSettings {
+        enabled: args.pow,
+        base: args.pow_base,
+        surge_per_minute: args.pow_surge,
+        exempt,
+        ..PowSettings::default()
+    })
+}
+
 /// The policy the arguments ask for, within its bounds.
 pub(super) fn checked(args: &ServeArgs) -> Result<Policy, ConfigError> {
     let policy = Policy {

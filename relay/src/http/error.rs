@@ -77,6 +77,7 @@ pub fn sentence(error: &ApiError, lang: Lang) -> String {
             Limit::ResendWait => "refusal.resend_wait",
         }),
         Reason::OriginNotAllowed => say("refusal.origin_not_allowed"),
+        Reason::PowRequired(_) => say("refusal.pow_required"),
         Reason::DeliveryFailed => say("refusal.delivery_failed"),
         Reason::Unavailable => say("refusal.unavailable"),
         Reason::StoreNotReady(detail) => {
@@ -95,6 +96,7 @@ fn body(error: &ApiError, lang: Lang) -> Json<ErrorResponse> {
             message: sentence(error, lang),
             attempts_left: error.attempts_left,
             retry_after: error.retry_after,
+            pow: error.pow.as_deref().cloned(),
         },
     })
 }
@@ -112,6 +114,7 @@ impl IntoResponse for HttpError {
                 | ErrorCode::InvalidChallenge
                 | ErrorCode::AlreadyUsed
                 | ErrorCode::Expired
+                | ErrorCode::PowRequired
         ) {
             tracing::info!(
                 reason = error.code.as_str(),

@@ -1,29 +1,47 @@
-//! The API's three endpoints: each takes a shared request type and hands it to the verification
+//! The API's endpoints: the three of the flow each take a shared request type and hands it to the verification
 //! service; what the service answers becomes the response, and is counted for the metrics.
 
 use super::SharedApp;
 use super::error::HttpError;
-use super::extract::ApiRequest;
+use super::extract::{ApiRequest, pow_solution};
 use crate::core::clock::rfc3339;
-use crate::core::{Sent, Verified};
+use crate::core::{Requester, Sent, Verified};
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use otp_relay_shared::api::{
     ChallengeResponse, CreateChallengeRequest, ResendRequest, VerifyRequest, VerifyResponse,
 };
+use otp_relay_shared::pow::PowSolution;
+
+/// `GET /api/v1/pow`: a proof-of-work challenge at the difficulty this client needs now; never
+/// cached, as each is single use.
+pub async fn pow(State(app): State<SharedApp>, request: Request) -> Result<Response, HttpError> {
+    let requester = super::extract::requester(&request, &app.config.trusted_proxies)?;
+    let challenge = app.service.pow_challenge(&requester).await?;
+    app.metrics
+        .count_pow_challenge(challenge.maxnumber, app.service.pow_base());
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(challenge)).into_response())
+}
+
+/// The `pow` of a send, checked for its shape, in the requester's language if refused.
+fn pow_of(field: Option<&str>, requester: &Requester) -> Result<Option<PowSolution>, HttpError> {
+    pow_solution(field).map_err(|e| HttpError::in_lang(e, requester.lang))
+}
 
 /// `POST /api/v1/challenges`.
 pub async fn issue(
     State(app): State<SharedApp>,
     request: ApiRequest<CreateChallengeRequest>,
 ) -> Result<Response, HttpError> {
+    let pow = pow_of(request.body.pow.as_deref(), &request.requester)?;
     let outcome = app
         .service
-        .issue(&request.body.email, &request.requester)
+        .issue(&request.body.email, pow.as_ref(), &request.requester)
         .await;
     app.metrics.count_send(&outcome);
+    app.metrics.count_pow(&outcome, app.service.pow_base());
     let sent = outcome.map_err(|e| HttpError::in_lang(e, request.requester.lang))?;
     Ok((StatusCode::CREATED, Json(challenge_response(sent))).into_response())
 }
@@ -34,11 +52,18 @@ pub async fn resend(
     request: ApiRequest<ResendRequest>,
 ) -> Result<Response, HttpError> {
     let body = &request.body;
+    let pow = pow_of(body.pow.as_deref(), &request.requester)?;
     let outcome = app
         .service
-        .resend(&body.challenge, &body.email, &request.requester)
+        .resend(
+            &body.challenge,
+            &body.email,
+            pow.as_ref(),
+            &request.requester,
+        )
         .await;
     app.metrics.count_send(&outcome);
+    app.metrics.count_pow(&outcome, app.service.pow_base());
     let sent = outcome.map_err(|e| HttpError::in_lang(e, request.requester.lang))?;
     Ok(Json(challenge_response(sent)).into_response())
 }

@@ -45,6 +45,7 @@ pub fn router(app: SharedApp) -> Router {
         .route("/api/v1/challenges", post(handlers::issue))
         .route("/api/v1/challenges/resend", post(handlers::resend))
         .route("/api/v1/challenges/verify", post(handlers::verify))
+        .route("/api/v1/pow", get(handlers::pow))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&app),

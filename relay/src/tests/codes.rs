@@ -156,6 +156,21 @@ async fn every_error_code_is_reachable_with_its_status() {
     relay.delivery.hang(false);
     tokio::time::resume();
 
+    // A send without a proof of work, where one is on (as it is by default outside tests).
+    let paying = super::relay_with(&["--pow", "on"]);
+    let required = expect(
+        paying
+            .post("/api/v1/challenges", &json!({ "email": ADA }))
+            .await,
+        ErrorCode::PowRequired,
+    );
+    assert!(
+        required.json["error"]["pow"]["salt"]
+            .as_str()
+            .unwrap()
+            .ends_with('&')
+    );
+
     let reached: BTreeSet<&str> = seen.iter().map(|code| code.as_str()).collect();
     let all: BTreeSet<&str> = ErrorCode::ALL
         .iter()

@@ -1,7 +1,8 @@
 //! The in-process tier: the whole router without a socket, on a manual clock, with the
 //! development outbox. Every rule of the flow is shown here in milliseconds: the verification
 //! order ([`order`]), every API error code ([`codes`]), expiry, windows and budgets
-//! ([`windows`]), budgets shared out per network ([`lockout`]), and what a security review found ([`review`]). The black-box tier (`relay/tests/`, `tests/`) keeps what only a real binary, a
+//! ([`windows`]), budgets shared out per network ([`lockout`]), the proof of work a send costs
+//! ([`pow`]), and what a security review found ([`review`]). The black-box tier (`relay/tests/`, `tests/`) keeps what only a real binary, a
 //! real mail server or a real browser can show.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -9,6 +10,7 @@
 mod codes;
 mod lockout;
 mod order;
+mod pow;
 mod review;
 mod windows;
 mod words;

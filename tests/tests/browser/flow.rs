@@ -9,10 +9,14 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A relay serving the built page, with SMTP, and settings on top.
+/// A relay serving the built page, with SMTP, and settings on top. The proof of work is on, as
+/// it is by default: the page pays it.
 fn app(extra: &[(&str, &str)]) -> TestApp {
     let dist = dist_dir().display().to_string();
-    let mut settings = vec![("OTP_RELAY_STATIC_DIR", dist.as_str())];
+    let mut settings = vec![
+        ("OTP_RELAY_STATIC_DIR", dist.as_str()),
+        ("OTP_RELAY_POW", "on"),
+    ];
     settings.extend_from_slice(extra);
     TestApp::spawn_with(&settings)
 }
@@ -225,7 +229,14 @@ impl ClockedSite {
         let url = format!("http://127.0.0.1:{port}");
         let dist = dist_dir().display().to_string();
         let relay = otp_relay::testing::InProcessRelay::with_clock(
-            &["--static-dir", &dist, "--allowed-origins", &url],
+            &[
+                "--static-dir",
+                &dist,
+                "--allowed-origins",
+                &url,
+                "--pow",
+                "on",
+            ],
             ManualClock::at(UnixTime::from_secs(SystemClock.now().secs())),
         )
         .unwrap();
@@ -469,7 +480,10 @@ async fn the_page_is_usable_at_phone_width_and_by_keyboard() {
 #[tokio::test]
 async fn in_development_the_page_links_to_the_outbox() {
     let dist = dist_dir().display().to_string();
-    let relay = Arc::new(RelayProcess::dev(&[("OTP_RELAY_STATIC_DIR".into(), dist)]));
+    let relay = Arc::new(RelayProcess::dev(&[
+        ("OTP_RELAY_STATIC_DIR".into(), dist),
+        ("OTP_RELAY_POW".into(), "on".into()),
+    ]));
     let shared = Arc::clone(&relay);
     with_browser("dev_outbox", |client| async move {
         let relay = shared;

@@ -21,6 +21,7 @@ pub(crate) fn embed() -> Arc<Embed> {
     let app = TestApp::spawn_with(&[
         ("OTP_RELAY_STATIC_DIR", dist.as_str()),
         ("OTP_RELAY_ALLOWED_ORIGINS", origin.as_str()),
+        ("OTP_RELAY_POW", "on"),
     ]);
     Arc::new(Embed { site, app })
 }

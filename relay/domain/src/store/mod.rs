@@ -47,6 +47,11 @@ pub enum StoreKey {
     Attempts(ChallengeId),
     /// Set once a challenge verified.
     Used(ChallengeId),
+    /// Set once a proof-of-work solution paid for a send (the first half of its challenge hash).
+    PowSpent([u8; 16]),
+    /// Sends paid for with a proof of work over all clients in the current minute: the surge's
+    /// measure.
+    SendsThisMinute,
 }
 
 impl fmt::Display for StoreKey {
@@ -54,6 +59,7 @@ impl fmt::Display for StoreKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (prefix, id): (&str, &[u8]) = match self {
             StoreKey::ClientSends(bucket) => return write!(f, "ip-sends:{bucket}"),
+            StoreKey::SendsThisMinute => return f.write_str("sends-this-minute"),
             StoreKey::AddressSends(id) => ("address-sends", id),
             StoreKey::AddressFailures(id) => ("address-failures", id),
             StoreKey::NetworkAddressSends(id) => ("network-address-sends", id),
@@ -62,6 +68,7 @@ impl fmt::Display for StoreKey {
             StoreKey::ResendCooldown(id) => ("cooldown", id),
             StoreKey::Attempts(id) => ("attempts", id),
             StoreKey::Used(id) => ("used", id),
+            StoreKey::PowSpent(id) => ("pow-spent", id),
         };
         write!(f, "{prefix}:{}", crate::hex(id))
     }
@@ -141,6 +148,8 @@ mod tests {
             StoreKey::ResendCooldown(id),
             StoreKey::Attempts(id),
             StoreKey::Used(id),
+            StoreKey::PowSpent(id),
+            StoreKey::SendsThisMinute,
         ]
         .iter()
         .map(ToString::to_string)

@@ -1,0 +1,61 @@
+//! The README's curl example, run as written against a relay in development mode with the proof
+//! of work on (as `make run` starts it): only the relay's address is this test's, and `make -s
+//! pow` is the command its Makefile target runs.
+
+use otp_relay_tests::*;
+use serde_json::Value;
+use std::process::Command;
+
+/// The shell block that follows "The API works without the page too".
+fn readme_block() -> String {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let after = readme
+        .split_once("The API works without the page too")
+        .expect("the README shows the API without the page")
+        .1;
+    let block = after.split_once("```sh\n").unwrap().1;
+    block.split_once("```").unwrap().0.to_string()
+}
+
+/// Runs `script` with bash; its standard output.
+fn bash(script: &str) -> String {
+    let output = Command::new("bash").args(["-c", script]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{script}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn the_curl_example_works_as_written() {
+    let makefile = std::fs::read_to_string(workspace_root().join("Makefile")).unwrap();
+    assert!(
+        makefile.contains("--bin otp-relay -- pow"),
+        "`make -s pow` runs `otp-relay pow`"
+    );
+    let relay = RelayProcess::dev(&[("OTP_RELAY_POW".into(), "on".into())]);
+    let block = readme_block()
+        .replace("http://127.0.0.1:8787", &relay.url)
+        .replace(
+            "make -s pow",
+            &format!("{} pow --relay {}", relay_binary().display(), relay.url),
+        );
+    // Comments, then a send, then a verify.
+    let commands: Vec<String> = block
+        .split("\ncurl")
+        .skip(1)
+        .map(|command| format!("curl{command}"))
+        .collect();
+    assert_eq!(commands.len(), 2, "a send, then a verify: {block}");
+
+    let sent: Value = serde_json::from_str(&bash(&commands[0])).unwrap();
+    let challenge = sent["challenge"].as_str().expect("a challenge").to_string();
+    let code = outbox_code(&relay.outbox().await[0]);
+    let verify = commands[1]
+        .replace("<challenge from above>", &challenge)
+        .replace("<code>", &code);
+    let verified: Value = serde_json::from_str(&bash(&verify)).unwrap();
+    assert_eq!(verified["verified"], true, "{verified}");
+}
