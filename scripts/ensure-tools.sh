@@ -81,6 +81,18 @@ need_node_backend() {
     npm ci --silent --no-audit --no-fund --prefix examples/backend >/dev/null
 }
 
+# ALTCHA's library for the proof-of-work interop tests (altcha-lib, pinned in
+# tests/altcha/package-lock.json).
+need_node_altcha() {
+    local pinned
+    pinned=$(sed -n 's/.*"altcha-lib": "\(.*\)".*/\1/p' tests/altcha/package.json)
+    if grep -q "\"version\": \"$pinned\"" tests/altcha/node_modules/altcha-lib/package.json 2>/dev/null; then
+        return 0
+    fi
+    echo "ensure-tools: installing altcha-lib@$pinned for the proof-of-work interop tests" >&2
+    npm ci --silent --no-audit --no-fund --prefix tests/altcha >/dev/null
+}
+
 frontend_tools() {
     need_rust_target wasm32-unknown-unknown
     need_cargo_tool trunk trunk "$TRUNK_VERSION" --locked
@@ -104,10 +116,11 @@ case "$want" in
         # The SMTP server the tests run (aiosmtpd for Debian's own python3), PyJWT with its
         # Ed25519 support for the Python backend example, the Prometheus text parser and YAML
         # for the metrics and the ops/ files, the browser and its WebDriver, Redis (a node, a
-        # cluster) for the shared store, and jose for the Node backend example.
+        # cluster) for the shared store, jose for the Node backend example, and ALTCHA's library.
         need_deb python3-aiosmtpd python3-jwt python3-cryptography python3-prometheus-client \
             python3-yaml chromium chromium-driver redis-server redis-tools
         need_node_backend
+        need_node_altcha
         ;;
     *) echo "usage: $0 build|release|test" >&2; exit 2 ;;
 esac

@@ -82,5 +82,40 @@ fn store(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, tokens_and_codes, store);
+/// The proof of work: what a client pays (SHA-256 tries, natively, on one core) and what the
+/// relay's check of a solution costs (a MAC, a hash, the salt's parameters).
+fn proof_of_work(c: &mut Criterion) {
+    use otp_relay::core::pow;
+    use otp_relay_shared::pow::{Progress, Solver, solve};
+    let ring = KeyRing::parse(&format!("k1:{}", random_secret())).expect("key ring");
+    let ip = "192.0.2.7".parse().expect("address");
+    let now = otp_relay::core::UnixTime::from_secs(1_800_000_000);
+    let challenge = pow::issue(&ring, ip, 100_000, now, Duration::from_secs(600));
+    let solution = challenge.solution(solve(&challenge).expect("it solves"));
+
+    let mut group = c.benchmark_group("proof of work");
+    const TRIES: u64 = 10_000;
+    group.throughput(criterion::Throughput::Elements(TRIES));
+    // Numbers that are not the answer: a challenge for a number beyond those tried.
+    let unsolvable = pow::issue(
+        &ring,
+        ip,
+        u64::from(u32::MAX),
+        now,
+        Duration::from_secs(600),
+    );
+    group.bench_function("solve: SHA-256 tries", |b| {
+        b.iter(|| {
+            let mut solver = Solver::new(black_box(&unsolvable)).expect("a solver");
+            let progress = solver.run(TRIES);
+            black_box(progress == Progress::Found(0))
+        })
+    });
+    group.finish();
+    c.bench_function("proof of work: check a solution", |b| {
+        b.iter(|| pow::check(&ring, black_box(&solution), ip, now))
+    });
+}
+
+criterion_group!(benches, tokens_and_codes, store, proof_of_work);
 criterion_main!(benches);

@@ -1153,3 +1153,200 @@ async fn a30_one_client_cannot_hold_every_connection() {
     }
     drop(slow);
 }
+
+/// A send from the client `ip` (behind the trusted proxy the tests are) with `pow`, if any.
+async fn send_from(relay: &RelayProcess, ip: &str, email: &str, pow: Option<&str>) -> Reply {
+    let mut body = json!({ "email": email });
+    if let Some(pow) = pow {
+        body["pow"] = json!(pow);
+    }
+    relay
+        .send(
+            relay
+                .client
+                .post(format!("{}/api/v1/challenges", relay.url))
+                .header("X-Forwarded-For", ip)
+                .json(&body),
+        )
+        .await
+}
+
+/// `GET /api/v1/pow` as the client `ip`.
+async fn pow_for(
+    relay: &RelayProcess,
+    ip: &str,
+) -> (reqwest::header::HeaderMap, serde_json::Value) {
+    let response = relay
+        .client
+        .get(format!("{}/api/v1/pow", relay.url))
+        .header("X-Forwarded-For", ip)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    (headers, response.json().await.unwrap())
+}
+
+/// A 428 `pow_required` whose fresh challenge solves.
+#[track_caller]
+fn assert_pow_required(reply: &Reply, what: &str) {
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::PRECONDITION_REQUIRED, "pow_required"),
+        "{what}: {}",
+        reply.text
+    );
+    let fresh = &reply.json["error"]["pow"];
+    assert!(
+        otp_relay::testing::solve_pow(fresh).is_some(),
+        "{what}: a fresh challenge that solves: {fresh}"
+    );
+}
+
+/// base64 of a solution payload changed by `change`.
+fn altered(pow: &str, change: impl Fn(&mut serde_json::Value)) -> String {
+    use base64::engine::general_purpose::STANDARD;
+    let mut solution: serde_json::Value =
+        serde_json::from_slice(&STANDARD.decode(pow).unwrap()).unwrap();
+    change(&mut solution);
+    STANDARD.encode(solution.to_string())
+}
+
+/// A25: a send without a valid proof of work is 428 with a fresh challenge; no email goes and
+/// nothing is counted. On every store (the attack table also runs on Redis and a Redis Cluster).
+#[tokio::test]
+async fn a25_a_send_without_a_valid_proof_of_work_sends_nothing_and_counts_nothing() {
+    // Two sends per client: after every refusal below, both must still be there.
+    let app = TestApp::spawn_with(&[
+        ("OTP_RELAY_POW", "on"),
+        ("OTP_RELAY_TRUST_PROXY", "127.0.0.1"),
+        ("OTP_RELAY_SENDS_PER_IP", "2/15m"),
+    ]);
+    let relay = &app.relay;
+    let client = "198.51.100.7";
+    let (headers, challenge) = pow_for(relay, client).await;
+    assert_eq!(headers["cache-control"], "no-store");
+    let good = otp_relay::testing::solve_pow(&challenge).unwrap();
+    let hour = std::time::Duration::from_secs(3600);
+    let refusals: Vec<(&str, Option<String>)> = vec![
+        ("no pow", None),
+        (
+            "another number",
+            Some(altered(&good, |s| {
+                s["number"] = json!(s["number"].as_u64().unwrap() + 1)
+            })),
+        ),
+        (
+            "a tampered salt",
+            Some(altered(&good, |s| {
+                let salt = s["salt"]
+                    .as_str()
+                    .unwrap()
+                    .replace("maxnumber=", "maxnumber=1");
+                s["salt"] = json!(salt);
+            })),
+        ),
+        (
+            "a tampered signature",
+            Some(altered(&good, |s| s["signature"] = json!("ab".repeat(32)))),
+        ),
+        (
+            "solved for another network",
+            Some(paid(&signed_pow(
+                "203.0.113.9",
+                1_000,
+                std::time::Duration::ZERO,
+            ))),
+        ),
+        ("expired", Some(paid(&signed_pow(client, 100_000, hour)))),
+        (
+            "easier than needed",
+            Some(paid(&signed_pow(client, 10, std::time::Duration::ZERO))),
+        ),
+    ];
+    for (what, pow) in &refusals {
+        let reply = send_from(relay, client, "ada@example.com", pow.as_deref()).await;
+        assert_pow_required(&reply, what);
+    }
+    assert_eq!(app.smtp.count(), 0, "no email went");
+
+    // The good one pays for one send, once.
+    let sent = send_from(relay, client, "ada@example.com", Some(&good)).await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.text);
+    let replayed = send_from(relay, client, "bob@example.com", Some(&good)).await;
+    assert_pow_required(&replayed, "a replayed solution");
+    // Nothing was counted: the client's second send is still there.
+    let second = send_from(
+        relay,
+        client,
+        "cy@example.com",
+        Some(&relay.pow_from(client).await),
+    )
+    .await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.text);
+    assert_eq!(app.smtp.wait_for(2).len(), 2);
+
+    // A `pow` that is not a solution payload is a 400 naming the field.
+    let malformed = send_from(relay, client, "dee@example.com", Some("not base64")).await;
+    assert_eq!(malformed.error_code(), "invalid_request");
+    assert!(
+        malformed.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"pow\"")
+    );
+    let logs = relay.logs_once("refusal=\"replayed\"");
+    for reason in ["missing", "invalid", "other_network", "expired", "too_easy"] {
+        assert!(
+            logs.contains(&format!("refusal=\"{reason}\"")),
+            "{reason} logged"
+        );
+    }
+}
+
+/// A26: one network's tenth send in the window is asked a far higher `maxnumber` than its
+/// first; a surge over `OTP_RELAY_POW_SURGE` raises it for every network, a fresh one included.
+#[tokio::test]
+async fn a26_a_bot_burst_meets_a_rising_price() {
+    let app = TestApp::spawn_with(&[
+        ("OTP_RELAY_POW", "on"),
+        ("OTP_RELAY_TRUST_PROXY", "127.0.0.1"),
+        ("OTP_RELAY_POW_BASE", "100"),
+        ("OTP_RELAY_POW_SURGE", "30"),
+    ]);
+    let relay = &app.relay;
+    let burst = "198.51.100.20";
+    let mut asked = Vec::new();
+    for n in 0..10 {
+        let (_, challenge) = pow_for(relay, burst).await;
+        asked.push(challenge["maxnumber"].as_u64().unwrap());
+        let pow = otp_relay::testing::solve_pow(&challenge).unwrap();
+        let sent = send_from(relay, burst, &format!("b{n}@example.com"), Some(&pow)).await;
+        assert_eq!(sent.status, StatusCode::CREATED, "send {n}: {}", sent.text);
+    }
+    assert!(asked[9] >= 100 * asked[0], "the tenth send: {asked:?}");
+    let (_, fresh) = pow_for(relay, "203.0.113.50").await;
+    assert_eq!(fresh["maxnumber"], 100, "another network pays the base");
+
+    // Many networks, three sends each, until the relay's rate passes the surge level.
+    for network in 0..7u8 {
+        for n in 0..3 {
+            let ip = format!("10.{network}.0.1");
+            let pow = relay.pow_from(&ip).await;
+            let sent = send_from(
+                relay,
+                &ip,
+                &format!("s{network}-{n}@example.com"),
+                Some(&pow),
+            )
+            .await;
+            assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.text);
+        }
+    }
+    let (_, surged) = pow_for(relay, "192.0.2.200").await;
+    assert!(
+        surged["maxnumber"].as_u64().unwrap() >= 16 * 100,
+        "a surge raises it for a network that never sent: {surged}"
+    );
+}

@@ -11,6 +11,7 @@ mod flow;
 mod languages;
 mod layout;
 mod operations;
+mod pow;
 mod proofs;
 mod readme;
 mod shared_store;

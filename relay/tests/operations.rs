@@ -184,6 +184,50 @@ async fn each_counter_moves_by_exactly_what_the_requests_do() {
 /// In JSON mode every line the relay writes on stderr during a whole flow is a JSON object, and
 /// neither the code from the delivered email nor the full address appears anywhere; refusals
 /// that matter for security are one line each with a reason.
+/// The proof of work's counters: challenges handed out by level (from `GET /api/v1/pow` and
+/// with `pow_required`), solutions accepted and refused by reason.
+#[tokio::test]
+async fn the_proof_of_work_is_counted_by_level_and_by_result() {
+    let (app, port) = with_metrics(&[("OTP_RELAY_POW", "on")]);
+    let before = scrape(port).await;
+    let relay = &app.relay;
+    let unpaid = relay
+        .post("/api/v1/challenges", json!({ "email": "pw@example.com" }))
+        .await;
+    assert_eq!(unpaid.error_code(), "pow_required");
+    let pow = relay.pow().await;
+    let paid = relay
+        .post(
+            "/api/v1/challenges",
+            json!({ "email": "pw@example.com", "pow": pow }),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.text);
+    let replayed = relay
+        .post(
+            "/api/v1/challenges",
+            json!({ "email": "pw2@example.com", "pow": pow }),
+        )
+        .await;
+    assert_eq!(replayed.error_code(), "pow_required");
+    let after = scrape(port).await;
+    for (sample, by) in [
+        // GET /api/v1/pow once, and a fresh one with each of the two refusals.
+        ("otp_relay_pow_challenges_total{level=0}", 3.0),
+        ("otp_relay_pow_solutions_total{result=accepted}", 1.0),
+        ("otp_relay_pow_solutions_total{result=missing}", 1.0),
+        ("otp_relay_pow_solutions_total{result=replayed}", 1.0),
+        ("otp_relay_pow_solutions_total{result=invalid}", 0.0),
+        ("otp_relay_sends_total{result=pow_required}", 2.0),
+        (
+            "otp_relay_http_requests_total{route=/api/v1/pow,status=200}",
+            1.0,
+        ),
+    ] {
+        assert_eq!(moved(&before, &after, sample), by, "{sample}");
+    }
+}
+
 #[tokio::test]
 async fn json_logs_parse_and_never_hold_the_code_or_the_address() {
     let app = TestApp::spawn_with(&[

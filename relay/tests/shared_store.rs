@@ -114,6 +114,7 @@ on_every_store!(
     a_restarted_relay_still_verifies_its_outstanding_codes,
     every_key_expires_but_the_epochs,
     an_evicting_policy_is_refused_while_it_lasts,
+    a_proof_of_work_is_spent_once_across_relays,
 );
 
 /// Issues a code on `relay` for `email`: the challenge and the code from its outbox.
@@ -509,4 +510,38 @@ async fn a_tls_store_is_trusted_only_through_its_ca() {
     let (status, said) = refused_start(&[("OTP_RELAY_DEV", "1"), ("OTP_RELAY_STORE", &plain)]);
     assert_eq!(status, Some(1), "{said}");
     assert!(said.contains("cannot reach the store"), "{said}");
+}
+
+/// A send paid with `pow`.
+async fn send_paid(relay: &RelayProcess, email: &str, pow: &str) -> Reply {
+    relay
+        .post(
+            "/api/v1/challenges",
+            serde_json::json!({ "email": email, "pow": pow }),
+        )
+        .await
+}
+
+/// A25 across relays: a proof of work one relay handed out pays on another, once; sent to both
+/// at the same moment, exactly one send goes.
+async fn a_proof_of_work_is_spent_once_across_relays(redis: Backing) {
+    let mut env = redis.env();
+    env.push(("OTP_RELAY_POW".into(), "on".into()));
+    let (a, b) = (RelayProcess::dev(&env), RelayProcess::dev(&env));
+    let from_a = a.pow().await;
+    let paid = send_paid(&b, "ada@example.com", &from_a).await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.text);
+    for relay in [&a, &b] {
+        let replayed = send_paid(relay, "bob@example.com", &from_a).await;
+        assert_eq!(replayed.error_code(), "pow_required", "{}", replayed.text);
+    }
+
+    let pow = a.pow().await;
+    let (first, second) = tokio::join!(
+        send_paid(&a, "cy@example.com", &pow),
+        send_paid(&b, "dee@example.com", &pow)
+    );
+    let mut statuses = [first.status.as_u16(), second.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 428], "{} / {}", first.text, second.text);
 }

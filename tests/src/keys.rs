@@ -71,3 +71,36 @@ pub fn check_proof(
     }
     Ok(claims)
 }
+
+/// The relay's proof-of-work key under [`challenge_secret`], as ALTCHA's libraries take it: the
+/// hex text of the key (docs/api.md, `GET /api/v1/pow`).
+pub fn pow_key_hex() -> String {
+    let keys = otp_relay::core::keys::KeyRing::parse(&challenge_secret()).expect("the test secret");
+    otp_relay::core::hex(keys.signing().pow_signature.expose())
+}
+
+/// A proof-of-work challenge signed with the relay's key (under [`challenge_secret`]) for a
+/// client at `ip`, as the relay would have issued it `age` ago at `maxnumber`: for solutions the
+/// relay's own `GET /api/v1/pow` never hands out (expired, easier than needed).
+pub fn signed_pow(
+    ip: &str,
+    maxnumber: u64,
+    age: std::time::Duration,
+) -> otp_relay_shared::pow::PowChallenge {
+    use otp_relay::core::{Clock, SystemClock};
+    let keys = otp_relay::core::keys::KeyRing::parse(&challenge_secret()).expect("the test secret");
+    let issued = otp_relay::core::UnixTime::from_secs(SystemClock.now().secs() - age.as_secs());
+    otp_relay::core::pow::issue(
+        &keys,
+        ip.parse().expect("an address"),
+        maxnumber,
+        issued,
+        std::time::Duration::from_secs(600),
+    )
+}
+
+/// The `pow` a client sends for `challenge`: solved, base64 of the solution as JSON.
+pub fn paid(challenge: &otp_relay_shared::pow::PowChallenge) -> String {
+    otp_relay::testing::solve_pow(&serde_json::to_value(challenge).expect("JSON"))
+        .expect("it solves")
+}

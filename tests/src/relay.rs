@@ -369,9 +369,16 @@ impl RelayProcess {
 
     /// A solved proof of work, as a client pays one: `GET /api/v1/pow`, solved.
     pub async fn pow(&self) -> String {
+        self.pow_from("127.0.0.1").await
+    }
+
+    /// A solved proof of work for the client `ip`, as a trusted proxy in front would ask for it
+    /// (`X-Forwarded-For`; a relay that trusts no proxy takes it as from this machine).
+    pub async fn pow_from(&self, ip: &str) -> String {
         let challenge = self
             .client
             .get(format!("{}/api/v1/pow", self.url))
+            .header("X-Forwarded-For", ip)
             .send()
             .await
             .expect("relay answers")
