@@ -186,3 +186,27 @@ pub fn memory_bytes() -> f64 {
         })
         .unwrap_or(0.0)
 }
+
+/// How fast this wasm solves the relay's proof of work: milliseconds for `tries` SHA-256 tries
+/// on a challenge none of them solves, in one go (`make load` compares it with ALTCHA's solver
+/// in the same browser).
+#[wasm_bindgen(js_name = powTriesMs)]
+pub fn pow_tries_ms(tries: u32) -> f64 {
+    use otp_relay_shared::pow::{PowChallenge, Solver};
+    // A salt of the relay's length, and a digest no try gives.
+    const SALT: &str =
+        "0123456789abcdef01234567?expires=1800000000&maxnumber=100000&net=0123456789abcdef&";
+    const DIGEST: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+    let challenge = PowChallenge {
+        algorithm: otp_relay_shared::pow::ALGORITHM.into(),
+        challenge: DIGEST.into(),
+        maxnumber: u64::from(tries),
+        salt: SALT.into(),
+        signature: String::new(),
+    };
+    let started = js_sys::Date::now();
+    if let Some(mut solver) = Solver::new(&challenge) {
+        solver.run(u64::from(tries));
+    }
+    js_sys::Date::now() - started
+}

@@ -5,4 +5,5 @@
 
 mod flow;
 mod languages;
+mod pow;
 mod widget;
