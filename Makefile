@@ -72,5 +72,5 @@ bench:
 ## Load test on loopback, each figure beside a baseline from the same run: verify against a bare
 ## axum endpoint, RSS over 100,000 issued codes, the whole flow, sends against the SMTP server's
 ## own ceiling.
-load: test-tools
+load: test-tools frontend
 	scripts/load.sh

@@ -5,7 +5,12 @@
 #   2. the relay's memory (RSS) before and after issuing 100,000 codes to distinct addresses;
 #   3. the whole flow through the development outbox (request, read the code, verify);
 #   4. sends through a real SMTP server process, against that server's own ceiling;
-#   5. two relays sharing one Redis: verify and issue, beside one relay with its memory store.
+#   5. two relays sharing one Redis: verify and issue, beside one relay with its memory store;
+#   6. the proof of work: the relay's check of a solution against a wrong-code verify, and the
+#      page's solver (its wasm) against ALTCHA's own (npm altcha-lib) in the same headless
+#      Chromium.
+# The load client calls from 127.0.0.1, exempt from the proof of work (as a backend would be)
+# everywhere but in 6, so that 1 to 5 measure what the relay does per request.
 # Everything it starts stops at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +39,7 @@ start() {
 # The relay with limits raised for one loopback client (the sketch allows up to 65534 a window).
 relay() {
     start "otp-relay listening on " env OTP_RELAY_LISTEN=127.0.0.1:0 \
-        OTP_RELAY_SENDS_PER_IP=65000/1s OTP_RELAY_MAX_ATTEMPTS=10 \
+        OTP_RELAY_SENDS_PER_IP=65000/1s OTP_RELAY_MAX_ATTEMPTS=10 OTP_RELAY_POW_EXEMPT=127.0.0.1 \
         OTP_RELAY_FAILURES_PER_ADDRESS=99/1h "$@" "$bin/otp-relay" serve
 }
 
@@ -107,3 +112,11 @@ kill "$pid_a" "$pid"
 echo "(server CPU above: both relays and Redis together)"
 awk -v v="$verify_shared" -v m="$verify" 'BEGIN { printf "verify: two relays and Redis %.0f/s, one relay in memory %.0f/s (%.0f %%)\n", v, m, 100 * v / m }'
 awk -v v="$issued_shared" -v m="$issued" 'BEGIN { printf "issue:  two relays and Redis %.0f/s, one relay in memory %.0f/s (%.0f %%)\n", v, m, 100 * v / m }'
+
+echo "== 6. the proof of work: the relay's check of a solution, beside a wrong-code verify (1.)"
+relay OTP_RELAY_DEV=1 OTP_RELAY_POW_EXEMPT=
+check=$("$bin/examples/compare" pow-check --url "$url" --seconds "$seconds" --pid "$pid" | tee /dev/stderr | rate)
+kill "$pid"
+awk -v c="$check" -v v="$verify" 'BEGIN { printf "pow checks %.0f/s, wrong-code verifies %.0f/s: a check costs %.0f %% of a verify\n", c, v, 100 * v / c }'
+echo "   solving in the browser: the page's wasm against ALTCHA's solver, same headless Chromium"
+cargo run -q -p otp-relay-tests --example pow_rates

@@ -6,6 +6,8 @@
 //!   (each challenge at most 10 times, so every answer is `wrong_code`);
 //! - `compare issue --url URL --count N [--seconds S]`: issues N codes to distinct addresses (or
 //!   as many as S seconds allow);
+//! - `compare pow-check --url URL`: pays one send with a solved proof of work, then sends with the
+//!   same (spent) solution over and over: the relay's full check of a solution, answered 428;
 //! - `compare smtp --port P`: sends messages straight to an SMTP server on loopback, for its own
 //!   ceiling.
 //!
@@ -60,6 +62,17 @@ impl Connection {
             "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
+        self.exchange(&request).await
+    }
+
+    /// GETs `path`; the status and the body of the answer.
+    async fn get(&mut self, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
+        self.exchange(&format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+            .await
+    }
+
+    /// Writes `request` and reads the answer: its status and body.
+    async fn exchange(&mut self, request: &str) -> std::io::Result<(u16, Vec<u8>)> {
         self.stream.get_mut().write_all(request.as_bytes()).await?;
         self.line.clear();
         self.stream.read_line(&mut self.line).await?;
@@ -433,6 +446,49 @@ async fn main() {
                 measured(issue(&address, count, concurrency, "issue", limit)).await;
             report("issue", samples, errors, took, cpu);
         }
+        // A send whose proof of work was spent already, over and over: the relay checks the
+        // solution in full (its MAC, its hash, its salt, the difficulty now, the claim) and
+        // answers 428 with a fresh challenge. What checking costs, beside a wrong-code verify.
+        "pow-check" => {
+            use base64::Engine;
+            let first = server_for(&address, 0);
+            let Ok(mut connection) = Connection::open(&first).await else {
+                eprintln!("compare: cannot connect to {first}");
+                std::process::exit(1);
+            };
+            let challenge = match connection.get("/api/v1/pow").await {
+                Ok((200, body)) => {
+                    serde_json::from_slice::<otp_relay_shared::pow::PowChallenge>(&body).ok()
+                }
+                _ => None,
+            };
+            let Some(challenge) = challenge else {
+                eprintln!("compare: the relay offers no proof of work");
+                std::process::exit(1);
+            };
+            let number = otp_relay_shared::pow::solve(&challenge).unwrap_or_default();
+            let solution = serde_json::to_vec(&challenge.solution(number)).unwrap_or_default();
+            let pow = base64::engine::general_purpose::STANDARD.encode(solution);
+            let body = format!(r#"{{"email":"spent@example.com","pow":"{pow}"}}"#);
+            if !matches!(
+                connection.post("/api/v1/challenges", &body).await,
+                Ok((201, _))
+            ) {
+                eprintln!("compare: the solution did not pay for a send");
+                std::process::exit(1);
+            }
+            let ((samples, errors, took), cpu) = measured(hammer(
+                &address,
+                "/api/v1/challenges",
+                Arc::new(vec![body]),
+                usize::MAX,
+                428,
+                seconds,
+                concurrency,
+            ))
+            .await;
+            report("pow check", samples, errors, took, cpu);
+        }
         "smtp" => {
             let port = number("--port", 25) as u16;
             let (samples, errors, took) = smtp_direct(port, seconds, concurrency).await;
@@ -440,7 +496,7 @@ async fn main() {
         }
         _ => {
             eprintln!(
-                "usage: compare bare|verify|issue|smtp --url URL [--seconds S] [--concurrency C] [--count N] [--pool N] [--port P]"
+                "usage: compare bare|verify|issue|pow-check|smtp --url URL [--seconds S] [--concurrency C] [--count N] [--pool N] [--port P]"
             );
             std::process::exit(2);
         }
