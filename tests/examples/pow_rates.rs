@@ -3,6 +3,9 @@
 //! (`altcha-lib`'s `solveChallenge`, bundled by esbuild), one after the other in the same headless
 //! Chromium, on the same salt.
 
+// A measurement tool: a failure to set it up is reported by panicking, with what was missing.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use otp_relay_tests::browser::{Browser, dist_dir};
 use otp_relay_tests::{RelayProcess, workspace_root};
 use std::process::Command;
