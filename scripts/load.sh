@@ -14,6 +14,8 @@
 # Everything it starts stops at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# esbuild, which bundles ALTCHA's solver for 6, is where `make tools` puts it.
+export PATH="${OTP_RELAY_TOOLS:-$HOME/.cache/otp-relay/tools}/node_modules/.bin:$PATH"
 cargo build --release -p otp-relay --bin otp-relay --example load --example compare --example bare >/dev/null
 bin="${CARGO_TARGET_DIR:-target}/release"
 log=$(mktemp -d)

@@ -152,8 +152,8 @@ fn parse_salt(salt: &str) -> Option<SaltParams<'_>> {
 }
 
 /// The tag of the network `ip` belongs to (an IPv4 /24, an IPv6 /48), keyed so that a salt
-/// names no address.
-fn network_tag(keys: &KeyRing, ip: IpAddr) -> String {
+/// names no address. A request computes it once for its check and its fresh challenge.
+pub fn network_tag(keys: &KeyRing, ip: IpAddr) -> String {
     let mut mac = keys.signing().pow_signature.mac();
     mac.update(b"network\0");
     mac.update(crate::network::network(ip).as_bytes());
@@ -174,14 +174,29 @@ pub fn issue(
     now: UnixTime,
     lifetime: Duration,
 ) -> PowChallenge {
+    issue_for(keys, &network_tag(keys, ip), maxnumber, now, lifetime)
+}
+
+/// [`issue`] for the network whose tag is `net`.
+pub fn issue_for(
+    keys: &KeyRing,
+    net: &str,
+    maxnumber: u64,
+    now: UnixTime,
+    lifetime: Duration,
+) -> PowChallenge {
     let expires = (now + lifetime).secs();
+    // One draw from the OS for both: the salt's random part and the secret number.
+    let random = crate::random::bytes::<20>();
     let salt = format!(
         "{}?expires={expires}&maxnumber={maxnumber}&net={}&",
-        to_hex(&crate::random::bytes::<12>()),
-        network_tag(keys, ip)
+        to_hex(&random[..12]),
+        net
     );
+    let mut draw = [0u8; 8];
+    draw.copy_from_slice(&random[12..]);
     // Uniform enough: the bias of a 64-bit draw reduced modulo at most 2^30 + 1 is below 2^-33.
-    let number = crate::random::u64() % (maxnumber + 1);
+    let number = u64::from_be_bytes(draw) % (maxnumber + 1);
     let challenge = to_hex(&hash(&salt, number));
     let signed = signature(&keys.signing().pow_signature, &challenge);
     PowChallenge {
@@ -200,6 +215,16 @@ pub fn check(
     keys: &KeyRing,
     solution: &PowSolution,
     ip: IpAddr,
+    now: UnixTime,
+) -> Result<CheckedSolution, PowRefusal> {
+    check_for(keys, solution, &network_tag(keys, ip), now)
+}
+
+/// [`check`] for a client of the network whose tag is `net`.
+pub fn check_for(
+    keys: &KeyRing,
+    solution: &PowSolution,
+    net: &str,
     now: UnixTime,
 ) -> Result<CheckedSolution, PowRefusal> {
     if solution.algorithm != ALGORITHM {
@@ -221,7 +246,7 @@ pub fn check(
     if now >= expires_at {
         return Err(PowRefusal::Expired);
     }
-    if params.net != network_tag(keys, ip) {
+    if params.net != net {
         return Err(PowRefusal::OtherNetwork);
     }
     let mut id = [0u8; 16];

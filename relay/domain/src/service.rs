@@ -356,10 +356,11 @@ impl VerificationService {
         ))
     }
 
-    fn fresh_pow(&self, requester: &Requester, maxnumber: u64) -> PowChallenge {
-        crate::pow::issue(
+    /// A fresh challenge at `maxnumber` for the network whose tag is `net`.
+    fn fresh_pow(&self, net: &str, maxnumber: u64) -> PowChallenge {
+        crate::pow::issue_for(
             &self.settings.keys,
-            requester.ip,
+            net,
             maxnumber,
             self.now_in_whole_seconds(),
             self.settings.pow.lifetime,
@@ -369,7 +370,8 @@ impl VerificationService {
     /// `GET /api/v1/pow`: a challenge at the difficulty `requester` needs now.
     pub async fn pow_challenge(&self, requester: &Requester) -> Result<PowChallenge, ApiError> {
         let maxnumber = self.pow_difficulty(requester).await?;
-        Ok(self.fresh_pow(requester, maxnumber))
+        let net = crate::pow::network_tag(&self.settings.keys, requester.ip);
+        Ok(self.fresh_pow(&net, maxnumber))
     }
 
     /// The base difficulty, for reading a challenge's level (`maxnumber / base`).
@@ -391,6 +393,7 @@ impl VerificationService {
             return Ok(None);
         }
         let needed = self.pow_difficulty(requester).await?;
+        let net = crate::pow::network_tag(&self.settings.keys, requester.ip);
         let refuse = |refusal: PowRefusal| {
             tracing::info!(
                 reason = "pow_required",
@@ -400,21 +403,17 @@ impl VerificationService {
             );
             Err(ApiError::pow_required(
                 refusal,
-                self.fresh_pow(requester, needed),
+                self.fresh_pow(&net, needed),
             ))
         };
         let Some(solution) = solution else {
             return refuse(PowRefusal::Missing);
         };
-        let checked = match crate::pow::check(
-            &self.settings.keys,
-            solution,
-            requester.ip,
-            self.clock.now(),
-        ) {
-            Ok(checked) => checked,
-            Err(refusal) => return refuse(refusal),
-        };
+        let checked =
+            match crate::pow::check_for(&self.settings.keys, solution, &net, self.clock.now()) {
+                Ok(checked) => checked,
+                Err(refusal) => return refuse(refusal),
+            };
         if checked.maxnumber < needed {
             return refuse(PowRefusal::TooEasy);
         }

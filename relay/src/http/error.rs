@@ -1,8 +1,8 @@
 //! The one place errors become HTTP: the status of the error's code, the JSON body of API
 //! version 1 with its `message` worded from the catalogue in the requester's language, and a
 //! `Retry-After` header where the error says when to come back. Refusals that matter for security
-//! are logged here, one line each with the code as `reason` (a wrong code and an unreachable store
-//! are logged where they happen, with more to say).
+//! are logged here, one line each with the code as `reason` (a wrong code, a refused proof of work
+//! and an unreachable store are logged where they happen, with more to say).
 
 use crate::core::{ApiError, Limit, Reason};
 use axum::Json;
@@ -114,7 +114,6 @@ impl IntoResponse for HttpError {
                 | ErrorCode::InvalidChallenge
                 | ErrorCode::AlreadyUsed
                 | ErrorCode::Expired
-                | ErrorCode::PowRequired
         ) {
             tracing::info!(
                 reason = error.code.as_str(),
