@@ -8,6 +8,9 @@
 //!   as many as S seconds allow);
 //! - `compare pow-check --url URL`: pays one send with a solved proof of work, then sends with the
 //!   same (spent) solution over and over: the relay's full check of a solution, answered 428;
+//! - `compare issue-networks --url URL --count N [--pow]`: N sends from N client networks behind
+//!   a trusted proxy, each paying a proof of work solved beforehand with `--pow`: beside the same
+//!   without, what checking a solution adds to a send;
 //! - `compare smtp --port P`: sends messages straight to an SMTP server on loopback, for its own
 //!   ceiling.
 //!
@@ -58,17 +61,39 @@ impl Connection {
 
     /// POSTs `body` to `path`; the status and the body of the answer.
     async fn post(&mut self, path: &str, body: &str) -> std::io::Result<(u16, Vec<u8>)> {
+        self.post_for(path, body, None).await
+    }
+
+    /// POSTs `body` to `path` as a proxy in front would for the client `forwarded`.
+    async fn post_for(
+        &mut self,
+        path: &str,
+        body: &str,
+        forwarded: Option<&str>,
+    ) -> std::io::Result<(u16, Vec<u8>)> {
+        let forwarded = forwarded
+            .map(|ip| format!("X-Forwarded-For: {ip}\r\n"))
+            .unwrap_or_default();
         let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{forwarded}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
         self.exchange(&request).await
     }
 
-    /// GETs `path`; the status and the body of the answer.
-    async fn get(&mut self, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
-        self.exchange(&format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
-            .await
+    /// GETs `path`, for the client `forwarded` when given; the status and the body.
+    async fn get(
+        &mut self,
+        path: &str,
+        forwarded: Option<&str>,
+    ) -> std::io::Result<(u16, Vec<u8>)> {
+        let forwarded = forwarded
+            .map(|ip| format!("X-Forwarded-For: {ip}\r\n"))
+            .unwrap_or_default();
+        self.exchange(&format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{forwarded}\r\n"
+        ))
+        .await
     }
 
     /// Writes `request` and reads the answer: its status and body.
@@ -456,7 +481,7 @@ async fn main() {
                 eprintln!("compare: cannot connect to {first}");
                 std::process::exit(1);
             };
-            let challenge = match connection.get("/api/v1/pow").await {
+            let challenge = match connection.get("/api/v1/pow", None).await {
                 Ok((200, body)) => {
                     serde_json::from_slice::<otp_relay_shared::pow::PowChallenge>(&body).ok()
                 }
@@ -489,6 +514,96 @@ async fn main() {
             .await;
             report("pow check", samples, errors, took, cpu);
         }
+        // Sends from `--count` client networks (a trusted proxy's X-Forwarded-For), each paying a
+        // proof of work solved beforehand (`--pow`; the relay then runs with OTP_RELAY_POW_BASE=1
+        // so solving costs nothing here), or none (`--pow` absent; the relay runs with the
+        // proof of work off): the difference is what checking a solution costs the relay.
+        "issue-networks" => {
+            let count = number("--count", 20_000).min(65_536);
+            let paid = std::env::args().any(|a| a == "--pow");
+            let first = server_for(&address, 0);
+            let Ok(mut connection) = Connection::open(&first).await else {
+                eprintln!("compare: cannot connect to {first}");
+                std::process::exit(1);
+            };
+            let mut requests = Vec::with_capacity(count);
+            for n in 0..count {
+                let ip = format!("10.{}.{}.1", n / 256, n % 256);
+                let mut body = format!(r#"{{"email":"net-{n}@example.com""#);
+                if paid {
+                    use base64::Engine;
+                    let challenge = match connection.get("/api/v1/pow", Some(&ip)).await {
+                        Ok((200, answer)) => {
+                            serde_json::from_slice::<otp_relay_shared::pow::PowChallenge>(&answer)
+                                .ok()
+                        }
+                        _ => None,
+                    };
+                    let Some(challenge) = challenge else {
+                        eprintln!("compare: no proof of work for {ip}");
+                        std::process::exit(1);
+                    };
+                    let number = otp_relay_shared::pow::solve(&challenge).unwrap_or_default();
+                    let solution =
+                        serde_json::to_vec(&challenge.solution(number)).unwrap_or_default();
+                    let pow = base64::engine::general_purpose::STANDARD.encode(solution);
+                    body.push_str(&format!(r#","pow":"{pow}""#));
+                }
+                body.push('}');
+                requests.push((ip, body));
+            }
+            let requests = Arc::new(requests);
+            let next = Arc::new(AtomicUsize::new(0));
+            let ((samples, errors, took), cpu) = measured(async {
+                let started = Instant::now();
+                let tasks: Vec<_> = (0..concurrency)
+                    .map(|task| {
+                        let (requests, next, address) = (
+                            Arc::clone(&requests),
+                            Arc::clone(&next),
+                            server_for(&address, task),
+                        );
+                        tokio::spawn(async move {
+                            let (mut samples, mut errors) = (Vec::new(), 0usize);
+                            let Ok(mut connection) = Connection::open(&address).await else {
+                                return (samples, 1);
+                            };
+                            loop {
+                                let n = next.fetch_add(1, Ordering::Relaxed);
+                                let Some((ip, body)) = requests.get(n) else {
+                                    break;
+                                };
+                                let at = Instant::now();
+                                match connection
+                                    .post_for("/api/v1/challenges", body, Some(ip))
+                                    .await
+                                {
+                                    Ok((201, _)) => samples.push(at.elapsed()),
+                                    _ => errors += 1,
+                                }
+                            }
+                            (samples, errors)
+                        })
+                    })
+                    .collect();
+                let (mut all, mut errors) = (Vec::new(), 0);
+                for task in tasks {
+                    if let Ok((samples, failed)) = task.await {
+                        all.extend(samples);
+                        errors += failed;
+                    }
+                }
+                (all, errors, started.elapsed().as_secs_f64())
+            })
+            .await;
+            report(
+                if paid { "paid sends" } else { "free sends" },
+                samples,
+                errors,
+                took,
+                cpu,
+            );
+        }
         "smtp" => {
             let port = number("--port", 25) as u16;
             let (samples, errors, took) = smtp_direct(port, seconds, concurrency).await;
@@ -496,7 +611,7 @@ async fn main() {
         }
         _ => {
             eprintln!(
-                "usage: compare bare|verify|issue|pow-check|smtp --url URL [--seconds S] [--concurrency C] [--count N] [--pool N] [--port P]"
+                "usage: compare bare|verify|issue|issue-networks|pow-check|smtp --url URL [--seconds S] [--concurrency C] [--count N] [--pool N] [--port P]"
             );
             std::process::exit(2);
         }
