@@ -203,6 +203,18 @@ pub async fn solved_pow(relay: &str) -> Result<String, String> {
 /// Solves a proof of work on a thread of its own (native SHA-256), saying so on stderr when it
 /// takes more than a second; the `pow` to send, base64 of the solution as JSON.
 async fn solve_pow(challenge: PowChallenge, words: &Words) -> Option<String> {
+    solve_noticed(challenge, Duration::from_secs(1), || {
+        say(&words.text("cli.pow_slow", &[]));
+    })
+    .await
+}
+
+/// Solves `challenge`, calling `notice` once if it takes longer than `after`; the `pow`.
+async fn solve_noticed(
+    challenge: PowChallenge,
+    after: Duration,
+    notice: impl FnOnce(),
+) -> Option<String> {
     use base64::Engine;
     let mut solving = tokio::task::spawn_blocking(move || {
         let number = otp_relay_shared::pow::solve(&challenge)?;
@@ -210,8 +222,8 @@ async fn solve_pow(challenge: PowChallenge, words: &Words) -> Option<String> {
     });
     let solved = tokio::select! {
         solved = &mut solving => solved,
-        () = tokio::time::sleep(Duration::from_secs(1)) => {
-            say(&words.text("cli.pow_slow", &[]));
+        () = tokio::time::sleep(after) => {
+            notice();
             solving.await
         }
     };
@@ -501,4 +513,34 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
     }
     say(&words.text("cli.no_attempts", &[]));
     Outcome::WrongCode
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otp_relay_shared::pow::{ALGORITHM, hash, to_hex};
+
+    /// A challenge whose number is `number` (unsigned: the solver does not look).
+    fn challenge(number: u64) -> PowChallenge {
+        let salt = "00?expires=1&maxnumber=1&net=00&".to_string();
+        PowChallenge {
+            algorithm: ALGORITHM.into(),
+            challenge: to_hex(&hash(&salt, number)),
+            maxnumber: number,
+            salt,
+            signature: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_solve_says_so_once_and_a_quick_one_says_nothing() {
+        let mut said = 0;
+        let pow = solve_noticed(challenge(200_000), Duration::ZERO, || said += 1).await;
+        assert!(pow.is_some());
+        assert_eq!(said, 1, "past the threshold: one line");
+        let mut said = 0;
+        let pow = solve_noticed(challenge(10), Duration::from_secs(60), || said += 1).await;
+        assert!(pow.is_some());
+        assert_eq!(said, 0, "within it: nothing");
+    }
 }
