@@ -242,3 +242,57 @@ pub fn dist_dir() -> PathBuf {
     );
     dist
 }
+
+/// A command of ChromeDriver's own, POSTed under the session: `goog/cdp/execute` (a DevTools
+/// command) or `chromium/network_conditions`.
+#[derive(Debug)]
+struct ChromiumCommand {
+    path: &'static str,
+    body: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for ChromiumCommand {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.body.to_string()))
+    }
+}
+
+/// Emulates a slow network for the pages this client loads from now on: `latency` added to each
+/// request, and at most `bytes_per_second` down and up.
+pub async fn emulate_network(client: &Client, latency: Duration, bytes_per_second: u64) {
+    client
+        .issue_cmd(ChromiumCommand {
+            path: "chromium/network_conditions",
+            body: json!({"network_conditions": {
+                "offline": false,
+                "latency": latency.as_millis() as u64,
+                "download_throughput": bytes_per_second,
+                "upload_throughput": bytes_per_second,
+            }}),
+        })
+        .await
+        .expect("network emulation");
+}
+
+/// Runs `source` in every page this client loads from now on, before the page's own scripts.
+pub async fn run_before_each_page(client: &Client, source: &str) {
+    client
+        .issue_cmd(ChromiumCommand {
+            path: "goog/cdp/execute",
+            body: json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": source}}),
+        })
+        .await
+        .expect("a script before each page");
+}
