@@ -277,6 +277,40 @@ fn trusted_proxies_are_addresses_or_ranges() {
 }
 
 #[test]
+fn the_proof_of_work_is_on_unless_turned_off_and_its_settings_are_checked() {
+    let pow = Config::from_flags(&["--dev"]).unwrap().pow;
+    assert!(pow.enabled, "on by default");
+    assert_eq!((pow.base, pow.surge_per_minute), (100_000, 600));
+    for blank_or_on in ["", "on", "true", "1"] {
+        assert!(
+            serve(&["--pow", blank_or_on]).unwrap().pow.enabled,
+            "{blank_or_on:?}"
+        );
+    }
+    assert!(!serve(&["--pow", "off"]).unwrap().pow.enabled);
+    let error = serve(&["--pow", "sometimes"]).unwrap_err();
+    assert!(error.contains("neither on nor off"), "{error}");
+    let exempt = serve(&["--pow-exempt", "10.0.0.0/8, 192.0.2.7,,2001:db8::/32"])
+        .unwrap()
+        .pow
+        .exempt;
+    let shown: Vec<String> = exempt.iter().map(ToString::to_string).collect();
+    assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
+    for (flags, variable) in [
+        (
+            &["--pow-exempt", "backend.internal"][..],
+            "OTP_RELAY_POW_EXEMPT",
+        ),
+        (&["--pow-base", "0"][..], "OTP_RELAY_POW_BASE"),
+        (&["--pow-base", "2000000000"][..], "OTP_RELAY_POW_BASE"),
+        (&["--pow-surge", "0"][..], "OTP_RELAY_POW_SURGE"),
+    ] {
+        let error = serve(flags).unwrap_err();
+        assert!(error.contains(variable), "{flags:?}: {error}");
+    }
+}
+
+#[test]
 fn connection_limits_are_checked() {
     let limits = serve(&[]).unwrap().connections;
     assert_eq!(limits.header_timeout, Duration::from_secs(10));
