@@ -71,6 +71,7 @@ bench:
 
 ## Load test on loopback, each figure beside a baseline from the same run: verify against a bare
 ## axum endpoint, RSS over 100,000 issued codes, the whole flow, sends against the SMTP server's
-## own ceiling.
+## own ceiling, shared stores (one Redis, two relays on it, a three-master cluster) against one
+## relay in memory, and the proof of work (the relay's check, the page's solver against ALTCHA's).
 load: test-tools frontend
 	scripts/load.sh

@@ -5,7 +5,8 @@
 #   2. the relay's memory (RSS) before and after issuing 100,000 codes to distinct addresses;
 #   3. the whole flow through the development outbox (request, read the code, verify);
 #   4. sends through a real SMTP server process, against that server's own ceiling;
-#   5. two relays sharing one Redis: verify and issue, beside one relay with its memory store;
+#   5. one relay on Redis, two relays on one Redis, two on a three-master Redis Cluster: verify
+#      and issue, beside one relay with its memory store, the CPU split between relays and Redis;
 #   6. the proof of work: the relay's check of a solution against a wrong-code verify, and the
 #      page's solver (its wasm) against ALTCHA's own (npm altcha-lib) in the same headless
 #      Chromium.
@@ -97,28 +98,79 @@ kill "$pid"
 awk -v s="$sends" -v c="$ceiling" 'BEGIN { printf "relay sends / SMTP server alone = %.0f %%\n", 100 * s / c }'
 echo "messages the SMTP server stored from the relay: $(( $(ls "$log/maildir/new" | wc -l) - stored_before ))"
 
-echo "== 5. two relays sharing one Redis (development mode), beside one relay with its memory store"
-redis_port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$log" >/dev/null &
-redis_pid=$!
-pids+=("$redis_pid")
-for _ in $(seq 100); do
-    [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ] && break
-    sleep 0.1
-done
+echo "== 5. shared stores, beside one relay with its memory store (1. and 2.): one relay on Redis,"
+echo "   two relays on one Redis, two relays on a three-master Redis Cluster; CPU split between"
+echo "   the relays and Redis"
+# A free port; for a cluster node ("cluster"), one at most 55535 whose bus port (10,000 above)
+# is free too.
+free_port() {
+    /usr/bin/python3 - "$@" <<'PY'
+import socket, sys
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+    if len(sys.argv) < 2:
+        break
+    if port <= 55535:
+        bus = socket.socket()
+        try:
+            bus.bind(("127.0.0.1", port + 10000)); bus.close(); break
+        except OSError:
+            pass
+print(port)
+PY
+}
+# Starts a throwaway redis-server on a free port with extra arguments; sets $redis_port and
+# $redis_pid.
+redis() {
+    redis_port=$(free_port ${cluster:+cluster})
+    mkdir -p "$log/redis-$redis_port"
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$log/redis-$redis_port" "$@" >/dev/null &
+    redis_pid=$!
+    pids+=("$redis_pid")
+    for _ in $(seq 100); do
+        [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ] && return 0
+        sleep 0.1
+    done
+    echo "redis-server did not start" >&2; exit 1
+}
 # Relays that share a store share the challenge key too.
 secret="k1:$("$bin/otp-relay" keygen)"
-shared=(OTP_RELAY_DEV=1 OTP_RELAY_STORE="redis://127.0.0.1:$redis_port" OTP_RELAY_SECRET="$secret")
-relay "${shared[@]}"
-url_a=$url pid_a=$pid
-relay "${shared[@]}"
-urls="$url_a,$url" servers="$pid_a,$pid,$redis_pid"
-verify_shared=$("$bin/examples/compare" verify --url "$urls" --seconds "$seconds" --pool $((seconds * 4000)) --pid "$servers" | tee /dev/stderr | rate)
-issued_shared=$("$bin/examples/compare" issue --url "$urls" --count 10000000 --seconds "$seconds" --pid "$servers" | tee /dev/stderr | rate)
-kill "$pid_a" "$pid"
-echo "(server CPU above: both relays and Redis together)"
-awk -v v="$verify_shared" -v m="$verify" 'BEGIN { printf "verify: two relays and Redis %.0f/s, one relay in memory %.0f/s (%.0f %%)\n", v, m, 100 * v / m }'
-awk -v v="$issued_shared" -v m="$issued" 'BEGIN { printf "issue:  two relays and Redis %.0f/s, one relay in memory %.0f/s (%.0f %%)\n", v, m, 100 * v / m }'
+# Measures verify and issue against relays on the store $1 (`n` relays: $2); prints the figures
+# and their ratio to one relay in memory. $3: the store's server pids.
+shared_run() {
+    local store=$1 relays=$2 store_pids=$3 urls="" relay_pids=""
+    for _ in $(seq "$relays"); do
+        relay OTP_RELAY_DEV=1 OTP_RELAY_STORE="$store" OTP_RELAY_SECRET="$secret"
+        urls="${urls:+$urls,}$url" relay_pids="${relay_pids:+$relay_pids,}$pid"
+    done
+    local v i
+    v=$("$bin/examples/compare" verify --url "$urls" --seconds "$seconds" --pool $((seconds * 4000)) --pid "$relay_pids" --store-pid "$store_pids" | tee /dev/stderr | rate)
+    i=$("$bin/examples/compare" issue --url "$urls" --count 10000000 --seconds "$seconds" --pid "$relay_pids" --store-pid "$store_pids" | tee /dev/stderr | rate)
+    kill ${relay_pids//,/ }
+    awk -v v="$v" -v m="$verify" -v i="$i" -v n="$issued" 'BEGIN { printf "   verify %.0f/s (%.0f %% of one relay in memory), issue %.0f/s (%.0f %%)\n", v, 100 * v / m, i, 100 * i / n }'
+}
+redis
+echo "-- one relay on one Redis"
+shared_run "redis://127.0.0.1:$redis_port" 1 "$redis_pid"
+echo "-- two relays on one Redis"
+shared_run "redis://127.0.0.1:$redis_port" 2 "$redis_pid"
+kill "$redis_pid"
+cluster_nodes="" cluster_pids=""
+cluster=1
+for _ in 1 2 3; do
+    redis --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000
+    cluster_nodes="${cluster_nodes:+$cluster_nodes }127.0.0.1:$redis_port"
+    cluster_pids="${cluster_pids:+$cluster_pids,}$redis_pid"
+done
+redis-cli --cluster create $cluster_nodes --cluster-replicas 0 --cluster-yes >/dev/null
+for _ in $(seq 100); do
+    redis-cli -p "$redis_port" cluster info | grep -q 'cluster_state:ok' && break
+    sleep 0.1
+done
+echo "-- two relays on a three-master Redis Cluster"
+shared_run "redis-cluster://${cluster_nodes// /,}" 2 "$cluster_pids"
+kill ${cluster_pids//,/ }
 
 echo "== 6. the proof of work: what checking a solution adds to a send, beside a wrong-code verify (1.)"
 # Sends from 20,000 client networks behind a trusted proxy, each once: without a proof of work,

@@ -17,7 +17,8 @@
 //! Each prints one line: requests, rate, p50 and p99, and with `--pid PID` the server's CPU time
 //! per request. Options: `--seconds S` (10), `--concurrency C` (16). Several servers (relays
 //! sharing a store) are given as `--url URL,URL --pid PID,PID`: connection `i` goes to server
-//! `i % n`, and the CPU time is theirs together.
+//! `i % n`, and the CPU time is theirs together. `--store-pid PID,PID` names the store's servers
+//! (Redis): their CPU time is added, and shown apart.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -142,11 +143,19 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// CPU time the processes `--pid` (comma-separated) have used so far (user and system), from
+/// CPU time used so far by the relays (`--pid`) and, apart, by the store's servers
+/// (`--store-pid`, Redis), when named.
+fn server_cpu() -> Option<(Duration, Option<Duration>)> {
+    let relays = cpu_of(&arg("--pid")?)?;
+    let store = arg("--store-pid").and_then(|pids| cpu_of(&pids));
+    Some((relays, store))
+}
+
+/// CPU time (user and system) used so far by the processes `pids` (comma separated), from
 /// /proc; Linux ticks are 1/100 s.
-fn server_cpu() -> Option<Duration> {
+fn cpu_of(pids: &str) -> Option<Duration> {
     let mut ticks = 0u64;
-    for pid in arg("--pid")?.split(',') {
+    for pid in pids.split(',') {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         let after_name = stat.rsplit_once(')')?.1;
         let fields: Vec<&str> = after_name.split_whitespace().collect();
@@ -166,15 +175,19 @@ fn report(
     mut samples: Vec<Duration>,
     errors: usize,
     seconds: f64,
-    cpu: Option<Duration>,
+    cpu: Option<(Duration, Option<Duration>)>,
 ) {
     samples.sort_unstable();
+    let per_request = |used: Duration| used.as_secs_f64() * 1e6 / samples.len().max(1) as f64;
     let cpu = cpu
-        .map(|used| {
-            format!(
-                "  server CPU {:.1} µs/request",
-                used.as_secs_f64() * 1e6 / samples.len().max(1) as f64
-            )
+        .map(|(relays, store)| match store {
+            None => format!("  server CPU {:.1} µs/request", per_request(relays)),
+            Some(store) => format!(
+                "  server CPU {:.1} µs/request (relays {:.1}, Redis {:.1})",
+                per_request(relays + store),
+                per_request(relays),
+                per_request(store)
+            ),
         })
         .unwrap_or_default();
     println!(
@@ -187,12 +200,17 @@ fn report(
 }
 
 /// The server CPU used while `work` runs, when `--pid` names the server.
-async fn measured<T>(work: impl std::future::Future<Output = T>) -> (T, Option<Duration>) {
+async fn measured<T>(
+    work: impl std::future::Future<Output = T>,
+) -> (T, Option<(Duration, Option<Duration>)>) {
     let before = server_cpu();
     let result = work.await;
-    let used = server_cpu()
-        .zip(before)
-        .map(|(after, before)| after.saturating_sub(before));
+    let used = server_cpu().zip(before).map(|(after, before)| {
+        (
+            after.0.saturating_sub(before.0),
+            after.1.zip(before.1).map(|(a, b)| a.saturating_sub(b)),
+        )
+    });
     (result, used)
 }
 

@@ -29,7 +29,11 @@ impl RedisServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut server = RedisServer {
             child: None,
-            port: free_port(),
+            port: if cluster_node {
+                free_cluster_port()
+            } else {
+                free_port()
+            },
             dir,
             tls,
             cluster_node,

@@ -8,6 +8,18 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("addr").port()
 }
 
+/// A free port for a Redis Cluster node: at most 55535, since its cluster bus listens 10,000
+/// above it (redis-server refuses to start otherwise), with that bus port free too.
+pub fn free_cluster_port() -> u16 {
+    loop {
+        let port = free_port();
+        let bus_free = port <= 55_535 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok();
+        if bus_free {
+            return port;
+        }
+    }
+}
+
 /// The port a helper process in `tests/support/` listens on: the one line `READY <port>` it
 /// prints on stdout once it does.
 pub(crate) fn ready_port(child: &mut Child, what: &str) -> u16 {
