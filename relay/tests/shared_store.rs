@@ -115,6 +115,7 @@ on_every_store!(
     every_key_expires_but_the_epochs,
     an_evicting_policy_is_refused_while_it_lasts,
     a_proof_of_work_is_spent_once_across_relays,
+    each_kind_of_request_sends_redis_a_counted_number_of_scripts,
 );
 
 /// Issues a code on `relay` for `email`: the challenge and the code from its outbox.
@@ -544,4 +545,118 @@ async fn a_proof_of_work_is_spent_once_across_relays(redis: Backing) {
     let mut statuses = [first.status.as_u16(), second.status.as_u16()];
     statuses.sort_unstable();
     assert_eq!(statuses, [201, 428], "{} / {}", first.text, second.text);
+}
+
+/// The commands clients sent the servers since `before` (a count per monitor), leaving out the
+/// relay's upkeep (a script on one bucket's epoch key alone, every two seconds).
+fn request_commands(monitors: &[Monitor], before: &[usize]) -> Vec<String> {
+    monitors
+        .iter()
+        .zip(before)
+        .flat_map(|(monitor, from)| monitor.commands().into_iter().skip(*from))
+        .filter(|line| !line.contains("\" \"1\" \"otp-relay:{"))
+        .collect()
+}
+
+fn seen(monitors: &[Monitor]) -> Vec<usize> {
+    monitors.iter().map(|m| m.commands().len()).collect()
+}
+
+/// Counted, not assumed: what each kind of request sends Redis (`MONITOR`, commands inside
+/// scripts left out), over ten requests of each kind. Every one is a script; none is a hidden
+/// `GET`, `PING` or `EXISTS`. The figures are today's: a send is five scripts, a wrong code four,
+/// a right code seven, a resend ten, each one round trip.
+async fn each_kind_of_request_sends_redis_a_counted_number_of_scripts(redis: Backing) {
+    let mut env = redis.env();
+    env.push(("OTP_RELAY_SENDS_PER_IP".into(), "200/15m".into()));
+    env.push(("OTP_RELAY_RESEND_AFTER".into(), "1s".into()));
+    let relay = RelayProcess::dev(&env);
+    // Warm: every script loaded on every node (a script a node has not seen costs a second
+    // command once), every connection open. Thirty of each kind reach all of a cluster's nodes.
+    let mut warm = Vec::new();
+    for n in 0..30 {
+        let email = format!("warm{n}@example.com");
+        let (challenge, code) = issue(&relay, &email).await;
+        relay.verify(&challenge, &email, &wrong_code(&code)).await;
+        assert_eq!(
+            relay.verify(&challenge, &email, &code).await.status,
+            StatusCode::OK
+        );
+        let email = format!("warm-resend{n}@example.com");
+        warm.push((issue(&relay, &email).await.0, email));
+    }
+    let servers = redis.servers();
+    let monitors: Vec<Monitor> = servers.iter().map(|server| server.monitor()).collect();
+    const N: usize = 10;
+    let mut per_request = Vec::new();
+
+    let before = seen(&monitors);
+    let mut issued = Vec::new();
+    for n in 0..N {
+        issued.push(issue(&relay, &format!("count{n}@example.com")).await);
+    }
+    per_request.push(("send", request_commands(&monitors, &before)));
+
+    let before = seen(&monitors);
+    for (n, (challenge, code)) in issued.iter().enumerate() {
+        let wrong = relay
+            .verify(
+                challenge,
+                &format!("count{n}@example.com"),
+                &wrong_code(code),
+            )
+            .await;
+        assert_eq!(wrong.error_code(), "wrong_code");
+    }
+    per_request.push(("wrong code", request_commands(&monitors, &before)));
+
+    let before = seen(&monitors);
+    for (n, (challenge, code)) in issued.iter().enumerate() {
+        let right = relay
+            .verify(challenge, &format!("count{n}@example.com"), code)
+            .await;
+        assert_eq!(right.status, StatusCode::OK, "{}", right.text);
+    }
+    per_request.push(("right code", request_commands(&monitors, &before)));
+
+    let mut resendable = Vec::new();
+    for n in 0..N {
+        resendable.push(issue(&relay, &format!("again{n}@example.com")).await);
+    }
+    // A resend waits after the issue (1 s here): a real relay's clock cannot be moved, so the
+    // wait is spent once, for the warm resends and the counted ones.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for (challenge, email) in &warm {
+        assert_eq!(relay.resend(challenge, email).await.status, StatusCode::OK);
+    }
+    let before = seen(&monitors);
+    for (n, (challenge, _)) in resendable.iter().enumerate() {
+        let resent = relay
+            .resend(challenge, &format!("again{n}@example.com"))
+            .await;
+        assert_eq!(resent.status, StatusCode::OK, "{}", resent.text);
+    }
+    per_request.push(("resend", request_commands(&monitors, &before)));
+
+    let mut counts = Vec::new();
+    for (kind, commands) in &per_request {
+        for command in commands {
+            let name = command.split('"').nth(1).unwrap_or_default();
+            assert!(
+                name == "EVALSHA" || name == "EVAL",
+                "{kind}: a command that is not a script: {command}"
+            );
+        }
+        counts.push((*kind, commands.len() / N, commands.len() % N));
+    }
+    assert_eq!(
+        counts,
+        [
+            ("send", 5, 0),
+            ("wrong code", 4, 0),
+            ("right code", 7, 0),
+            ("resend", 10, 0)
+        ],
+        "scripts per request (and a remainder, which should be 0)"
+    );
 }

@@ -240,3 +240,55 @@ impl Drop for RedisServer {
         self.stop();
     }
 }
+
+/// The commands clients send to a Redis server while it watches (`MONITOR`), without those run
+/// inside a script (which `MONITOR` marks `[… lua]`).
+pub struct Monitor {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl RedisServer {
+    /// Starts watching the commands clients send; returns once `MONITOR` is in force.
+    pub fn monitor(&self) -> Monitor {
+        let mut child = self
+            .redis_cli()
+            .arg("monitor")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-cli monitor");
+        let stdout = child.stdout.take().expect("stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (ready, started) = std::sync::mpsc::channel();
+        let sink = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line == "OK" {
+                    let _ = ready.send(());
+                } else if !line.contains(" lua] ") {
+                    sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                }
+            }
+        });
+        started
+            .recv_timeout(Duration::from_secs(5))
+            .expect("MONITOR in force");
+        Monitor { child, lines }
+    }
+}
+
+impl Monitor {
+    /// What clients sent so far: one line per command, `MONITOR`'s form
+    /// (`1733476000.123 [0 127.0.0.1:5000] "EVALSHA" "…" "2" "key" …`).
+    pub fn commands(&self) -> Vec<String> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
