@@ -305,6 +305,11 @@ impl Flow {
         });
     }
 
+    /// The generation of the proof-of-work job in force: a result of another is stale.
+    pub fn pow_generation(&self) -> u32 {
+        self.pow_generation
+    }
+
     /// Whether a send waits for its proof of work (the button then says it is working).
     pub fn paying(&self) -> bool {
         self.waiting.is_some()

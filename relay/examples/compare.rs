@@ -337,6 +337,25 @@ async fn issue(
     (issued, samples, errors, started.elapsed().as_secs_f64())
 }
 
+/// A proof of work from `GET /api/v1/pow` (for the client `forwarded`, when given), solved: the
+/// `pow` a send carries. Exits when the relay offers none.
+async fn solved_pow(connection: &mut Connection, forwarded: Option<&str>) -> String {
+    use base64::Engine;
+    let challenge = match connection.get("/api/v1/pow", forwarded).await {
+        Ok((200, body)) => {
+            serde_json::from_slice::<otp_relay_shared::pow::PowChallenge>(&body).ok()
+        }
+        _ => None,
+    };
+    let Some(challenge) = challenge else {
+        eprintln!("compare: the relay offers no proof of work");
+        std::process::exit(1);
+    };
+    let number = otp_relay_shared::pow::solve(&challenge).unwrap_or_default();
+    let solution = serde_json::to_vec(&challenge.solution(number)).unwrap_or_default();
+    base64::engine::general_purpose::STANDARD.encode(solution)
+}
+
 /// Reads one SMTP reply (all its lines); its code.
 async fn smtp_reply(stream: &mut BufReader<TcpStream>, line: &mut String) -> std::io::Result<u16> {
     loop {
@@ -493,25 +512,12 @@ async fn main() {
         // solution in full (its MAC, its hash, its salt, the difficulty now, the claim) and
         // answers 428 with a fresh challenge. What checking costs, beside a wrong-code verify.
         "pow-check" => {
-            use base64::Engine;
             let first = server_for(&address, 0);
             let Ok(mut connection) = Connection::open(&first).await else {
                 eprintln!("compare: cannot connect to {first}");
                 std::process::exit(1);
             };
-            let challenge = match connection.get("/api/v1/pow", None).await {
-                Ok((200, body)) => {
-                    serde_json::from_slice::<otp_relay_shared::pow::PowChallenge>(&body).ok()
-                }
-                _ => None,
-            };
-            let Some(challenge) = challenge else {
-                eprintln!("compare: the relay offers no proof of work");
-                std::process::exit(1);
-            };
-            let number = otp_relay_shared::pow::solve(&challenge).unwrap_or_default();
-            let solution = serde_json::to_vec(&challenge.solution(number)).unwrap_or_default();
-            let pow = base64::engine::general_purpose::STANDARD.encode(solution);
+            let pow = solved_pow(&mut connection, None).await;
             let body = format!(r#"{{"email":"spent@example.com","pow":"{pow}"}}"#);
             if !matches!(
                 connection.post("/api/v1/challenges", &body).await,
@@ -549,22 +555,7 @@ async fn main() {
                 let ip = format!("10.{}.{}.1", n / 256, n % 256);
                 let mut body = format!(r#"{{"email":"net-{n}@example.com""#);
                 if paid {
-                    use base64::Engine;
-                    let challenge = match connection.get("/api/v1/pow", Some(&ip)).await {
-                        Ok((200, answer)) => {
-                            serde_json::from_slice::<otp_relay_shared::pow::PowChallenge>(&answer)
-                                .ok()
-                        }
-                        _ => None,
-                    };
-                    let Some(challenge) = challenge else {
-                        eprintln!("compare: no proof of work for {ip}");
-                        std::process::exit(1);
-                    };
-                    let number = otp_relay_shared::pow::solve(&challenge).unwrap_or_default();
-                    let solution =
-                        serde_json::to_vec(&challenge.solution(number)).unwrap_or_default();
-                    let pow = base64::engine::general_purpose::STANDARD.encode(solution);
+                    let pow = solved_pow(&mut connection, Some(&ip)).await;
                     body.push_str(&format!(r#","pow":"{pow}""#));
                 }
                 body.push('}');

@@ -931,13 +931,7 @@ async fn a21_stalled_connections_are_closed_while_others_are_served() {
 async fn a22_forwarded_for_is_believed_only_from_trusted_proxies() {
     async fn send_as(relay: &RelayProcess, forwarded: &str, email: &str) -> Reply {
         relay
-            .send(
-                relay
-                    .client
-                    .post(format!("{}/api/v1/challenges", relay.url))
-                    .header("X-Forwarded-For", forwarded)
-                    .json(&json!({ "email": email })),
-            )
+            .post_for(forwarded, "/api/v1/challenges", json!({ "email": email }))
             .await
     }
     let limit = ("OTP_RELAY_SENDS_PER_IP".to_string(), "1/15m".to_string());
@@ -1160,15 +1154,7 @@ async fn send_from(relay: &RelayProcess, ip: &str, email: &str, pow: Option<&str
     if let Some(pow) = pow {
         body["pow"] = json!(pow);
     }
-    relay
-        .send(
-            relay
-                .client
-                .post(format!("{}/api/v1/challenges", relay.url))
-                .header("X-Forwarded-For", ip)
-                .json(&body),
-        )
-        .await
+    relay.post_for(ip, "/api/v1/challenges", body).await
 }
 
 /// `GET /api/v1/pow` as the client `ip`.

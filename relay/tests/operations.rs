@@ -196,19 +196,9 @@ async fn the_proof_of_work_is_counted_by_level_and_by_result() {
         .await;
     assert_eq!(unpaid.error_code(), "pow_required");
     let pow = relay.pow().await;
-    let paid = relay
-        .post(
-            "/api/v1/challenges",
-            json!({ "email": "pw@example.com", "pow": pow }),
-        )
-        .await;
+    let paid = relay.issue_paying("pw@example.com", &pow).await;
     assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.text);
-    let replayed = relay
-        .post(
-            "/api/v1/challenges",
-            json!({ "email": "pw2@example.com", "pow": pow }),
-        )
-        .await;
+    let replayed = relay.issue_paying("pw2@example.com", &pow).await;
     assert_eq!(replayed.error_code(), "pow_required");
     let after = scrape(port).await;
     for (sample, by) in [

@@ -22,43 +22,24 @@ fn altcha(args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
 
-async fn challenge(relay: &RelayProcess) -> Value {
-    relay
-        .client
-        .get(format!("{}/api/v1/pow", relay.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn altchas_library_solves_the_relays_challenge_and_the_relay_accepts_it() {
     let relay = RelayProcess::dev(&[("OTP_RELAY_POW".into(), "on".into())]);
-    let pow = altcha(&["solve", &challenge(&relay).await.to_string()]);
-    let sent = relay
-        .post(
-            "/api/v1/challenges",
-            json!({ "email": "ada@example.com", "pow": pow }),
-        )
-        .await;
+    let pow = altcha(&[
+        "solve",
+        &relay.pow_challenge_from("127.0.0.1").await.to_string(),
+    ]);
+    let sent = relay.issue_paying("ada@example.com", &pow).await;
     assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.text);
     // Spent once, whoever solved it.
-    let again = relay
-        .post(
-            "/api/v1/challenges",
-            json!({ "email": "bob@example.com", "pow": pow }),
-        )
-        .await;
+    let again = relay.issue_paying("bob@example.com", &pow).await;
     assert_eq!(again.error_code(), "pow_required");
 }
 
 #[tokio::test]
 async fn altchas_library_verifies_what_the_relays_solver_made_given_the_key() {
     let relay = RelayProcess::dev(&[("OTP_RELAY_POW".into(), "on".into())]);
-    let ours = otp_relay::testing::solve_pow(&challenge(&relay).await).unwrap();
+    let ours = otp_relay::testing::solve_pow(&relay.pow_challenge_from("127.0.0.1").await).unwrap();
     assert_eq!(altcha(&["verify", &ours, &pow_key_hex()]), "true");
     // Under another key, or changed, it does not verify.
     assert_eq!(altcha(&["verify", &ours, &"0".repeat(64)]), "false");

@@ -513,16 +513,6 @@ async fn a_tls_store_is_trusted_only_through_its_ca() {
     assert!(said.contains("cannot reach the store"), "{said}");
 }
 
-/// A send paid with `pow`.
-async fn send_paid(relay: &RelayProcess, email: &str, pow: &str) -> Reply {
-    relay
-        .post(
-            "/api/v1/challenges",
-            serde_json::json!({ "email": email, "pow": pow }),
-        )
-        .await
-}
-
 /// A25 across relays: a proof of work one relay handed out pays on another, once; sent to both
 /// at the same moment, exactly one send goes.
 async fn a_proof_of_work_is_spent_once_across_relays(redis: Backing) {
@@ -530,17 +520,17 @@ async fn a_proof_of_work_is_spent_once_across_relays(redis: Backing) {
     env.push(("OTP_RELAY_POW".into(), "on".into()));
     let (a, b) = (RelayProcess::dev(&env), RelayProcess::dev(&env));
     let from_a = a.pow().await;
-    let paid = send_paid(&b, "ada@example.com", &from_a).await;
+    let paid = b.issue_paying("ada@example.com", &from_a).await;
     assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.text);
     for relay in [&a, &b] {
-        let replayed = send_paid(relay, "bob@example.com", &from_a).await;
+        let replayed = relay.issue_paying("bob@example.com", &from_a).await;
         assert_eq!(replayed.error_code(), "pow_required", "{}", replayed.text);
     }
 
     let pow = a.pow().await;
     let (first, second) = tokio::join!(
-        send_paid(&a, "cy@example.com", &pow),
-        send_paid(&b, "dee@example.com", &pow)
+        a.issue_paying("cy@example.com", &pow),
+        b.issue_paying("dee@example.com", &pow)
     );
     let mut statuses = [first.status.as_u16(), second.status.as_u16()];
     statuses.sort_unstable();

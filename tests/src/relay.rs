@@ -375,8 +375,13 @@ impl RelayProcess {
     /// A solved proof of work for the client `ip`, as a trusted proxy in front would ask for it
     /// (`X-Forwarded-For`; a relay that trusts no proxy takes it as from this machine).
     pub async fn pow_from(&self, ip: &str) -> String {
-        let challenge = self
-            .client
+        let challenge = self.pow_challenge_from(ip).await;
+        otp_relay::testing::solve_pow(&challenge).expect("the challenge solves")
+    }
+
+    /// `GET /api/v1/pow` for the client `ip` (as [`Self::pow_from`] asks), unsolved.
+    pub async fn pow_challenge_from(&self, ip: &str) -> Value {
+        self.client
             .get(format!("{}/api/v1/pow", self.url))
             .header("X-Forwarded-For", ip)
             .send()
@@ -384,8 +389,24 @@ impl RelayProcess {
             .expect("relay answers")
             .json::<Value>()
             .await
-            .expect("a challenge");
-        otp_relay::testing::solve_pow(&challenge).expect("the challenge solves")
+            .expect("a challenge")
+    }
+
+    /// A POST for the client `ip`, as a trusted proxy in front sends it (`X-Forwarded-For`).
+    pub async fn post_for(&self, ip: &str, path: &str, body: Value) -> Reply {
+        self.send(
+            self.client
+                .post(format!("{}{path}", self.url))
+                .header("X-Forwarded-For", ip)
+                .json(&body),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/challenges` paid with `pow` as it is.
+    pub async fn issue_paying(&self, email: &str, pow: &str) -> Reply {
+        self.post("/api/v1/challenges", json!({ "email": email, "pow": pow }))
+            .await
     }
 
     /// A send (`path` with `body`), paid for as a client pays where the relay wants a proof of

@@ -85,8 +85,6 @@ pub struct VerifyFlow {
     _clock: Interval,
     /// The proof of work being solved, and the timer of its next slice.
     solving: Option<Solving>,
-    /// The generation of the proof-of-work job in force.
-    pow_job: u32,
     pow_timer: Option<Timeout>,
 }
 
@@ -147,7 +145,6 @@ impl VerifyFlow {
         let Some(job) = self.flow.pow_job.take() else {
             return;
         };
-        self.pow_job = job.generation;
         self.solving = None;
         match job.challenge {
             Some(challenge) => self.start_solving(ctx, job.generation, Some(challenge)),
@@ -271,7 +268,6 @@ impl Component for VerifyFlow {
             refs: Refs::default(),
             _clock: Interval::new(1_000, move || tick.emit(())),
             solving: None,
-            pow_job: 0,
             pow_timer: None,
         }
     }
@@ -285,7 +281,7 @@ impl Component for VerifyFlow {
             }
             // A challenge fetched for a job that another has replaced since is not solved.
             Msg::PowChallenge(generation, challenge) => {
-                if generation == self.pow_job {
+                if generation == self.flow.pow_generation() {
                     self.start_solving(ctx, generation, challenge);
                 }
                 true

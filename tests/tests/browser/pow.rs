@@ -47,16 +47,8 @@ async fn a_surge_meets_a_harder_proof_of_work_solved_in_slices_while_the_button_
         for n in 0..3 {
             let ip = format!("198.51.100.{n}");
             let pow = app.relay.pow_from(&ip).await;
-            let sent = app
-                .relay
-                .send(
-                    app.relay
-                        .client
-                        .post(format!("{}/api/v1/challenges", app.relay.url))
-                        .header("X-Forwarded-For", ip.as_str())
-                        .json(&json!({ "email": format!("s{n}@example.com"), "pow": pow })),
-                )
-                .await;
+            let body = json!({ "email": format!("s{n}@example.com"), "pow": pow });
+            let sent = app.relay.post_for(&ip, "/api/v1/challenges", body).await;
             assert_eq!(sent.status.as_u16(), 201, "{}", sent.text);
         }
         request_code(&client, "ada@example.com").await;
