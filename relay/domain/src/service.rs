@@ -380,8 +380,8 @@ impl VerificationService {
     }
 
     /// Takes a send's payment: checks `solution` (docs/security.md, A25) and claims it, held, so
-    /// it is spent once, and counts the send towards the surge. `Ok(None)`: this requester needs
-    /// none. A refusal carries a fresh challenge at the difficulty needed now, and leaves nothing
+    /// it is spent once ([`Self::keep_payment`] keeps it once the send goes ahead). `Ok(None)`:
+    /// this requester needs none. A refusal carries a fresh challenge at the difficulty needed now, and leaves nothing
     /// counted.
     async fn pay(
         &self,
@@ -425,12 +425,21 @@ impl VerificationService {
         Ok(Some((spent, checked.maxnumber)))
     }
 
-    /// Counts a paid send towards the relay's rate per minute, the surge's measure; kept
-    /// whatever comes of the send.
-    async fn count_towards_surge(&self, held: &mut Held<'_>) -> Result<(), ApiError> {
-        let key = StoreKey::SendsThisMinute;
-        held.count(&key, Duration::from_secs(60)).await?;
-        held.keep(&key);
+    /// A send that passed its limits and goes ahead: its payment, if it made one, stays spent
+    /// whatever comes of the delivery, and counts towards the relay's rate per minute (the
+    /// surge's measure).
+    async fn keep_payment(
+        &self,
+        held: &mut Held<'_>,
+        paid: &Option<(StoreKey, u64)>,
+    ) -> Result<(), ApiError> {
+        let Some((spent, _)) = paid else {
+            return Ok(());
+        };
+        held.keep(spent);
+        let surge = StoreKey::SendsThisMinute;
+        held.count(&surge, Duration::from_secs(60)).await?;
+        held.keep(&surge);
         Ok(())
     }
 
@@ -462,10 +471,7 @@ impl VerificationService {
             // lock them out, but still counts against the client, so that nobody drives
             // unlimited SMTP transactions (A19); its proof of work is spent too.
             held.keep(&ip_key);
-            if let Some((spent, _)) = &paid {
-                held.keep(spent);
-                self.count_towards_surge(held).await?;
-            }
+            self.keep_payment(held, &paid).await?;
 
             // Nothing about the challenge itself is stored: its first resend waits from the
             // issue time the token carries.
@@ -589,10 +595,7 @@ impl VerificationService {
             self.take_sends(held, &ip_key, &budgets).await?;
             // As in `issue`: refunded to the person, still counted against the client.
             held.keep(&ip_key);
-            if let Some((spent, _)) = &paid {
-                held.keep(spent);
-                self.count_towards_surge(held).await?;
-            }
+            self.keep_payment(held, &paid).await?;
             self.deliver(&email, &challenge, requester).await?;
             Ok(Sent {
                 pow_paid: paid.map(|(_, maxnumber)| maxnumber),
