@@ -131,9 +131,8 @@ fn spawn(ctx: &Context<VerifyFlow>, relay: &RelayClient, work: Work) {
     ctx.link().send_future(ask(relay.clone(), work));
 }
 
-/// A proof of work being solved: its job's generation, the challenge, the search.
+/// A proof of work being solved, for the flow's job in force: the challenge, the search.
 struct Solving {
-    generation: u32,
     challenge: PowChallenge,
     solver: Solver,
 }
@@ -159,11 +158,7 @@ impl VerifyFlow {
         challenge: Option<PowChallenge>,
     ) {
         let solving = challenge.and_then(|challenge| {
-            Solver::new(&challenge).map(|solver| Solving {
-                generation,
-                challenge,
-                solver,
-            })
+            Solver::new(&challenge).map(|solver| Solving { challenge, solver })
         });
         match solving {
             Some(solving) => {
@@ -186,6 +181,7 @@ impl VerifyFlow {
     /// (the download is the budget that binds), and the widget would need a worker script
     /// beside its module on every host page.
     fn pow_slice(&mut self, ctx: &Context<Self>) {
+        let generation = self.flow.pow_generation();
         let Some(solving) = self.solving.as_mut() else {
             return;
         };
@@ -197,12 +193,12 @@ impl VerifyFlow {
                 Progress::Found(number) => {
                     break Some(
                         crate::api::pow_payload(&solving.challenge, number)
-                            .map_or(Action::PowUnavailable(solving.generation), |pow| {
-                                Action::PowSolved(solving.generation, pow)
+                            .map_or(Action::PowUnavailable(generation), |pow| {
+                                Action::PowSolved(generation, pow)
                             }),
                     );
                 }
-                Progress::Exhausted => break Some(Action::PowUnavailable(solving.generation)),
+                Progress::Exhausted => break Some(Action::PowUnavailable(generation)),
             }
         };
         match outcome {
