@@ -1,5 +1,5 @@
 //! Cost of the relay's per-request work: signing and checking a challenge token, deriving a
-//! code, and the in-memory store's atomic operations. `make bench` runs it.
+//! code, the in-memory store's atomic operations and a request's plan over them. `make bench` runs it.
 
 // Benchmark set-up works on constants; a failure there is a bug in the benchmark itself.
 #![allow(clippy::expect_used)]
@@ -8,8 +8,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use otp_relay::core::code::derive_code;
 use otp_relay::core::keys::{KeyRing, random_secret};
 use otp_relay::core::store::memory::MemorySettings;
+use otp_relay::core::store::plan::interpret;
+use otp_relay::core::store::{Entries, Plan, Step};
 use otp_relay::core::token::{Challenge, address_tag, site_tag};
-use otp_relay::core::{MemoryStore, Policy, Store, StoreKey, SystemClock};
+use otp_relay::core::{MemoryStore, Policy, StoreKey, SystemClock};
 use otp_relay_shared::EmailAddress;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -45,10 +47,6 @@ fn tokens_and_codes(c: &mut Criterion) {
 }
 
 fn store(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("runtime");
     let store = MemoryStore::new(
         MemorySettings {
             capacity: 1_000_000,
@@ -59,25 +57,44 @@ fn store(c: &mut Criterion) {
     let window = Duration::from_secs(300);
     let attempts = StoreKey::Attempts([0x01; 16]);
     c.bench_function("memory store increment", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { store.increment(black_box(&attempts), window).await })
+        b.iter(|| store.increment(black_box(&attempts), window))
     });
     let mut client = 0u64;
     c.bench_function("memory store send limit (new client, sketch)", |b| {
-        b.to_async(&runtime).iter(|| {
+        b.iter(|| {
             client += 1;
-            let key = StoreKey::ClientSends(client.to_string());
-            let store = &store;
-            async move { store.increment(&key, window).await }
+            store.increment(&StoreKey::ClientSends(client.to_string()), window)
         })
     });
     let mut n = 0u128;
     c.bench_function("memory store claim (new key)", |b| {
-        b.to_async(&runtime).iter(|| {
+        b.iter(|| {
             n += 1;
-            let key = StoreKey::Used(n.to_be_bytes());
-            let store = &store;
-            async move { store.claim(&key, window).await }
+            store.claim(&StoreKey::Used(n.to_be_bytes()), window)
+        })
+    });
+    // A wrong-code verify's plan: the used mark, the attempt, both failure budgets.
+    let mut challenge = 0u128;
+    let mailbox = [0x02; 16];
+    c.bench_function("memory store wrong-code plan (new challenge)", |b| {
+        b.iter(|| {
+            challenge += 1;
+            let id = challenge.to_be_bytes();
+            let count = |key: StoreKey, limit: u64| Step::Count {
+                key,
+                window,
+                limit: Some(limit),
+                kept: false,
+            };
+            let plan = Plan {
+                steps: vec![
+                    Step::Unset(StoreKey::Used(id)),
+                    count(StoreKey::Attempts(id), 3),
+                    count(StoreKey::NetworkAddressFailures(mailbox), u64::MAX),
+                    count(StoreKey::AddressFailures(mailbox), u64::MAX),
+                ],
+            };
+            interpret(&store, black_box(&plan))
         })
     });
 }

@@ -10,7 +10,7 @@
 //! the delivery are wrapped ([`MeteredStore`], [`MeteredDelivery`]) to count errors and time
 //! deliveries, so the domain knows nothing of metrics.
 
-use crate::core::store::{Count, Store, StoreError, StoreKey};
+use crate::core::store::{Outcome, Plan, Store, StoreError};
 use crate::core::{ApiError, CodeEmail, Delivery, DeliveryError};
 use async_trait::async_trait;
 use otp_relay_shared::ErrorCode;
@@ -21,7 +21,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The label of a send or a verification: what came of it.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -292,28 +292,8 @@ impl MeteredStore {
 
 #[async_trait]
 impl Store for MeteredStore {
-    async fn increment(&self, key: &StoreKey, window: Duration) -> Result<Count, StoreError> {
-        self.counted(self.inner.increment(key, window).await)
-    }
-
-    async fn decrement(&self, key: &StoreKey, counted: &Count) -> Result<(), StoreError> {
-        self.counted(self.inner.decrement(key, counted).await)
-    }
-
-    async fn count(&self, key: &StoreKey) -> Result<Count, StoreError> {
-        self.counted(self.inner.count(key).await)
-    }
-
-    async fn claim(&self, key: &StoreKey, ttl: Duration) -> Result<Option<Duration>, StoreError> {
-        self.counted(self.inner.claim(key, ttl).await)
-    }
-
-    async fn is_claimed(&self, key: &StoreKey) -> Result<bool, StoreError> {
-        self.counted(self.inner.is_claimed(key).await)
-    }
-
-    async fn release(&self, key: &StoreKey) -> Result<(), StoreError> {
-        self.counted(self.inner.release(key).await)
+    async fn run(&self, plan: &Plan) -> Result<Outcome, StoreError> {
+        self.counted(self.inner.run(plan).await)
     }
 
     fn epoch(&self) -> u64 {

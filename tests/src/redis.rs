@@ -135,7 +135,7 @@ impl RedisServer {
 
     /// The relay's keys it holds.
     pub fn keys(&self) -> Vec<String> {
-        let listed = self.cli(&["--scan", "--pattern", "otp-relay:*"]);
+        let listed = self.cli(&["--scan", "--pattern", "{otp-relay}:*"]);
         listed.lines().map(str::to_string).collect()
     }
 
@@ -246,7 +246,14 @@ impl Drop for RedisServer {
 pub struct Monitor {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+    /// Marks seen (see [`Monitor::caught_up`]).
+    marks: Arc<std::sync::atomic::AtomicUsize>,
+    /// The `redis-cli` command line that reaches the server, to send the marks through.
+    cli: Vec<String>,
 }
+
+/// The command a monitor's marks are made of.
+const MARK: &str = "otp-relay-monitor-mark";
 
 impl RedisServer {
     /// Starts watching the commands clients send; returns once `MONITOR` is in force.
@@ -260,12 +267,15 @@ impl RedisServer {
             .expect("redis-cli monitor");
         let stdout = child.stdout.take().expect("stdout");
         let lines = Arc::new(Mutex::new(Vec::new()));
+        let marks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (ready, started) = std::sync::mpsc::channel();
-        let sink = Arc::clone(&lines);
+        let (sink, marked) = (Arc::clone(&lines), Arc::clone(&marks));
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if line == "OK" {
                     let _ = ready.send(());
+                } else if line.contains(MARK) {
+                    marked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 } else if !line.contains(" lua] ") {
                     sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
                 }
@@ -274,11 +284,43 @@ impl RedisServer {
         started
             .recv_timeout(Duration::from_secs(5))
             .expect("MONITOR in force");
-        Monitor { child, lines }
+        let cli = self.redis_cli();
+        let cli = std::iter::once(cli.get_program())
+            .chain(cli.get_args())
+            .map(|part| part.to_string_lossy().into_owned())
+            .collect();
+        Monitor {
+            child,
+            lines,
+            marks,
+            cli,
+        }
     }
 }
 
 impl Monitor {
+    /// Waits until every command sent before this call is in [`Monitor::commands`]: sends a mark
+    /// (an `ECHO`, left out of the commands) and waits for `MONITOR` to show it, as its output
+    /// reaches this process a little after the commands ran.
+    pub fn caught_up(&self) {
+        let before = self.marks.load(std::sync::atomic::Ordering::SeqCst);
+        let status = Command::new(&self.cli[0])
+            .args(&self.cli[1..])
+            .args(["echo", MARK])
+            .stdout(Stdio::null())
+            .status()
+            .expect("redis-cli echo");
+        assert!(status.success(), "redis-cli echo");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while self.marks.load(std::sync::atomic::Ordering::SeqCst) == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "MONITOR shows the mark"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// What clients sent so far: one line per command, `MONITOR`'s form
     /// (`1733476000.123 [0 127.0.0.1:5000] "EVALSHA" "…" "2" "key" …`).
     pub fn commands(&self) -> Vec<String> {

@@ -10,7 +10,6 @@ pub mod clock;
 pub mod code;
 pub mod delivery;
 pub mod error;
-pub mod held;
 pub mod keys;
 pub mod network;
 pub mod policy;

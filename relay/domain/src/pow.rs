@@ -8,6 +8,7 @@
 
 use crate::clock::UnixTime;
 use crate::keys::KeyRing;
+use crate::store::Corner;
 use hmac::Mac;
 use ipnet::IpNet;
 use otp_relay_shared::pow::{ALGORITHM, PowChallenge, PowSolution, digest_from_hex, hash, to_hex};
@@ -81,6 +82,47 @@ pub fn difficulty(settings: &PowSettings, network_sends: u64, sends_this_minute:
         .max(1)
         .saturating_mul(1u64 << shift)
         .min(MAX_DIFFICULTY)
+}
+
+/// Where a solution of difficulty `paid` is still enough: the region of (network sends, sends
+/// this minute) with `difficulty(sends, rate) <= paid`, as the corners a store checks in the same
+/// call that counts the send ([`crate::store::Step::Within`]). The surge is constant over each
+/// band of rates `[level·2^j, level·2^(j+1))` (and up to the level), so one corner per band, at
+/// its top, with the most sends [`difficulty`] allows there.
+pub fn corners(settings: &PowSettings, paid: u64) -> Vec<Corner> {
+    let level = settings.surge_per_minute;
+    let mut band_tops = vec![(level > 0).then_some(level)];
+    if level > 0 {
+        for doubling in 1..64 {
+            let top = level
+                .checked_shl(doubling)
+                .filter(|top| top >> doubling == level);
+            band_tops.push(top.map(|top| top - 1));
+            if top.is_none() {
+                break;
+            }
+        }
+    }
+    let mut corners = Vec::new();
+    for max_rate in band_tops {
+        let rate = max_rate.unwrap_or(u64::MAX);
+        if difficulty(settings, 0, rate) > paid {
+            break;
+        }
+        // `difficulty` stops growing with sends once its shift is capped at 40.
+        let max_sends = if difficulty(settings, u64::MAX, rate) <= paid {
+            None
+        } else {
+            (0..=FREE_SENDS + 41)
+                .take_while(|&sends| difficulty(settings, sends, rate) <= paid)
+                .last()
+        };
+        corners.push(Corner {
+            max_rate,
+            max_sends,
+        });
+    }
+    corners
 }
 
 /// Why a solution was not accepted. Each is answered `pow_required` with a fresh challenge; the
@@ -262,6 +304,45 @@ pub fn check_for(
 mod tests {
     use super::*;
     use otp_relay_shared::pow::solve;
+
+    #[test]
+    fn the_corners_let_through_exactly_the_counts_a_difficulty_allows() {
+        for settings in [
+            PowSettings::default(),
+            PowSettings {
+                surge_per_minute: 0,
+                ..PowSettings::default()
+            },
+            PowSettings {
+                base: 1,
+                surge_per_minute: 3,
+                ..PowSettings::default()
+            },
+        ] {
+            for paid in [
+                1,
+                99_999,
+                100_000,
+                400_000,
+                1_600_000,
+                1 << 29,
+                1 << 30,
+                u64::MAX,
+            ] {
+                let corners = corners(&settings, paid);
+                for sends in (0..60).chain([1_000, u64::MAX]) {
+                    for rate in (0..5_000)
+                        .step_by(7)
+                        .chain([599, 600, 601, 1199, 1200, u64::MAX])
+                    {
+                        let allowed = difficulty(&settings, sends, rate) <= paid;
+                        let inside = corners.iter().any(|corner| corner.covers(sends, rate));
+                        assert_eq!(inside, allowed, "paid {paid}, sends {sends}, rate {rate}");
+                    }
+                }
+            }
+        }
+    }
 
     fn keys() -> KeyRing {
         KeyRing::parse(&format!("k1:{}", crate::keys::random_secret())).unwrap()

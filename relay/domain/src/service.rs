@@ -15,13 +15,12 @@ use crate::clock::{Clock, UnixTime};
 use crate::code::{codes_match, derive_code};
 use crate::delivery::{CodeEmail, Delivery};
 use crate::error::{ApiError, Limit};
-use crate::held::Held;
 use crate::hex;
 use crate::keys::KeyRing;
 use crate::policy::{Policy, Rate};
-use crate::pow::{PowRefusal, PowSettings};
+use crate::pow::{CheckedSolution, PowRefusal, PowSettings};
 use crate::proof::{ProofClaims, ProofKeys, ProofSigner};
-use crate::store::{AddressId, Count, Store, StoreKey};
+use crate::store::{AddressId, Count, Outcome, Plan, Step, Store, StoreKey};
 use crate::token::{Challenge, TokenError, address_tag, site_tag};
 use hmac::Mac;
 use otp_relay_shared::pow::{PowChallenge, PowSolution};
@@ -77,18 +76,6 @@ fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
 fn token_error(error: TokenError) -> ApiError {
     tracing::debug!(%error, "challenge refused");
     ApiError::invalid_challenge()
-}
-
-/// Settles what a request held once it has an outcome: given back if it failed, kept if it
-/// succeeded (what must stay either way, the request kept itself). The request runs as an
-/// `async` block that borrows its [`Held`], rather than a closure, so that its future stays
-/// `Send`.
-async fn settle<T>(mut held: Held<'_>, outcome: Result<T, ApiError>) -> Result<T, ApiError> {
-    if outcome.is_err() {
-        held.give_back().await;
-    }
-    held.keep_all();
-    outcome
 }
 
 /// A code sent, or sent again: what the client is told, in the domain's types (the HTTP layer
@@ -166,24 +153,6 @@ impl VerificationService {
             .unwrap_or_else(|| self.settings.public_host.clone())
     }
 
-    /// Counts one send against a limit, held; over the limit, the answer is a `rate_limited`
-    /// error (and the request's [`Held`] gives the count back with the rest).
-    async fn take_send(
-        held: &mut Held<'_>,
-        key: &StoreKey,
-        rate: Rate,
-        limit: Limit,
-    ) -> Result<Count, ApiError> {
-        let count = held.count(key, rate.window).await?;
-        if count.value > rate.count {
-            return Err(ApiError::rate_limited(
-                count.resets_in.as_secs().max(1),
-                limit,
-            ));
-        }
-        Ok(count)
-    }
-
     /// Now, in the whole seconds a token's times are made of.
     fn now_in_whole_seconds(&self) -> UnixTime {
         UnixTime::from_secs(self.clock.now().secs())
@@ -221,16 +190,12 @@ impl VerificationService {
         }
     }
 
-    /// Checks, in this order, the mailbox's failure budgets (this network's share, then the
-    /// total: a mailbox that has used one gets no more codes from where it was used until it
-    /// recovers), the per-client send limit, and the mailbox's send limits (this network's share,
-    /// then the total), holding each count it takes.
-    async fn take_sends(
-        &self,
-        held: &mut Held<'_>,
-        ip_key: &StoreKey,
-        budgets: &Budgets,
-    ) -> Result<(), ApiError> {
+    /// Adds a send's limits to `request`, in this order: the mailbox's failure budgets (this
+    /// network's share, then the total: a mailbox that has used one gets no more codes from
+    /// where it was used until it recovers), the per-client send limit, and the mailbox's send
+    /// limits (this network's share, then the total). Answers the steps of the mailbox's send
+    /// counts, which a send that could not be delivered gives back.
+    fn add_send_limits(&self, request: &mut Request, budgets: &Budgets) -> [usize; 2] {
         let policy = &self.settings.policy;
         for (key, rate, limit) in [
             (
@@ -244,30 +209,39 @@ impl VerificationService {
                 Limit::AddressFailures,
             ),
         ] {
-            let failures = self.store.count(key).await?;
-            if failures.value >= rate.count {
-                return Err(ApiError::rate_limited(
-                    failures.resets_in.as_secs().max(1),
-                    limit,
-                ));
-            }
+            request.add(
+                Step::Peek {
+                    key: key.clone(),
+                    limit: Some(rate.count),
+                },
+                Refusal::Limited(limit),
+            );
         }
-        Self::take_send(held, ip_key, policy.sends_per_ip, Limit::ClientSends).await?;
-        Self::take_send(
-            held,
-            &budgets.share_sends,
-            policy.sends_per_address,
-            Limit::NetworkAddressSends,
-        )
-        .await?;
-        Self::take_send(
-            held,
-            &budgets.total_sends,
-            policy.sends_per_address_total,
-            Limit::AddressSends,
-        )
-        .await?;
-        Ok(())
+        let client_sends = request.client_sends.clone();
+        let mut count = |key: &StoreKey, rate: Rate, limit: Limit| {
+            request.add(
+                Step::Count {
+                    key: key.clone(),
+                    window: rate.window,
+                    limit: Some(rate.count),
+                    kept: false,
+                },
+                Refusal::Limited(limit),
+            )
+        };
+        count(&client_sends, policy.sends_per_ip, Limit::ClientSends);
+        [
+            count(
+                &budgets.share_sends,
+                policy.sends_per_address,
+                Limit::NetworkAddressSends,
+            ),
+            count(
+                &budgets.total_sends,
+                policy.sends_per_address_total,
+                Limit::AddressSends,
+            ),
+        ]
     }
 
     async fn deliver(
@@ -340,22 +314,6 @@ impl VerificationService {
         }
     }
 
-    /// The proof-of-work difficulty a send from `requester` needs now: from its network's sends
-    /// in the current window and the relay's sends in the current minute (`pow::difficulty`).
-    async fn pow_difficulty(&self, requester: &Requester) -> Result<u64, ApiError> {
-        let network_sends = self
-            .store
-            .count(&Self::client_sends_key(requester))
-            .await?
-            .value;
-        let sends_this_minute = self.store.count(&StoreKey::SendsThisMinute).await?.value;
-        Ok(crate::pow::difficulty(
-            &self.settings.pow,
-            network_sends,
-            sends_this_minute,
-        ))
-    }
-
     /// A fresh challenge at `maxnumber` for the network whose tag is `net`.
     fn fresh_pow(&self, net: &str, maxnumber: u64) -> PowChallenge {
         crate::pow::issue_for(
@@ -367,11 +325,25 @@ impl VerificationService {
         )
     }
 
+    /// A new request's plan, for `requester`.
+    fn request(&self, requester: &Requester) -> Request<'_> {
+        Request {
+            service: self,
+            net: crate::pow::network_tag(&self.settings.keys, requester.ip),
+            client_sends: Self::client_sends_key(requester),
+            plan: Plan::default(),
+            refusals: Vec::new(),
+            pow_reads: None,
+        }
+    }
+
     /// `GET /api/v1/pow`: a challenge at the difficulty `requester` needs now.
     pub async fn pow_challenge(&self, requester: &Requester) -> Result<PowChallenge, ApiError> {
-        let maxnumber = self.pow_difficulty(requester).await?;
-        let net = crate::pow::network_tag(&self.settings.keys, requester.ip);
-        Ok(self.fresh_pow(&net, maxnumber))
+        let mut request = self.request(requester);
+        request.read_pow_counts();
+        let answers = request.run().await?;
+        let maxnumber = request.pow_needed(&answers);
+        Ok(self.fresh_pow(&request.net, maxnumber))
     }
 
     /// The base difficulty, for reading a challenge's level (`maxnumber / base`).
@@ -379,68 +351,75 @@ impl VerificationService {
         self.settings.pow.base.max(1)
     }
 
-    /// Takes a send's payment: checks `solution` (docs/security.md, A25) and claims it, held, so
-    /// it is spent once ([`Self::keep_payment`] keeps it once the send goes ahead). `Ok(None)`:
-    /// this requester needs none. A refusal carries a fresh challenge at the difficulty needed now, and leaves nothing
-    /// counted.
-    async fn pay(
+    /// Checks a send's payment, `solution` (docs/security.md, A25), as far as it can be without
+    /// the store. `Ok(None)`: `requester` needs none.
+    fn check_payment(
         &self,
-        held: &mut Held<'_>,
         solution: Option<&PowSolution>,
         requester: &Requester,
-    ) -> Result<Option<(StoreKey, u64)>, ApiError> {
+        net: &str,
+    ) -> Result<Option<CheckedSolution>, PowRefusal> {
         if !self.settings.pow.required_of(requester.ip) {
             return Ok(None);
         }
-        let needed = self.pow_difficulty(requester).await?;
-        let net = crate::pow::network_tag(&self.settings.keys, requester.ip);
-        let refuse = |refusal: PowRefusal| {
-            tracing::info!(
-                reason = "pow_required",
-                refusal = refusal.as_str(),
-                maxnumber = needed,
-                "send refused: no valid proof of work"
-            );
-            Err(ApiError::pow_required(
-                refusal,
-                self.fresh_pow(&net, needed),
-            ))
-        };
-        let Some(solution) = solution else {
-            return refuse(PowRefusal::Missing);
-        };
-        let checked =
-            match crate::pow::check_for(&self.settings.keys, solution, &net, self.clock.now()) {
-                Ok(checked) => checked,
-                Err(refusal) => return refuse(refusal),
-            };
-        if checked.maxnumber < needed {
-            return refuse(PowRefusal::TooEasy);
-        }
-        let spent = StoreKey::PowSpent(checked.id);
-        let lifetime = checked.expires_at.since(self.now_in_whole_seconds()) + STORE_MARGIN;
-        if held.claim(&spent, lifetime).await?.is_some() {
-            return refuse(PowRefusal::Replayed);
-        }
-        Ok(Some((spent, checked.maxnumber)))
+        let solution = solution.ok_or(PowRefusal::Missing)?;
+        crate::pow::check_for(&self.settings.keys, solution, net, self.clock.now()).map(Some)
     }
 
-    /// A send that passed its limits and goes ahead: its payment, if it made one, stays spent
-    /// whatever comes of the delivery, and counts towards the relay's rate per minute (the
-    /// surge's measure).
-    async fn keep_payment(
+    /// Adds a send's payment to `request`: the solution must be at least as hard as the
+    /// difficulty needed now (`pow::difficulty`, from the network's sends in the window and the
+    /// relay's sends this minute, read in the same call) and is claimed, held, so that it is
+    /// spent once; once the send goes ahead it stays spent, whatever comes of the delivery.
+    /// Answers the difficulty paid, if any; or the refusal to answer, once the steps before
+    /// it passed, with a fresh challenge at the difficulty needed now.
+    fn add_payment(
         &self,
-        held: &mut Held<'_>,
-        paid: &Option<(StoreKey, u64)>,
-    ) -> Result<(), ApiError> {
-        let Some((spent, _)) = paid else {
-            return Ok(());
+        request: &mut Request,
+        solution: Option<&PowSolution>,
+        requester: &Requester,
+    ) -> Result<Option<u64>, Refusal> {
+        let checked = match self.check_payment(solution, requester, &request.net) {
+            Ok(None) => return Ok(None),
+            Ok(Some(checked)) => checked,
+            Err(refusal) => {
+                request.read_pow_counts();
+                return Err(Refusal::Pow(refusal));
+            }
         };
-        held.keep(spent);
-        let surge = StoreKey::SendsThisMinute;
-        held.count(&surge, Duration::from_secs(60)).await?;
-        held.keep(&surge);
-        Ok(())
+        let (sends, rate) = request.read_pow_counts();
+        request.add(
+            Step::Within {
+                sends,
+                rate,
+                corners: crate::pow::corners(&self.settings.pow, checked.maxnumber),
+            },
+            Refusal::Pow(PowRefusal::TooEasy),
+        );
+        let lifetime = checked.expires_at.since(self.now_in_whole_seconds()) + STORE_MARGIN;
+        request.add(
+            Step::Claim {
+                key: StoreKey::PowSpent(checked.id),
+                ttl: lifetime,
+            },
+            Refusal::Pow(PowRefusal::Replayed),
+        );
+        Ok(Some(checked.maxnumber))
+    }
+
+    /// The last step of a paid send: it counts towards the relay's sends this minute (the
+    /// surge's measure), whatever comes of the delivery.
+    fn add_surge_count(request: &mut Request, paid: Option<u64>) {
+        if paid.is_some() {
+            request.add(
+                Step::Count {
+                    key: StoreKey::SendsThisMinute,
+                    window: Duration::from_secs(60),
+                    limit: None,
+                    kept: false,
+                },
+                Refusal::Never,
+            );
+        }
     }
 
     /// Whether the store answers: `/readyz`.
@@ -460,57 +439,60 @@ impl VerificationService {
     ) -> Result<Sent, ApiError> {
         let email = parse_email(raw_email)?;
         let policy = &self.settings.policy;
-        let ip_key = Self::client_sends_key(requester);
         let budgets = self.budgets(self.mailbox_id(&email), requester);
-        let mut held = Held::new(self.store.as_ref());
-        let outcome: Result<Sent, ApiError> = async {
-            let held = &mut held;
-            let paid = self.pay(held, pow, requester).await?;
-            self.take_sends(held, &ip_key, &budgets).await?;
+        let mut request = self.request(requester);
+        let paid = match self.add_payment(&mut request, pow, requester) {
+            Ok(paid) => paid,
+            Err(refusal) => return Err(request.refuse(refusal).await),
+        };
+        let mailbox_sends = self.add_send_limits(&mut request, &budgets);
+        Self::add_surge_count(&mut request, paid);
+        let answers = request.run().await?;
+
+        // Nothing about the challenge itself is stored: its first resend waits from the issue
+        // time the token carries.
+        let now = self.clock.now();
+        let keys = self.settings.keys.signing();
+        let challenge = Challenge {
+            kid: keys.kid.clone(),
+            epoch: self.store.epoch(),
+            issued_at: UnixTime::from_secs(now.secs()),
+            expires_at: UnixTime::from_secs(now.secs()) + policy.ttl,
+            nonce: crate::random::bytes::<16>(),
+            address_tag: address_tag(keys, &email),
+            site_tag: site_tag(keys, requester.origin.as_deref()),
+        };
+        if let Err(error) = self.deliver(&email, &challenge, requester).await {
             // A send that cannot be delivered is refunded to the person, so an outage does not
             // lock them out, but still counts against the client, so that nobody drives
             // unlimited SMTP transactions (A19); its proof of work is spent too.
-            held.keep(&ip_key);
-            self.keep_payment(held, &paid).await?;
-
-            // Nothing about the challenge itself is stored: its first resend waits from the
-            // issue time the token carries.
-            let now = self.clock.now();
-            let keys = self.settings.keys.signing();
-            let challenge = Challenge {
-                kid: keys.kid.clone(),
-                epoch: self.store.epoch(),
-                issued_at: UnixTime::from_secs(now.secs()),
-                expires_at: UnixTime::from_secs(now.secs()) + policy.ttl,
-                nonce: crate::random::bytes::<16>(),
-                address_tag: address_tag(keys, &email),
-                site_tag: site_tag(keys, requester.origin.as_deref()),
-            };
-            self.deliver(&email, &challenge, requester).await?;
-            let token = challenge.encode(keys);
-            Ok(Sent {
-                pow_paid: paid.map(|(_, maxnumber)| maxnumber),
-                ..self.response(
-                    token,
-                    &email,
-                    &challenge,
-                    (challenge.issued_at + policy.resend_after).secs(),
-                    0,
-                    1,
-                )
-            })
+            request.give_back(&answers, &mailbox_sends).await;
+            return Err(error);
         }
-        .await;
-        settle(held, outcome).await
+        let token = challenge.encode(keys);
+        Ok(Sent {
+            pow_paid: paid,
+            ..self.response(
+                token,
+                &email,
+                &challenge,
+                (challenge.issued_at + policy.resend_after).secs(),
+                0,
+                1,
+            )
+        })
     }
 
-    /// Decodes a token for this address and this site, and refuses used and expired ones.
-    async fn open(
+    /// Decodes a token for this address and this site, and adds the check that it was not used
+    /// to `request`. Answers the challenge and, for one that expired, the refusal to answer
+    /// once that check passed (a used challenge is "already used" even after it expired).
+    fn open(
         &self,
+        request: &mut Request,
         token: &str,
         email: &EmailAddress,
         requester: &Requester,
-    ) -> Result<Challenge, ApiError> {
+    ) -> Result<(Challenge, Option<Refusal>), ApiError> {
         let challenge = Challenge::decode_for(
             token,
             email,
@@ -518,20 +500,18 @@ impl VerificationService {
             &self.settings.keys,
         )
         .map_err(token_error)?;
-        if self
-            .store
-            .is_claimed(&StoreKey::Used(challenge.id()))
-            .await?
-        {
-            return Err(ApiError::already_used());
-        }
-        if challenge.epoch != self.store.epoch() {
-            return Err(ApiError::expired_by_restart());
-        }
-        if self.clock.now() >= challenge.expires_at {
-            return Err(ApiError::expired());
-        }
-        Ok(challenge)
+        request.add(
+            Step::Unset(StoreKey::Used(challenge.id())),
+            Refusal::Error(ApiError::already_used()),
+        );
+        let expired = if challenge.epoch != self.store.epoch() {
+            Some(ApiError::expired_by_restart())
+        } else if self.clock.now() >= challenge.expires_at {
+            Some(ApiError::expired())
+        } else {
+            None
+        };
+        Ok((challenge, expired.map(Refusal::Error)))
     }
 
     /// `POST /api/v1/challenges/resend`: the same code again, same expiry, same attempts.
@@ -543,74 +523,91 @@ impl VerificationService {
         requester: &Requester,
     ) -> Result<Sent, ApiError> {
         let email = parse_email(raw_email)?;
-        let challenge = self.open(token, &email, requester).await?;
+        let mut request = self.request(requester);
+        let (challenge, expired) = self.open(&mut request, token, &email, requester)?;
+        if let Some(refusal) = expired {
+            return Err(request.refuse(refusal).await);
+        }
         let policy = &self.settings.policy;
         let id = challenge.id();
-        let attempts_used = self.store.count(&StoreKey::Attempts(id)).await?.value;
-        if attempts_used >= u64::from(policy.max_attempts) {
-            return Err(ApiError::too_many_attempts());
-        }
+        let lifetime = self.challenge_lifetime(&challenge);
+        let attempts = request.add(
+            Step::Peek {
+                key: StoreKey::Attempts(id),
+                limit: Some(u64::from(policy.max_attempts)),
+            },
+            Refusal::Error(ApiError::too_many_attempts()),
+        );
         let now = self.clock.now();
         let until_expiry = challenge
             .expires_at
             .since(UnixTime::from_secs(now.secs()))
             .as_secs();
-        let no_resends_left = || ApiError::rate_limited(until_expiry, Limit::NoResendsLeft);
+        let no_resends_left =
+            || Refusal::Error(ApiError::rate_limited(until_expiry, Limit::NoResendsLeft));
         // The issue is the first send; only resends are counted, from the first resend on.
         let sends_key = StoreKey::ChallengeSends(id);
         let resends_allowed = u64::from(policy.sends_per_challenge).saturating_sub(1);
-        if self.store.count(&sends_key).await?.value >= resends_allowed {
-            return Err(no_resends_left());
-        }
+        request.add(
+            Step::Peek {
+                key: sends_key.clone(),
+                limit: Some(resends_allowed),
+            },
+            no_resends_left(),
+        );
         // The first wait runs from the issue time in the token; later ones from each resend.
         let first_allowed = challenge.issued_at + policy.resend_after;
         if now < first_allowed {
-            return Err(ApiError::rate_limited(
+            let wait = ApiError::rate_limited(
                 first_allowed.since(now).as_secs_f64().ceil() as u64,
                 Limit::ResendWait,
-            ));
+            );
+            return Err(request.refuse(Refusal::Error(wait)).await);
         }
-        let cooldown_key = StoreKey::ResendCooldown(id);
-        let ip_key = Self::client_sends_key(requester);
+        let paid = match self.add_payment(&mut request, pow, requester) {
+            Ok(paid) => paid,
+            Err(refusal) => return Err(request.refuse(refusal).await),
+        };
+        let cooldown = request.add(
+            Step::Claim {
+                key: StoreKey::ResendCooldown(id),
+                ttl: policy.resend_after,
+            },
+            Refusal::ResendWait,
+        );
+        // A parallel resend may have taken the last one since the read above.
+        let resends = request.add(
+            Step::Count {
+                key: sends_key,
+                window: lifetime,
+                limit: Some(resends_allowed),
+                kept: false,
+            },
+            no_resends_left(),
+        );
         let budgets = self.budgets(self.mailbox_id(&email), requester);
-        // A resend refused or not delivered gives back its wait and its count, so a mail
-        // server outage does not use up a person's resends (invariant 7).
-        let mut held = Held::new(self.store.as_ref());
-        let outcome: Result<Sent, ApiError> = async {
-            let held = &mut held;
-            let paid = self.pay(held, pow, requester).await?;
-            if let Some(left) = held.claim(&cooldown_key, policy.resend_after).await? {
-                return Err(ApiError::rate_limited(
-                    left.as_secs_f64().ceil() as u64,
-                    Limit::ResendWait,
-                ));
-            }
-            let resends = held
-                .count(&sends_key, self.challenge_lifetime(&challenge))
-                .await?;
-            if resends.value > resends_allowed {
-                // A parallel resend took the last one.
-                return Err(no_resends_left());
-            }
-            self.take_sends(held, &ip_key, &budgets).await?;
-            // As in `issue`: refunded to the person, still counted against the client.
-            held.keep(&ip_key);
-            self.keep_payment(held, &paid).await?;
-            self.deliver(&email, &challenge, requester).await?;
-            Ok(Sent {
-                pow_paid: paid.map(|(_, maxnumber)| maxnumber),
-                ..self.response(
-                    token.to_string(),
-                    &email,
-                    &challenge,
-                    (now + policy.resend_after).secs_ceil(),
-                    attempts_used,
-                    resends.value + 1,
-                )
-            })
+        let [share_sends, total_sends] = self.add_send_limits(&mut request, &budgets);
+        Self::add_surge_count(&mut request, paid);
+        let answers = request.run().await?;
+        if let Err(error) = self.deliver(&email, &challenge, requester).await {
+            // As in `issue`; and its wait and its count are given back too, so a mail server
+            // outage does not use up a person's resends (invariant 7).
+            request
+                .give_back(&answers, &[cooldown, resends, share_sends, total_sends])
+                .await;
+            return Err(error);
         }
-        .await;
-        settle(held, outcome).await
+        Ok(Sent {
+            pow_paid: paid,
+            ..self.response(
+                token.to_string(),
+                &email,
+                &challenge,
+                (now + policy.resend_after).secs_ceil(),
+                answers[attempts].value,
+                answers[resends].value + 1,
+            )
+        })
     }
 
     /// `POST /api/v1/challenges/verify`.
@@ -625,61 +622,69 @@ impl VerificationService {
         let submitted = Code::parse(raw_code, policy.code_length)
             .map_err(|_: CodeError| ApiError::invalid_code_format(policy.code_length))?;
         let email = parse_email(raw_email)?;
-        let challenge = self.open(token, &email, requester).await?;
+        let mut request = self.request(requester);
+        let (challenge, expired) = self.open(&mut request, token, &email, requester)?;
+        if let Some(refusal) = expired {
+            return Err(request.refuse(refusal).await);
+        }
         let id = challenge.id();
-
-        // Counted before comparing, so parallel guesses cannot exceed either budget.
-        let attempts = self
-            .store
-            .increment(&StoreKey::Attempts(id), self.challenge_lifetime(&challenge))
-            .await?;
-        if attempts.value > u64::from(policy.max_attempts) {
-            return Err(ApiError::too_many_attempts());
-        }
+        let lifetime = self.challenge_lifetime(&challenge);
+        let keys = self
+            .settings
+            .keys
+            .by_kid(&challenge.kid)
+            .ok_or_else(ApiError::invalid_challenge)?;
+        let expected = derive_code(keys, &challenge.nonce, policy.code_length);
+        // Compared here, in constant time, but acted on only through the plan below, which
+        // counts the attempt and, for a wrong code, the failures before anything depends on the
+        // comparison: parallel guesses cannot exceed either budget (docs/security.md, 4).
+        let right = codes_match(&submitted, &expected);
+        let attempts = request.add(
+            Step::Count {
+                key: StoreKey::Attempts(id),
+                window: lifetime,
+                limit: Some(u64::from(policy.max_attempts)),
+                kept: true,
+            },
+            Refusal::Error(ApiError::too_many_attempts()),
+        );
         // This network's share of the mailbox's failure budget first, so that a stranger who
-        // spent theirs is refused before touching the total the owner relies on. Both are
-        // counted before comparing, kept for a wrong code, and given back for the right one (it
-        // was not a failure after all) and for a refusal.
+        // spent theirs is refused before touching the total the owner relies on. A wrong code
+        // counts against both; the right one only needs both to have room left.
         let budgets = self.budgets(self.mailbox_id(&email), requester);
-        let mut held = Held::new(self.store.as_ref());
-        let outcome: Result<(), ApiError> = async {
-            let held = &mut held;
-            for (key, rate) in [
-                (&budgets.share_failures, policy.failures_per_address),
-                (&budgets.total_failures, policy.failures_per_address_total),
-            ] {
-                let failures = held.count(key, rate.window).await?;
-                if failures.value > rate.count {
-                    return Err(ApiError::address_locked(
-                        failures.resets_in.as_secs().max(1),
-                    ));
+        for (key, rate) in [
+            (&budgets.share_failures, policy.failures_per_address),
+            (&budgets.total_failures, policy.failures_per_address_total),
+        ] {
+            let step = if right {
+                Step::Peek {
+                    key: key.clone(),
+                    limit: Some(rate.count),
                 }
-            }
-            let keys = self
-                .settings
-                .keys
-                .by_kid(&challenge.kid)
-                .ok_or_else(ApiError::invalid_challenge)?;
-            let expected = derive_code(keys, &challenge.nonce, policy.code_length);
-            if !codes_match(&submitted, &expected) {
-                held.keep(&budgets.share_failures);
-                held.keep(&budgets.total_failures);
-                let left = u64::from(policy.max_attempts).saturating_sub(attempts.value);
-                tracing::info!(reason = "wrong_code", to = %email.masked(), challenge = %short_id(&challenge), attempts_left = left, "wrong code");
-                return Err(ApiError::wrong_code(u32::try_from(left).unwrap_or(0)));
-            }
-            held.give_back().await;
-            Ok(())
+            } else {
+                Step::Count {
+                    key: key.clone(),
+                    window: rate.window,
+                    limit: Some(rate.count),
+                    kept: false,
+                }
+            };
+            request.add(step, Refusal::Locked);
         }
-        .await;
-        settle(held, outcome).await?;
-        if self
-            .store
-            .claim(&StoreKey::Used(id), self.challenge_lifetime(&challenge))
-            .await?
-            .is_some()
-        {
-            return Err(ApiError::already_used());
+        if right {
+            request.add(
+                Step::Claim {
+                    key: StoreKey::Used(id),
+                    ttl: lifetime,
+                },
+                Refusal::Error(ApiError::already_used()),
+            );
+        }
+        let answers = request.run().await?;
+        if !right {
+            let left = u64::from(policy.max_attempts).saturating_sub(answers[attempts].value);
+            tracing::info!(reason = "wrong_code", to = %email.masked(), challenge = %short_id(&challenge), attempts_left = left, "wrong code");
+            return Err(ApiError::wrong_code(u32::try_from(left).unwrap_or(0)));
         }
 
         let now = self.clock.now().secs();
@@ -707,6 +712,141 @@ impl VerificationService {
             proof,
             proof_expires_at: UnixTime::from_secs(proof_expires_at),
         })
+    }
+}
+
+/// How the refusal of one step of a request's plan is answered.
+enum Refusal {
+    /// As this error.
+    Error(ApiError),
+    /// `rate_limited` by this limit, until the refusing count resets.
+    Limited(Limit),
+    /// `address_locked` until the refusing failure count resets.
+    Locked,
+    /// `rate_limited` until the resend wait (the refusing claim) ends.
+    ResendWait,
+    /// `pow_required` with a fresh challenge at the difficulty needed now, read by the plan.
+    Pow(PowRefusal),
+    /// A step that never refuses.
+    Never,
+}
+
+/// One request's work in the store, built step by step, then run as one call.
+struct Request<'s> {
+    service: &'s VerificationService,
+    /// The requester's network tag, for proof-of-work challenges.
+    net: String,
+    /// The requester's send counter.
+    client_sends: StoreKey,
+    plan: Plan,
+    /// How each step's refusal is answered.
+    refusals: Vec<Refusal>,
+    /// The steps that read the network's sends and the relay's sends this minute.
+    pow_reads: Option<(usize, usize)>,
+}
+
+impl Request<'_> {
+    /// Adds a step and how its refusal is answered; answers the step's place in the plan.
+    fn add(&mut self, step: Step, refusal: Refusal) -> usize {
+        self.plan.steps.push(step);
+        self.refusals.push(refusal);
+        self.plan.steps.len() - 1
+    }
+
+    /// Adds the reads the proof-of-work difficulty is computed from (once); answers their steps.
+    fn read_pow_counts(&mut self) -> (usize, usize) {
+        if let Some(reads) = self.pow_reads {
+            return reads;
+        }
+        let client_sends = self.client_sends.clone();
+        let mut read = |key: StoreKey| self.add(Step::Peek { key, limit: None }, Refusal::Never);
+        let reads = (read(client_sends), read(StoreKey::SendsThisMinute));
+        self.pow_reads = Some(reads);
+        reads
+    }
+
+    /// The difficulty needed now, from the plan's reads.
+    fn pow_needed(&self, answers: &[Count]) -> u64 {
+        let read = |step: Option<usize>| {
+            step.and_then(|step| answers.get(step))
+                .map_or(0, |count| count.value)
+        };
+        crate::pow::difficulty(
+            &self.service.settings.pow,
+            read(self.pow_reads.map(|(sends, _)| sends)),
+            read(self.pow_reads.map(|(_, rate)| rate)),
+        )
+    }
+
+    /// Runs the plan: every step's answer, or the first refusal's error.
+    async fn run(&mut self) -> Result<Vec<Count>, ApiError> {
+        match self.service.store.run(&self.plan).await? {
+            Outcome::Done(answers) => Ok(answers),
+            Outcome::Refused { at, answers } => {
+                let refusal = std::mem::replace(&mut self.refusals[at], Refusal::Never);
+                Err(self.answer(refusal, &answers[at], &answers))
+            }
+        }
+    }
+
+    /// Runs the plan so far, then refuses with `refusal` unless one of its steps refused first.
+    async fn refuse(mut self, refusal: Refusal) -> ApiError {
+        match self.run().await {
+            Ok(answers) => {
+                let nothing = Count::default();
+                self.answer(refusal, &nothing, &answers)
+            }
+            Err(error) => error,
+        }
+    }
+
+    /// The error for `refusal`, given the refusing step's answer and the answers so far.
+    fn answer(&self, refusal: Refusal, answer: &Count, answers: &[Count]) -> ApiError {
+        match refusal {
+            Refusal::Error(error) => error,
+            Refusal::Limited(limit) => {
+                ApiError::rate_limited(answer.resets_in.as_secs().max(1), limit)
+            }
+            Refusal::Locked => ApiError::address_locked(answer.resets_in.as_secs().max(1)),
+            Refusal::ResendWait => ApiError::rate_limited(
+                answer.resets_in.as_secs_f64().ceil() as u64,
+                Limit::ResendWait,
+            ),
+            Refusal::Pow(refusal) => {
+                let needed = self.pow_needed(answers);
+                tracing::info!(
+                    reason = "pow_required",
+                    refusal = refusal.as_str(),
+                    maxnumber = needed,
+                    "send refused: no valid proof of work"
+                );
+                ApiError::pow_required(refusal, self.service.fresh_pow(&self.net, needed))
+            }
+            Refusal::Never => {
+                tracing::error!("a store step that never refuses refused");
+                ApiError::internal()
+            }
+        }
+    }
+
+    /// Gives back what `steps` of the plan (answered `answers`) took, for a send that turned
+    /// out not to count. A store that cannot take them back is logged: the counts then age out
+    /// with their windows, the claims with their lifetimes.
+    async fn give_back(&self, answers: &[Count], steps: &[usize]) {
+        let mut plan = Plan::default();
+        for &at in steps.iter().rev() {
+            match (&self.plan.steps[at], answers.get(at)) {
+                (Step::Count { key, .. }, Some(counted)) => plan.steps.push(Step::Uncount {
+                    key: key.clone(),
+                    counted: *counted,
+                }),
+                (Step::Claim { key, .. }, _) => plan.steps.push(Step::Release(key.clone())),
+                _ => {}
+            }
+        }
+        if let Err(error) = self.service.store.run(&plan).await {
+            tracing::warn!(%error, "could not give back what a failed send took");
+        }
     }
 }
 

@@ -1,22 +1,30 @@
 //! The Redis store: the same little state as the in-memory store, shared by several relays
-//! through one Redis server or a Redis Cluster. Every operation is one Lua script run atomically
-//! on the server, and every key has a TTL, so Redis holds only live limits and the challenges
-//! someone resent or tried. Counters are exact, in fixed windows.
+//! through one Redis server or a Redis Cluster. A request's whole [`Plan`] is one Lua script,
+//! run atomically on the server: one round trip per request. Every key has a TTL, so Redis holds
+//! only live limits and the challenges someone resent or tried. Counters are exact, in fixed
+//! windows.
 //!
-//! Keys are spread over [`BUCKETS`] hash tags (`otp-relay:{17}:attempts:…`), and each bucket
-//! holds its own copy of the store's epoch (`otp-relay:{17}:epoch`), so the keys one script
-//! touches share a cluster slot. Every script checks its bucket's epoch: when Redis loses data
-//! (a restart without persistence, a flush, a failover to an empty replica) the epoch of every
-//! bucket it lost is gone with it, the relay that notices moves every bucket to a new, higher
-//! epoch, and every challenge issued before is refused as expired, never accepted twice.
-//! Commands time out within a second, and connections come back by themselves when Redis does.
+//! Every key carries the same hash tag (`{otp-relay}:challenge:…`), so one request's keys,
+//! whatever client, mailbox and challenge they are about, share a cluster slot, which a script
+//! needs. A cluster therefore keeps the relay's keys on one master (with its replicas): it brings
+//! failover, not more room or speed, and the state per request is small (`make load` measures
+//! Redis's share of the work). What one thing keeps is one hash, its entries fields of it
+//! (`attempts`, `sends`, `cooldown` and `used` of a challenge; `sends` and `failures` of a
+//! mailbox), each field `<count> <expiry>` with its own expiry in milliseconds on Redis's clock,
+//! and the hash's TTL the latest of them.
 //!
-//! Two conditions keep those promises, and the relay checks both on every node that holds its
+//! The key `{otp-relay}:epoch` holds the store's epoch, which every script checks first: when
+//! Redis loses data (a restart without persistence, a flush, a failover to an empty replica) the
+//! epoch is gone with it, the relay that notices moves the store to a new, higher epoch, and
+//! every challenge issued before is refused as expired, never accepted twice. Commands time out
+//! within a second, and connections come back by themselves when Redis does.
+//!
+//! Two conditions keep those promises, and the relay checks both on the node that holds its
 //! keys, at start (refusing to start), after the store changed epoch, and every few seconds
 //! ([`RedisStore::check_conditions`]); while one fails it refuses every operation (503):
 //!
 //! - Redis must never evict: every key the relay keeps (used marks, attempt counts, budgets) has
-//!   a TTL and only the epochs have none, so an evicting `maxmemory-policy` would remove exactly
+//!   a TTL and only the epoch has none, so an evicting `maxmemory-policy` would remove exactly
 //!   the state that makes a code single use, and the epoch could not notice (docs/security.md,
 //!   A28).
 //! - The relay's clock must be within [`MAX_CLOCK_SKEW`] of Redis's: what is kept about a
@@ -25,8 +33,9 @@
 //!   the one behind.
 
 use crate::core::Clock;
+use crate::core::hex;
 use crate::core::secret::SecretString;
-use crate::core::store::{Count, Store, StoreError, StoreKey};
+use crate::core::store::{Count, Outcome, Plan, Step, Store, StoreError, StoreKey};
 use async_trait::async_trait;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
@@ -47,58 +56,118 @@ pub struct RedisSetting {
     pub ca: Option<Vec<u8>>,
 }
 
-/// How many hash tags the keys are spread over: enough to spread them over a cluster's masters,
-/// few enough that moving every bucket to a new epoch is quick.
-pub const BUCKETS: u64 = 128;
+/// The start of every key: the hash tag that puts them all on one cluster slot.
+const TAG: &str = "{otp-relay}";
+/// The key of the store's epoch.
+const EPOCH_KEY: &str = "{otp-relay}:epoch";
 /// Longest wait for one answer from Redis.
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(1000);
-/// The error a script returns when its bucket's epoch is not the one it was given.
+/// The error a script returns when the store's epoch is not the one it was given.
 const EPOCH_MISMATCH: &str = "OTP_EPOCH";
 /// Epochs stay below 2^52, so that Lua (whose numbers are doubles) compares them exactly.
 const EPOCH_LIMIT: u64 = 1 << 52;
 
-/// Each script starts by checking its bucket's epoch (KEYS[1] against ARGV[1]).
-const CHECK_EPOCH: &str =
-    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('OTP_EPOCH') end\n";
+/// Runs a [`Plan`]: `KEYS[1]` is the epoch's key, `ARGV[1]` the epoch expected, and each step
+/// six arguments: its operation, the index in `KEYS` of its hash, its field, and three numbers
+/// (`count`: window in ms, limit or -1, kept 1 or 0; `claim`: lifetime in ms; `peek`: limit or
+/// -1; `within`: the steps, counted from 0, whose answers are the sends and the rate, and the
+/// corners `rate:sends,…` with -1 for no bound). Answers `{refused step (from 1) or 0, value,
+/// ms left, value, ms left, …}` for the steps run. Mirrors `store::plan::interpret`.
+const PLAN_SCRIPT: &str = r#"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('OTP_EPOCH') end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local function get(key, field)
+  local raw = redis.call('HGET', key, field)
+  if not raw then return 0, 0 end
+  local value, expires = string.match(raw, '^(%d+) (%d+)$')
+  value, expires = tonumber(value), tonumber(expires)
+  if not value or expires <= now then return 0, 0 end
+  return value, expires
+end
+local function put(key, field, value, expires)
+  if value <= 0 then redis.call('HDEL', key, field) return end
+  redis.call('HSET', key, field, string.format('%d %d', value, expires))
+  if redis.call('PTTL', key) < expires - now then redis.call('PEXPIREAT', key, expires) end
+end
+local function uncount(key, field)
+  local value, expires = get(key, field)
+  if value > 0 then put(key, field, value - 1, expires) end
+end
+local out = {0}
+local held = {}
+for step = 1, (#ARGV - 1) / 6 do
+  local at = 1 + (step - 1) * 6
+  local op, key, field = ARGV[at + 1], KEYS[tonumber(ARGV[at + 2])], ARGV[at + 3]
+  local a, b, c = ARGV[at + 4], ARGV[at + 5], ARGV[at + 6]
+  local value, left, refused = 0, 0, false
+  if op == 'unset' then
+    if get(key, field) > 0 then value, refused = 1, true end
+  elseif op == 'claim' then
+    local set, expires = get(key, field)
+    if set > 0 then
+      value, left, refused = 1, expires - now, true
+    else
+      put(key, field, 1, now + tonumber(a))
+      held[step] = 'claim'
+    end
+  elseif op == 'count' then
+    local count, expires = get(key, field)
+    if count == 0 then expires = now + tonumber(a) end
+    value, left = count + 1, expires - now
+    put(key, field, value, expires)
+    refused = tonumber(b) >= 0 and value > tonumber(b)
+    if c == '0' then
+      held[step] = 'count'
+      if refused then uncount(key, field) end
+    end
+  elseif op == 'peek' then
+    local count, expires = get(key, field)
+    if count > 0 then value, left = count, expires - now end
+    refused = tonumber(b) >= 0 and value >= tonumber(b)
+  elseif op == 'within' then
+    local sends, rate = out[2 * tonumber(a) + 2], out[2 * tonumber(b) + 2]
+    refused = true
+    for max_rate, max_sends in string.gmatch(c, '(%-?%d+):(%-?%d+)') do
+      max_rate, max_sends = tonumber(max_rate), tonumber(max_sends)
+      if (max_rate < 0 or rate <= max_rate) and (max_sends < 0 or sends <= max_sends) then
+        refused = false
+        break
+      end
+    end
+  elseif op == 'uncount' then
+    uncount(key, field)
+  elseif op == 'release' then
+    redis.call('HDEL', key, field)
+  end
+  out[2 * step], out[2 * step + 1] = value, left
+  if refused then
+    for earlier = step - 1, 1, -1 do
+      local at = 1 + (earlier - 1) * 6
+      local key, field = KEYS[tonumber(ARGV[at + 2])], ARGV[at + 3]
+      if held[earlier] == 'claim' then redis.call('HDEL', key, field)
+      elseif held[earlier] == 'count' then uncount(key, field) end
+    end
+    out[1] = step
+    return out
+  end
+end
+return out
+"#;
 
 struct Scripts {
-    increment: Script,
-    decrement: Script,
-    count: Script,
-    claim: Script,
-    is_claimed: Script,
-    release: Script,
-    /// Raises a bucket's epoch to ARGV[1] unless it is already there or above; answers the
-    /// bucket's epoch after.
+    plan: Script,
+    /// Raises the epoch to ARGV[1] unless it is already there or above; answers the epoch after.
     raise_epoch: Script,
-    /// The `maxmemory_policy` of the node that holds a bucket (KEYS[1]), and its clock (Unix
-    /// seconds).
+    /// The `maxmemory_policy` of the node that holds the relay's keys (KEYS[1]), and its clock
+    /// (Unix seconds).
     conditions: Script,
 }
 
 impl Scripts {
     fn new() -> Self {
-        let script = |body: &str| Script::new(&format!("{CHECK_EPOCH}{body}"));
         Scripts {
-            increment: script(
-                "local v = redis.call('INCR', KEYS[2])
-                 if v == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
-                 return {v, redis.call('PTTL', KEYS[2])}",
-            ),
-            decrement: script(
-                "local v = redis.call('DECR', KEYS[2])
-                 if v <= 0 then redis.call('DEL', KEYS[2]) end
-                 return v",
-            ),
-            count: script(
-                "return {tonumber(redis.call('GET', KEYS[2]) or '0'), redis.call('PTTL', KEYS[2])}",
-            ),
-            claim: script(
-                "if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return -1 end
-                 return redis.call('PTTL', KEYS[2])",
-            ),
-            is_claimed: script("return redis.call('EXISTS', KEYS[2])"),
-            release: script("redis.call('DEL', KEYS[2]) return 1"),
+            plan: Script::new(PLAN_SCRIPT),
             raise_epoch: Script::new(
                 "local now = tonumber(redis.call('GET', KEYS[1]) or '0')
                  if now == nil or now < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
@@ -110,6 +179,29 @@ impl Scripts {
             ),
         }
     }
+}
+
+/// Where an entry lives: its hash and its field.
+fn place(key: &StoreKey) -> (String, &'static str) {
+    let at = |kind: &str, id: &[u8]| format!("{TAG}:{kind}:{}", hex(id));
+    match key {
+        StoreKey::ClientSends(bucket) => (format!("{TAG}:client:{bucket}"), "sends"),
+        StoreKey::AddressSends(id) => (at("mailbox", id), "sends"),
+        StoreKey::AddressFailures(id) => (at("mailbox", id), "failures"),
+        StoreKey::NetworkAddressSends(id) => (at("share", id), "sends"),
+        StoreKey::NetworkAddressFailures(id) => (at("share", id), "failures"),
+        StoreKey::ChallengeSends(id) => (at("challenge", id), "sends"),
+        StoreKey::ResendCooldown(id) => (at("challenge", id), "cooldown"),
+        StoreKey::Attempts(id) => (at("challenge", id), "attempts"),
+        StoreKey::Used(id) => (at("challenge", id), "used"),
+        StoreKey::PowSpent(id) => (at("pow-spent", id), "spent"),
+        StoreKey::SendsThisMinute => (format!("{TAG}:sends-this-minute"), "sends"),
+    }
+}
+
+/// A bound for the script: the number, or -1 for none.
+fn bound(limit: Option<u64>) -> i64 {
+    limit.map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX))
 }
 
 /// One Redis server (through a connection manager) or a cluster.
@@ -211,27 +303,6 @@ fn remaining(pttl: i64) -> Duration {
     Duration::from_millis(u64::try_from(pttl).unwrap_or(0))
 }
 
-/// The bucket of a key: a hash every relay computes alike (FNV-1a of the key's text, whose high
-/// bits are the well-mixed ones).
-fn bucket(key: &str) -> u64 {
-    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    });
-    (hash >> 32) % BUCKETS
-}
-
-/// The key of a bucket's epoch.
-fn epoch_key(bucket: u64) -> String {
-    format!("otp-relay:{{{bucket}}}:epoch")
-}
-
-/// The Redis key of `key`, and of the epoch of its bucket.
-fn redis_keys(key: &StoreKey) -> (String, String) {
-    let text = key.to_string();
-    let bucket = bucket(&text);
-    (format!("otp-relay:{{{bucket}}}:{text}"), epoch_key(bucket))
-}
-
 /// What a script's error says, when it is the epoch check's.
 fn is_epoch_mismatch(error: &RedisError) -> bool {
     error.to_string().contains(EPOCH_MISMATCH)
@@ -312,33 +383,27 @@ impl RedisStore {
             .clone()
     }
 
-    /// Reads the eviction policy and the clock of every node that holds a bucket; while a node
-    /// may evict or its clock is too far from the relay's, the store refuses every operation,
-    /// until a later check finds both fixed.
+    /// Reads the eviction policy and the clock of the node that holds the relay's keys; while
+    /// it may evict or its clock is too far from the relay's, the store refuses every
+    /// operation, until a later check finds both fixed.
     pub async fn check_conditions(&self) -> Result<(), StoreError> {
-        let reads = (0..BUCKETS).map(|bucket| {
-            let mut connection = self.connection.clone();
-            let script = &self.scripts.conditions;
-            async move {
-                script
-                    .key(epoch_key(bucket))
-                    .invoke_async::<(String, i64)>(&mut connection)
-                    .await
-                    .map_err(|e| store_error(&e))
-            }
-        });
-        let conditions = futures_util::future::try_join_all(reads).await?;
+        let mut connection = self.connection.clone();
+        let (policy, redis_now): (String, i64) = self
+            .scripts
+            .conditions
+            .key(EPOCH_KEY)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| store_error(&e))?;
         let now = i64::try_from(self.clock.now().secs()).unwrap_or(i64::MAX);
         let max_skew = i64::try_from(MAX_CLOCK_SKEW.as_secs()).unwrap_or(i64::MAX);
-        let refusal = conditions.iter().find_map(|(policy, redis_now)| {
-            if policy.as_str() != NO_EVICTION {
-                Some(evicting_error(policy))
-            } else if (now - redis_now).abs() > max_skew {
-                Some(clock_error(now - redis_now))
-            } else {
-                None
-            }
-        });
+        let refusal = if policy != NO_EVICTION {
+            Some(evicting_error(&policy))
+        } else if (now - redis_now).abs() > max_skew {
+            Some(clock_error(now - redis_now))
+        } else {
+            None
+        };
         let mut held = self
             .refusal
             .lock()
@@ -355,159 +420,178 @@ impl RedisStore {
         }
     }
 
-    /// The epoch of every bucket (`None` where it is missing).
-    async fn bucket_epochs(&self) -> Result<Vec<Option<u64>>, StoreError> {
-        let reads = (0..BUCKETS).map(|bucket| {
-            let mut connection = self.connection.clone();
-            async move {
-                let text: Option<String> = redis::cmd("GET")
-                    .arg(epoch_key(bucket))
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(|e| store_error(&e))?;
-                Ok::<_, StoreError>(text.and_then(|text| text.parse::<u64>().ok()))
-            }
-        });
-        futures_util::future::try_join_all(reads).await
+    /// The store's epoch (`None` while it is missing).
+    async fn stored_epoch(&self) -> Result<Option<u64>, StoreError> {
+        let mut connection = self.connection.clone();
+        let text: Option<String> = redis::cmd("GET")
+            .arg(EPOCH_KEY)
+            .query_async(&mut connection)
+            .await
+            .map_err(|e| store_error(&e))?;
+        Ok(text.and_then(|text| text.parse::<u64>().ok()))
     }
 
-    /// Moves every bucket's epoch up to `epoch`, where it is below or missing.
-    async fn raise_epochs(&self, epoch: u64) -> Result<(), StoreError> {
-        let writes = (0..BUCKETS).map(|bucket| {
-            let mut connection = self.connection.clone();
-            let script = &self.scripts.raise_epoch;
-            async move {
-                let _: Option<String> = script
-                    .key(epoch_key(bucket))
-                    .arg(epoch)
-                    .invoke_async(&mut connection)
-                    .await
-                    .map_err(|e| store_error(&e))?;
-                Ok::<_, StoreError>(())
-            }
-        });
-        futures_util::future::try_join_all(writes).await?;
-        Ok(())
-    }
-
-    /// Takes the epoch every bucket holds. Where buckets disagree or some lost theirs, Redis lost
-    /// data: every bucket moves to a new epoch above all of theirs, so that no challenge issued
+    /// Takes the store's epoch. Where it is missing, Redis lost its data (or never had any): the
+    /// store moves to a new epoch above the one this relay knew, so that no challenge issued
     /// before is accepted. Relays that do this at once end on the highest of their choices.
     async fn agree_on_epoch(&self) -> Result<u64, StoreError> {
         for _ in 0..5 {
-            let epochs = self.bucket_epochs().await?;
-            let highest = epochs.iter().flatten().copied().max();
-            if let (Some(first), true) = (highest, epochs.iter().all(|e| *e == highest)) {
-                let before = self.epoch.swap(first, Ordering::SeqCst);
-                if before != 0 && before != first {
+            if let Some(epoch) = self.stored_epoch().await? {
+                let before = self.epoch.swap(epoch, Ordering::SeqCst);
+                if before != 0 && before != epoch {
                     tracing::warn!(
                         "the shared store's epoch changed: challenges issued before are refused as expired"
                     );
                 }
-                return Ok(first);
+                return Ok(epoch);
+            }
+            let known = self.epoch.load(Ordering::SeqCst);
+            if known != 0 {
+                tracing::warn!(
+                    "the shared store lost data: moving it to a new epoch, so challenges issued before are refused as expired"
+                );
             }
             let step = 1 + crate::core::random::u64() % (1 << 32);
-            let next = match highest {
-                // A store without any epoch: a fresh one, or one that lost everything. Above
-                // the one this relay knew, so that no epoch ever comes back.
-                None => self.epoch.load(Ordering::SeqCst).saturating_add(step),
-                Some(highest) => {
-                    tracing::warn!(
-                        "the shared store lost data: moving it to a new epoch, so challenges issued before are refused as expired"
-                    );
-                    highest.saturating_add(step)
-                }
-            };
+            let next = known.saturating_add(step);
             if next >= EPOCH_LIMIT {
                 return Err(StoreError(
                     "the shared store's epoch is out of range".into(),
                 ));
             }
-            self.raise_epochs(next).await?;
+            let mut connection = self.connection.clone();
+            let _: Option<String> = self
+                .scripts
+                .raise_epoch
+                .key(EPOCH_KEY)
+                .arg(next)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| store_error(&e))?;
         }
         Err(StoreError(
             "the relays could not agree on the shared store's epoch; try again".into(),
         ))
     }
 
-    /// Runs `script` on `key` with `args` after its bucket's epoch check. A failed check means
-    /// the epoch moved (or the bucket's data was lost): the relay agrees on the new epoch and
-    /// refuses this operation, whose challenge may predate the change.
-    async fn run<T: redis::FromRedisValue>(
-        &self,
-        script: &Script,
-        key: &StoreKey,
-        args: &[u64],
-    ) -> Result<T, StoreError> {
-        if let Some(refusal) = self.refusal() {
-            return Err(StoreError(refusal));
-        }
-        let (key, epoch_key) = redis_keys(key);
-        let mut invocation = script.key(epoch_key);
+    /// The script's invocation for `plan`: its keys, the epoch, and six arguments a step.
+    fn invocation(&self, plan: &Plan) -> redis::ScriptInvocation<'_> {
+        let mut invocation = self.scripts.plan.prepare_invoke();
         invocation
-            .key(key)
+            .key(EPOCH_KEY)
             .arg(self.epoch.load(Ordering::SeqCst).to_string());
-        for arg in args {
-            invocation.arg(*arg);
-        }
-        let mut connection = self.connection.clone();
-        match invocation.invoke_async(&mut connection).await {
-            Ok(value) => Ok(value),
-            Err(error) if is_epoch_mismatch(&error) => {
-                // A store that lost its data was often started again, perhaps with another
-                // configuration: its policy is read again too.
-                self.agree_on_epoch().await?;
-                self.check_conditions().await?;
-                Err(StoreError(
-                    "the shared store changed epoch (it lost data or was started again); try again"
-                        .into(),
-                ))
+        let mut hashes: Vec<String> = Vec::new();
+        let mut index = |key: &StoreKey| {
+            let (hash, field) = place(key);
+            let at = match hashes.iter().position(|known| *known == hash) {
+                Some(at) => at,
+                None => {
+                    hashes.push(hash);
+                    hashes.len() - 1
+                }
+            };
+            // KEYS counts from 1, and KEYS[1] is the epoch's.
+            (at + 2, field)
+        };
+        for step in &plan.steps {
+            let (op, (key, field), numbers): (&str, (usize, &str), [String; 3]) = match step {
+                Step::Unset(key) => ("unset", index(key), Default::default()),
+                Step::Claim { key, ttl } => (
+                    "claim",
+                    index(key),
+                    [millis(*ttl).to_string(), String::new(), String::new()],
+                ),
+                Step::Count {
+                    key,
+                    window,
+                    limit,
+                    kept,
+                } => (
+                    "count",
+                    index(key),
+                    [
+                        millis(*window).to_string(),
+                        bound(*limit).to_string(),
+                        u8::from(*kept).to_string(),
+                    ],
+                ),
+                Step::Peek { key, limit } => (
+                    "peek",
+                    index(key),
+                    [String::new(), bound(*limit).to_string(), String::new()],
+                ),
+                Step::Within {
+                    sends,
+                    rate,
+                    corners,
+                } => {
+                    let corners: Vec<String> = corners
+                        .iter()
+                        .map(|corner| {
+                            format!("{}:{}", bound(corner.max_rate), bound(corner.max_sends))
+                        })
+                        .collect();
+                    (
+                        "within",
+                        (1, ""),
+                        [sends.to_string(), rate.to_string(), corners.join(",")],
+                    )
+                }
+                Step::Uncount { key, .. } => ("uncount", index(key), Default::default()),
+                Step::Release(key) => ("release", index(key), Default::default()),
+            };
+            invocation.arg(op).arg(key).arg(field);
+            for number in numbers {
+                invocation.arg(number);
             }
-            Err(error) => Err(store_error(&error)),
         }
+        for hash in hashes {
+            invocation.key(hash);
+        }
+        invocation
     }
 }
 
 #[async_trait]
 impl Store for RedisStore {
-    async fn increment(&self, key: &StoreKey, window: Duration) -> Result<Count, StoreError> {
-        let (value, pttl): (u64, i64) = self
-            .run(&self.scripts.increment, key, &[millis(window)])
-            .await?;
-        Ok(Count {
-            value,
-            resets_in: remaining(pttl),
-            slot: None,
+    /// One script. A failed epoch check means the epoch moved (or Redis lost its data): the
+    /// relay agrees on the new epoch and refuses this plan, whose challenge may predate the
+    /// change.
+    async fn run(&self, plan: &Plan) -> Result<Outcome, StoreError> {
+        if let Some(refusal) = self.refusal() {
+            return Err(StoreError(refusal));
+        }
+        let mut connection = self.connection.clone();
+        let answer: Vec<i64> = match self.invocation(plan).invoke_async(&mut connection).await {
+            Ok(answer) => answer,
+            Err(error) if is_epoch_mismatch(&error) => {
+                // A store that lost its data was often started again, perhaps with another
+                // configuration: its policy is read again too.
+                self.agree_on_epoch().await?;
+                self.check_conditions().await?;
+                return Err(StoreError(
+                    "the shared store changed epoch (it lost data or was started again); try again"
+                        .into(),
+                ));
+            }
+            Err(error) => return Err(store_error(&error)),
+        };
+        let answers = answer
+            .get(1..)
+            .unwrap_or_default()
+            .chunks_exact(2)
+            .map(|pair| Count {
+                value: u64::try_from(pair[0]).unwrap_or(0),
+                resets_in: remaining(pair[1]),
+                slot: None,
+            })
+            .collect();
+        Ok(match answer.first().copied() {
+            Some(refused) if refused > 0 => Outcome::Refused {
+                at: usize::try_from(refused - 1).unwrap_or(0),
+                answers,
+            },
+            _ => Outcome::Done(answers),
         })
-    }
-
-    async fn decrement(&self, key: &StoreKey, _counted: &Count) -> Result<(), StoreError> {
-        let _: i64 = self.run(&self.scripts.decrement, key, &[]).await?;
-        Ok(())
-    }
-
-    async fn count(&self, key: &StoreKey) -> Result<Count, StoreError> {
-        let (value, pttl): (u64, i64) = self.run(&self.scripts.count, key, &[]).await?;
-        Ok(Count {
-            value,
-            resets_in: remaining(pttl),
-            slot: None,
-        })
-    }
-
-    async fn claim(&self, key: &StoreKey, ttl: Duration) -> Result<Option<Duration>, StoreError> {
-        let pttl: i64 = self.run(&self.scripts.claim, key, &[millis(ttl)]).await?;
-        Ok((pttl != -1).then(|| remaining(pttl)))
-    }
-
-    async fn is_claimed(&self, key: &StoreKey) -> Result<bool, StoreError> {
-        let exists: i64 = self.run(&self.scripts.is_claimed, key, &[]).await?;
-        Ok(exists == 1)
-    }
-
-    async fn release(&self, key: &StoreKey) -> Result<(), StoreError> {
-        let _: i64 = self.run(&self.scripts.release, key, &[]).await?;
-        Ok(())
     }
 
     fn epoch(&self) -> u64 {

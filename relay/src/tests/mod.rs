@@ -11,6 +11,7 @@ mod codes;
 mod lockout;
 mod order;
 mod pow;
+mod redis_memory;
 mod review;
 mod windows;
 mod words;

@@ -59,7 +59,7 @@ fn assert_pow_required(answer: &Answer) -> Value {
 }
 
 fn client_sends(relay: &InProcessRelay, bucket: &str) -> u64 {
-    futures_util::FutureExt::now_or_never(crate::core::Store::count(
+    futures_util::FutureExt::now_or_never(crate::core::store::peek(
         relay.store.as_ref(),
         &StoreKey::ClientSends(bucket.into()),
     ))

@@ -10,6 +10,7 @@
 //! people may be told "already used" or "no attempts left" early): the store never answers 503
 //! because others filled it, and never forgets a guard while it lives.
 
+use super::plan::{Entries, Outcome, Plan, interpret};
 use super::sketch::{self, WindowedSketch};
 use super::{Count, Store, StoreError, StoreKey};
 use crate::clock::{Clock, UnixTime};
@@ -53,7 +54,7 @@ struct Entry {
     expires: UnixTime,
 }
 
-type Entries = HashMap<StoreKey, Entry>;
+type ExactMap = HashMap<StoreKey, Entry>;
 
 /// Fixed-size limits, exact per-challenge state, and the sketch it spills into.
 pub struct MemoryStore {
@@ -62,7 +63,7 @@ pub struct MemoryStore {
     mailbox_failures: WindowedSketch,
     network_mailbox_sends: WindowedSketch,
     network_mailbox_failures: WindowedSketch,
-    exact: Mutex<Entries>,
+    exact: Mutex<ExactMap>,
     capacity: usize,
     /// Per-challenge entries that found the exact map full.
     spill: WindowedSketch,
@@ -136,7 +137,7 @@ impl MemoryStore {
         .sum()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Entries> {
+    fn lock(&self) -> MutexGuard<'_, ExactMap> {
         // A panic while holding the lock cannot leave an entry half-written (every update is a
         // single insert), so a poisoned map is still consistent.
         self.exact
@@ -162,7 +163,7 @@ impl MemoryStore {
         key.to_string().into_bytes()
     }
 
-    fn live(entries: &Entries, key: &StoreKey, now: UnixTime) -> Option<Entry> {
+    fn live(entries: &ExactMap, key: &StoreKey, now: UnixTime) -> Option<Entry> {
         entries
             .get(key)
             .copied()
@@ -172,7 +173,7 @@ impl MemoryStore {
     /// Whether a new exact entry fits, after dropping expired ones if need be. A full map is
     /// swept at most once a second: under pressure, a scan per request would cost every request
     /// the whole map.
-    fn has_room(&self, entries: &mut Entries, now: UnixTime) -> bool {
+    fn has_room(&self, entries: &mut ExactMap, now: UnixTime) -> bool {
         if entries.len() < self.capacity {
             return true;
         }
@@ -208,10 +209,28 @@ impl MemoryStore {
 
 #[async_trait]
 impl Store for MemoryStore {
-    async fn increment(&self, key: &StoreKey, window: Duration) -> Result<Count, StoreError> {
+    async fn run(&self, plan: &Plan) -> Result<Outcome, StoreError> {
+        Ok(interpret(self, plan))
+    }
+
+    fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "in-memory store (limits in {} KiB of sketches, at most {} exact entries, lost on restart)",
+            self.sketch_bytes() / 1024,
+            self.capacity
+        )
+    }
+}
+
+impl Entries for MemoryStore {
+    fn increment(&self, key: &StoreKey, window: Duration) -> Count {
         let now = self.clock.now();
         if let Place::Sketch(sketch, bytes) = self.place(key) {
-            return Ok(sketch.add(bytes, now));
+            return sketch.add(bytes, now);
         }
         let mut entries = self.lock();
         let entry = match Self::live(&entries, key, now) {
@@ -225,30 +244,30 @@ impl Store for MemoryStore {
             },
             None => {
                 drop(entries);
-                return Ok(self.spill(key, now));
+                return self.spill(key, now);
             }
         };
         entries.insert(key.clone(), entry);
         // Counted here before, while the map was full: those counts still stand.
         let spilled = self.spilled(key, now).value;
-        Ok(Count {
+        Count {
             value: entry.value + spilled,
             resets_in: entry.expires.since(now),
             slot: None,
-        })
+        }
     }
 
-    async fn decrement(&self, key: &StoreKey, counted: &Count) -> Result<(), StoreError> {
+    fn decrement(&self, key: &StoreKey, counted: &Count) {
         let now = self.clock.now();
         if let Place::Sketch(sketch, bytes) = self.place(key) {
             if let Some(slot) = counted.slot {
                 sketch.take_back(bytes, slot);
             }
-            return Ok(());
+            return;
         }
         if let Some(slot) = counted.slot {
             self.spill.take_back(&Self::spill_key(key), slot);
-            return Ok(());
+            return;
         }
         let mut entries = self.lock();
         match Self::live(&entries, key, now) {
@@ -265,26 +284,25 @@ impl Store for MemoryStore {
                 entries.remove(key);
             }
         }
-        Ok(())
     }
 
-    async fn count(&self, key: &StoreKey) -> Result<Count, StoreError> {
+    fn count(&self, key: &StoreKey) -> Count {
         let now = self.clock.now();
         if let Place::Sketch(sketch, bytes) = self.place(key) {
-            return Ok(sketch.peek(bytes, now));
+            return sketch.peek(bytes, now);
         }
         let spilled = self.spilled(key, now);
-        Ok(match Self::live(&self.lock(), key, now) {
+        match Self::live(&self.lock(), key, now) {
             Some(entry) => Count {
                 value: entry.value + spilled.value,
                 resets_in: entry.expires.since(now),
                 slot: None,
             },
             None => spilled,
-        })
+        }
     }
 
-    async fn claim(&self, key: &StoreKey, ttl: Duration) -> Result<Option<Duration>, StoreError> {
+    fn claim(&self, key: &StoreKey, ttl: Duration) -> Option<Duration> {
         let now = self.clock.now();
         // Everything below happens under the map's lock, the spill sketch's included: a claim
         // that spilled while the map was full and one that finds room a moment later (a sweep
@@ -292,15 +310,15 @@ impl Store for MemoryStore {
         let mut entries = self.lock();
         let spilled = self.spilled(key, now);
         if spilled.value > 0 {
-            return Ok(Some(spilled.resets_in));
+            return Some(spilled.resets_in);
         }
         if let Some(entry) = Self::live(&entries, key, now) {
-            return Ok(Some(entry.expires.since(now)));
+            return Some(entry.expires.since(now));
         }
         if !entries.contains_key(key) && !self.has_room(&mut entries, now) {
             // The claim is won by whoever brings the estimate to 1; later callers see it set.
             let count = self.spill(key, now);
-            return Ok((count.value > 1).then_some(count.resets_in));
+            return (count.value > 1).then_some(count.resets_in);
         }
         entries.insert(
             key.clone(),
@@ -309,31 +327,18 @@ impl Store for MemoryStore {
                 expires: now + ttl,
             },
         );
-        Ok(None)
+        None
     }
 
-    async fn is_claimed(&self, key: &StoreKey) -> Result<bool, StoreError> {
+    fn is_claimed(&self, key: &StoreKey) -> bool {
         let now = self.clock.now();
-        Ok(Self::live(&self.lock(), key, now).is_some() || self.spilled(key, now).value > 0)
+        Self::live(&self.lock(), key, now).is_some() || self.spilled(key, now).value > 0
     }
 
-    async fn release(&self, key: &StoreKey) -> Result<(), StoreError> {
+    fn release(&self, key: &StoreKey) {
         // A claim that spilled into the sketch stays until it rotates out: a little early
         // refusal, never a second winner.
         self.lock().remove(key);
-        Ok(())
-    }
-
-    fn epoch(&self) -> u64 {
-        self.epoch
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "in-memory store (limits in {} KiB of sketches, at most {} exact entries, lost on restart)",
-            self.sketch_bytes() / 1024,
-            self.capacity
-        )
     }
 }
 
@@ -359,16 +364,16 @@ mod tests {
         (MemoryStore::new(settings, Arc::new(clock.clone())), clock)
     }
 
-    #[tokio::test]
-    async fn counters_keep_their_window_and_expire() {
+    #[test]
+    fn counters_keep_their_window_and_expire() {
         let (store, clock) = store(10);
-        assert_eq!(store.increment(&key(1), MINUTE).await.unwrap().value, 1);
+        assert_eq!(store.increment(&key(1), MINUTE).value, 1);
         clock.advance(Duration::from_secs(30));
-        let second = store.increment(&key(1), MINUTE).await.unwrap();
+        let second = store.increment(&key(1), MINUTE);
         assert_eq!(second.value, 2);
         assert_eq!(second.resets_in, Duration::from_secs(30));
         assert_eq!(
-            store.count(&key(1)).await.unwrap(),
+            store.count(&key(1)),
             Count {
                 value: 2,
                 resets_in: Duration::from_secs(30),
@@ -376,61 +381,61 @@ mod tests {
             }
         );
         clock.advance(Duration::from_secs(31));
-        assert_eq!(store.count(&key(1)).await.unwrap().value, 0);
-        assert_eq!(store.increment(&key(1), MINUTE).await.unwrap().value, 1);
+        assert_eq!(store.count(&key(1)).value, 0);
+        assert_eq!(store.increment(&key(1), MINUTE).value, 1);
     }
 
-    #[tokio::test]
-    async fn a_claim_succeeds_once_until_it_expires() {
+    #[test]
+    fn a_claim_succeeds_once_until_it_expires() {
         let (store, clock) = store(10);
         let used = StoreKey::Used([1; 16]);
-        assert_eq!(store.claim(&used, MINUTE).await.unwrap(), None);
-        assert_eq!(store.claim(&used, MINUTE).await.unwrap(), Some(MINUTE));
-        assert!(store.is_claimed(&used).await.unwrap());
+        assert_eq!(store.claim(&used, MINUTE), None);
+        assert_eq!(store.claim(&used, MINUTE), Some(MINUTE));
+        assert!(store.is_claimed(&used));
         clock.advance(MINUTE);
-        assert!(!store.is_claimed(&used).await.unwrap());
-        assert_eq!(store.claim(&used, MINUTE).await.unwrap(), None);
-        store.release(&used).await.unwrap();
-        assert!(!store.is_claimed(&used).await.unwrap());
+        assert!(!store.is_claimed(&used));
+        assert_eq!(store.claim(&used, MINUTE), None);
+        store.release(&used);
+        assert!(!store.is_claimed(&used));
     }
 
-    #[tokio::test]
-    async fn a_counter_taken_back_to_zero_is_gone() {
+    #[test]
+    fn a_counter_taken_back_to_zero_is_gone() {
         let (store, _) = store(10);
-        store.increment(&key(1), MINUTE).await.unwrap();
-        let second = store.increment(&key(1), MINUTE).await.unwrap();
-        store.decrement(&key(1), &second).await.unwrap();
-        assert_eq!(store.count(&key(1)).await.unwrap().value, 1);
-        store.decrement(&key(1), &second).await.unwrap();
+        store.increment(&key(1), MINUTE);
+        let second = store.increment(&key(1), MINUTE);
+        store.decrement(&key(1), &second);
+        assert_eq!(store.count(&key(1)).value, 1);
+        store.decrement(&key(1), &second);
         assert_eq!(store.len(), 0, "nothing left behind");
-        store.decrement(&key(2), &Count::default()).await.unwrap();
-        assert_eq!(store.count(&key(2)).await.unwrap().value, 0);
+        store.decrement(&key(2), &Count::default());
+        assert_eq!(store.count(&key(2)).value, 0);
         assert_eq!(store.len(), 0);
     }
 
-    #[tokio::test]
-    async fn limits_hold_exactly_for_one_client_and_one_mailbox() {
+    #[test]
+    fn limits_hold_exactly_for_one_client_and_one_mailbox() {
         let (store, clock) = store(10);
         let policy = Policy::default();
         let client = StoreKey::ClientSends("192.0.2.1".into());
         for n in 1..=policy.sends_per_ip.count {
-            let count = store.increment(&client, MINUTE).await.unwrap();
+            let count = store.increment(&client, MINUTE);
             assert_eq!(count.value, n);
         }
-        let over = store.increment(&client, MINUTE).await.unwrap();
+        let over = store.increment(&client, MINUTE);
         assert_eq!(over.value, policy.sends_per_ip.count + 1);
-        store.decrement(&client, &over).await.unwrap();
+        store.decrement(&client, &over);
         // Counted at 10:00:00, in the slot of 10:00:00-10:03:45: forgotten at 10:18:45.
         assert_eq!(over.resets_in, Duration::from_secs(1125));
         clock.advance(Duration::from_secs(1124));
-        assert_eq!(store.count(&client).await.unwrap().value, 20);
+        assert_eq!(store.count(&client).value, 20);
         clock.advance(Duration::from_secs(1));
-        assert_eq!(store.count(&client).await.unwrap().value, 0);
+        assert_eq!(store.count(&client).value, 0);
         assert_eq!(store.len(), 0, "limits take no exact entries");
     }
 
-    #[tokio::test]
-    async fn millions_of_distinct_keys_leave_the_size_as_it_was() {
+    #[test]
+    fn millions_of_distinct_keys_leave_the_size_as_it_was() {
         let (store, clock) = store(1000);
         let bytes = store.sketch_bytes();
         for n in 0u32..1_000_000 {
@@ -441,7 +446,7 @@ mod tests {
             } else {
                 StoreKey::AddressSends(mailbox)
             };
-            store.increment(&key, MINUTE).await.unwrap();
+            store.increment(&key, MINUTE);
             if n % 100_000 == 0 {
                 clock.advance(MINUTE);
             }
@@ -450,55 +455,49 @@ mod tests {
         assert_eq!(store.len(), 0);
     }
 
-    #[tokio::test]
-    async fn a_full_map_spills_into_the_sketch_and_never_refuses_or_forgets() {
+    #[test]
+    fn a_full_map_spills_into_the_sketch_and_never_refuses_or_forgets() {
         let (store, _) = store(3);
         for n in 1..=3 {
-            store.increment(&key(n), MINUTE).await.unwrap();
+            store.increment(&key(n), MINUTE);
         }
         // Full of live entries: a new one is counted in the sketch, not refused.
-        assert_eq!(store.increment(&key(4), MINUTE).await.unwrap().value, 1);
-        assert_eq!(store.increment(&key(4), MINUTE).await.unwrap().value, 2);
-        assert_eq!(store.count(&key(4)).await.unwrap().value, 2);
+        assert_eq!(store.increment(&key(4), MINUTE).value, 1);
+        assert_eq!(store.increment(&key(4), MINUTE).value, 2);
+        assert_eq!(store.count(&key(4)).value, 2);
         let used = StoreKey::Used([9; 16]);
-        assert_eq!(store.claim(&used, MINUTE).await.unwrap(), None);
-        assert!(
-            store.claim(&used, MINUTE).await.unwrap().is_some(),
-            "claimed once only"
-        );
-        assert!(store.is_claimed(&used).await.unwrap());
+        assert_eq!(store.claim(&used, MINUTE), None);
+        assert!(store.claim(&used, MINUTE).is_some(), "claimed once only");
+        assert!(store.is_claimed(&used));
         assert_eq!(store.len(), 3, "the map stays within its capacity");
         // Live exact keys still count exactly.
-        assert_eq!(store.increment(&key(1), MINUTE).await.unwrap().value, 2);
+        assert_eq!(store.increment(&key(1), MINUTE).value, 2);
     }
 
-    #[tokio::test]
-    async fn expired_entries_make_room_and_a_full_map_is_swept_at_most_once_a_second() {
+    #[test]
+    fn expired_entries_make_room_and_a_full_map_is_swept_at_most_once_a_second() {
         let (store, clock) = store(3);
         for n in 1..=3 {
-            store.increment(&key(n), MINUTE).await.unwrap();
+            store.increment(&key(n), MINUTE);
         }
         clock.advance(MINUTE);
         // The map is full of expired entries: the first new key sweeps them and stays exact.
-        store.increment(&key(4), MINUTE).await.unwrap();
+        store.increment(&key(4), MINUTE);
         assert_eq!(store.len(), 1);
         for n in 5..=6 {
-            store
-                .increment(&key(n), Duration::from_millis(100))
-                .await
-                .unwrap();
+            store.increment(&key(n), Duration::from_millis(100));
         }
         clock.advance(Duration::from_millis(200));
         // Full again with two expired entries, but swept less than a second ago: spilled.
-        store.increment(&key(7), MINUTE).await.unwrap();
+        store.increment(&key(7), MINUTE);
         assert_eq!(store.len(), 3);
         clock.advance(Duration::from_secs(1));
-        store.increment(&key(8), MINUTE).await.unwrap();
+        store.increment(&key(8), MINUTE);
         assert_eq!(store.len(), 2, "swept again after a second");
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn parallel_increments_are_all_counted() {
+    #[test]
+    fn parallel_increments_are_all_counted() {
         let (store, _) = store(10);
         let store = Arc::new(store);
         for key in [key(1), StoreKey::AddressFailures([7; 16])] {
@@ -506,13 +505,13 @@ mod tests {
                 .map(|_| {
                     let store = Arc::clone(&store);
                     let key = key.clone();
-                    tokio::spawn(async move { store.increment(&key, MINUTE).await.unwrap().value })
+                    std::thread::spawn(move || store.increment(&key, MINUTE).value)
                 })
                 .collect();
-            let mut values = Vec::new();
-            for task in tasks {
-                values.push(task.await.unwrap());
-            }
+            let mut values: Vec<u64> = tasks
+                .into_iter()
+                .map(|task| task.join().expect("an increment"))
+                .collect();
             values.sort_unstable();
             assert_eq!(values, (1..=64).collect::<Vec<_>>(), "{key}");
         }

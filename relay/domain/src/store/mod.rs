@@ -2,9 +2,9 @@
 //! used, a resend cooldown), each with a time to live. Codes are never stored, and neither are
 //! addresses: they appear only as keyed pseudonyms.
 //!
-//! Every operation is atomic on its own: `increment` returns the count *after* adding, so callers
-//! that compare it with a limit cannot be raced past the limit by parallel requests, and `claim`
-//! succeeds for exactly one caller.
+//! A request's reads and writes are one [`Plan`], run by the store as one call: a count is
+//! compared with its limit *after* adding, so parallel requests cannot be raced past the limit,
+//! and a claim succeeds for exactly one caller.
 //!
 //! A store may answer a count above the true one (a sketch shared by many keys), never below:
 //! limits then refuse a little early, never late. It never forgets a live attempt count or used
@@ -15,9 +15,11 @@ use std::fmt;
 use std::time::Duration;
 
 pub mod memory;
+pub mod plan;
 pub mod sketch;
 
 pub use memory::MemoryStore;
+pub use plan::{Corner, Entries, Outcome, Plan, Step};
 
 /// The random identity of one challenge (its nonce), for keys about that challenge.
 pub type ChallengeId = [u8; 16];
@@ -95,27 +97,9 @@ pub struct StoreError(pub String);
 /// Short-lived shared state, in memory or in a shared store.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Adds one to `key`. A missing or expired counter starts at 1 with a window of `window`;
-    /// a live one keeps its window (fixed windows).
-    async fn increment(&self, key: &StoreKey, window: Duration) -> Result<Count, StoreError>;
-
-    /// Takes back one count, `counted` (the answer of the [`Store::increment`] that made it),
-    /// for a request that turned out not to count, such as a send that could not be delivered. A
-    /// counter taken back to zero is removed, so that a refused request leaves nothing behind.
-    async fn decrement(&self, key: &StoreKey, counted: &Count) -> Result<(), StoreError>;
-
-    /// A counter as it stands, without changing it; a value of 0 if absent.
-    async fn count(&self, key: &StoreKey) -> Result<Count, StoreError>;
-
-    /// Sets `key` for `ttl` if it is not set. `Ok(None)`: this caller set it. `Ok(Some(left))`:
-    /// it was already set and lives for `left` more.
-    async fn claim(&self, key: &StoreKey, ttl: Duration) -> Result<Option<Duration>, StoreError>;
-
-    /// Whether `key` is set.
-    async fn is_claimed(&self, key: &StoreKey) -> Result<bool, StoreError>;
-
-    /// Removes a claim or a counter.
-    async fn release(&self, key: &StoreKey) -> Result<(), StoreError>;
+    /// Runs `plan` as one call (one round trip to a shared store): its steps in order, up to the
+    /// first refusal, which undoes the held steps before it.
+    async fn run(&self, plan: &Plan) -> Result<Outcome, StoreError>;
 
     /// Identifies the lifetime of the stored state. Tokens carry the epoch they were issued in;
     /// when a store loses its state (an in-memory store after a restart) the epoch changes and
@@ -128,6 +112,21 @@ pub trait Store: Send + Sync + 'static {
     /// Whether the store answers now, for `/readyz`. A store in this process always does.
     async fn ready(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+/// A counter (or a claim, as 1) as it stands: a plan of one read, for tests and tools.
+pub async fn peek(store: &dyn Store, key: &StoreKey) -> Result<Count, StoreError> {
+    let plan = Plan {
+        steps: vec![Step::Peek {
+            key: key.clone(),
+            limit: None,
+        }],
+    };
+    match store.run(&plan).await? {
+        Outcome::Done(answers) | Outcome::Refused { answers, .. } => {
+            Ok(answers.first().copied().unwrap_or_default())
+        }
     }
 }
 

@@ -1,0 +1,112 @@
+//! What the shared store holds per challenge: the keys, their sizes and their lifetimes in a
+//! real `redis-server`, for the whole flow through the service on a clock that stands still.
+
+use crate::config::Config;
+use crate::core::{Requester, VerificationService};
+use crate::mail::Mailer;
+use crate::redis_store::{RedisSetting, RedisStore};
+use otp_relay_shared::pow::solve;
+use otp_relay_tests::RedisServer;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What Redis holds once a challenge was sent, resent, tried with a wrong code and verified
+/// (the proof of work on): one hash for the challenge, one for the mailbox, one for its share
+/// from the client's network, one for the client, a mark for each proof of work spent and the
+/// send rate, each with the lifetime the rules give it, on a relay whose clock stands still.
+/// Sizes are `MEMORY USAGE` on Redis 7.0 (`make test-tools` installs it).
+#[tokio::test]
+async fn a_verified_resent_challenge_leaves_eight_keys_of_known_size_and_lifetime() {
+    let server = RedisServer::start();
+    let clock = crate::core::ManualClock::at(crate::core::clock::system().now());
+    let setting = RedisSetting {
+        nodes: vec![crate::core::secret::SecretString::new(server.url())],
+        cluster: false,
+        ca: None,
+    };
+    let store = RedisStore::connect(&setting, Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let config = Config::from_flags(&["--dev", "--pow", "on"]).unwrap();
+    let mailer = Mailer::outbox(Arc::new(clock.clone()));
+    let outbox = mailer.as_outbox().cloned().unwrap();
+    let service = VerificationService::new(
+        config.service_settings(),
+        Arc::new(store),
+        Arc::new(mailer),
+        Arc::new(clock.clone()),
+    );
+    let requester = Requester {
+        ip: "192.0.2.7".parse().unwrap(),
+        origin: None,
+        lang: otp_relay_shared::Lang::En,
+    };
+    let paid = || async {
+        let challenge = service.pow_challenge(&requester).await.unwrap();
+        challenge.solution(solve(&challenge).unwrap())
+    };
+    let email = "ada@example.com";
+    let sent = service
+        .issue(email, Some(&paid().await), &requester)
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(30));
+    service
+        .resend(&sent.token, email, Some(&paid().await), &requester)
+        .await
+        .unwrap();
+    let entry = outbox.entries().into_iter().next().unwrap();
+    let code = entry
+        .text
+        .trim_end()
+        .rsplit_once('#')
+        .unwrap()
+        .1
+        .to_string();
+    let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let refused = service.verify(&sent.token, email, &wrong, &requester).await;
+    assert_eq!(refused.unwrap_err().code.as_str(), "wrong_code");
+    service
+        .verify(&sent.token, email, &code, &requester)
+        .await
+        .unwrap();
+
+    let mut left = Vec::new();
+    for key in server.keys() {
+        let kind = key.split(':').nth(1).unwrap().to_string();
+        let mut fields: Vec<String> = if key == "{otp-relay}:epoch" {
+            vec![server.cli(&["type", &key])]
+        } else {
+            server
+                .cli(&["hkeys", &key])
+                .lines()
+                .map(str::to_string)
+                .collect()
+        };
+        fields.sort();
+        let ttl: i64 = server.cli(&["ttl", &key]).parse().unwrap();
+        let bytes: u64 = server.cli(&["memory", "usage", &key]).parse().unwrap();
+        left.push((kind, fields.join(","), ttl, bytes));
+    }
+    left.sort();
+    let expected: Vec<(String, String, i64, u64)> = [
+        // Until the challenge expires and 60 s more, from the resend 30 s after the issue.
+        ("challenge", "attempts,cooldown,sends,used", 330, 216),
+        // The client's send window.
+        ("client", "sends", 900, 104),
+        ("epoch", "string", -1, 72),
+        // The failure budget's window, the longer of the two.
+        ("mailbox", "failures,sends", 3600, 168),
+        // Until the proof of work's challenge expires and 60 s more.
+        ("pow-spent", "spent", 660, 136),
+        ("pow-spent", "spent", 660, 136),
+        ("sends-this-minute", "sends", 60, 104),
+        ("share", "failures,sends", 3600, 168),
+    ]
+    .into_iter()
+    .map(|(kind, fields, ttl, bytes)| (kind.to_string(), fields.to_string(), ttl, bytes))
+    .collect();
+    assert_eq!(left, expected);
+    let total: u64 = left.iter().map(|(.., bytes)| bytes).sum();
+    assert_eq!(total, 1104, "bytes in all, the epoch's included");
+}
