@@ -8,10 +8,7 @@
 //! whatever client, mailbox and challenge they are about, share a cluster slot, which a script
 //! needs. A cluster therefore keeps the relay's keys on one master (with its replicas): it brings
 //! failover, not more room or speed, and the state per request is small (`make load` measures
-//! Redis's share of the work). What one thing keeps is one hash, its entries fields of it
-//! (`attempts`, `sends`, `cooldown` and `used` of a challenge; `sends` and `failures` of a
-//! mailbox), each field `<count> <expiry>` with its own expiry in milliseconds on Redis's clock,
-//! and the hash's TTL the latest of them.
+//! Redis's share of the work). What is kept about one challenge is one hash ([`place`]).
 //!
 //! The key `{otp-relay}:epoch` holds the store's epoch, which every script checks first: when
 //! Redis loses data (a restart without persistence, a flush, a failover to an empty replica) the
@@ -68,31 +65,59 @@ const EPOCH_MISMATCH: &str = "OTP_EPOCH";
 const EPOCH_LIMIT: u64 = 1 << 52;
 
 /// Runs a [`Plan`]: `KEYS[1]` is the epoch's key, `ARGV[1]` the epoch expected, and each step
-/// six arguments: its operation, the index in `KEYS` of its hash, its field, and three numbers
+/// six arguments: its operation, the index in `KEYS` of its key, its field (empty for a key of
+/// its own; a field starting with `@` holds the time its claim ends), and three numbers
 /// (`count`: window in ms, limit or -1, kept 1 or 0; `claim`: lifetime in ms; `peek`: limit or
 /// -1; `within`: the steps, counted from 0, whose answers are the sends and the rate, and the
 /// corners `rate:sends,…` with -1 for no bound). Answers `{refused step (from 1) or 0, value,
-/// ms left, value, ms left, …}` for the steps run. Mirrors `store::plan::interpret`.
+/// ms left, value, ms left, …}` for the steps run, the time left only for the step that
+/// refused. Mirrors `store::plan::interpret`, in as few commands as it can: a count is one
+/// `INCR` or `HINCRBY`, and a new one sets its expiry.
 const PLAN_SCRIPT: &str = r#"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('OTP_EPOCH') end
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local function get(key, field)
-  local raw = redis.call('HGET', key, field)
-  if not raw then return 0, 0 end
-  local value, expires = string.match(raw, '^(%d+) (%d+)$')
-  value, expires = tonumber(value), tonumber(expires)
-  if not value or expires <= now then return 0, 0 end
-  return value, expires
+local clock
+local function now()
+  if not clock then
+    local time = redis.call('TIME')
+    clock = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  end
+  return clock
 end
-local function put(key, field, value, expires)
-  if value <= 0 then redis.call('HDEL', key, field) return end
-  redis.call('HSET', key, field, string.format('%d %d', value, expires))
-  if redis.call('PTTL', key) < expires - now then redis.call('PEXPIREAT', key, expires) end
+local function until_field(field) return string.byte(field) == 64 end
+-- A hash lives as long as its longest-lived entry.
+local function outlive(key, ms)
+  if redis.call('PEXPIRE', key, ms, 'GT') == 0 then redis.call('PEXPIRE', key, ms, 'NX') end
+end
+local function read(key, field)
+  if field == '' then return tonumber(redis.call('GET', key) or '0') end
+  local value = tonumber(redis.call('HGET', key, field) or '0')
+  if until_field(field) then return (value > now()) and 1 or 0 end
+  return value
+end
+local function left(key, field)
+  if field ~= '' and until_field(field) then
+    return math.max(0, tonumber(redis.call('HGET', key, field) or '0') - now())
+  end
+  return math.max(0, redis.call('PTTL', key))
+end
+local function add(key, field, by, ms)
+  local value
+  if field == '' then
+    value = redis.call('INCRBY', key, by)
+    if value == 1 and by > 0 then redis.call('PEXPIRE', key, ms) end
+    if value <= 0 then redis.call('DEL', key) end
+  else
+    value = redis.call('HINCRBY', key, field, by)
+    if value == 1 and by > 0 then outlive(key, ms) end
+    if value <= 0 then redis.call('HDEL', key, field) end
+  end
+  return value
+end
+local function remove(key, field)
+  if field == '' then redis.call('DEL', key) else redis.call('HDEL', key, field) end
 end
 local function uncount(key, field)
-  local value, expires = get(key, field)
-  if value > 0 then put(key, field, value - 1, expires) end
+  if read(key, field) > 0 then add(key, field, -1, 0) end
 end
 local out = {0}
 local held = {}
@@ -100,30 +125,34 @@ for step = 1, (#ARGV - 1) / 6 do
   local at = 1 + (step - 1) * 6
   local op, key, field = ARGV[at + 1], KEYS[tonumber(ARGV[at + 2])], ARGV[at + 3]
   local a, b, c = ARGV[at + 4], ARGV[at + 5], ARGV[at + 6]
-  local value, left, refused = 0, 0, false
+  local value, refused = 0, false
   if op == 'unset' then
-    if get(key, field) > 0 then value, refused = 1, true end
+    if read(key, field) > 0 then value, refused = 1, true end
   elseif op == 'claim' then
-    local set, expires = get(key, field)
-    if set > 0 then
-      value, left, refused = 1, expires - now, true
+    local ms = tonumber(a)
+    local set
+    if field == '' then
+      set = not redis.call('SET', key, '1', 'NX', 'PX', ms)
+    elseif until_field(field) then
+      set = read(key, field) > 0
+      if not set then
+        redis.call('HSET', key, field, now() + ms)
+        outlive(key, ms)
+      end
     else
-      put(key, field, 1, now + tonumber(a))
-      held[step] = 'claim'
+      set = redis.call('HSETNX', key, field, 1) == 0
+      if not set then outlive(key, ms) end
     end
+    if set then value, refused = 1, true else held[step] = 'claim' end
   elseif op == 'count' then
-    local count, expires = get(key, field)
-    if count == 0 then expires = now + tonumber(a) end
-    value, left = count + 1, expires - now
-    put(key, field, value, expires)
+    value = add(key, field, 1, tonumber(a))
     refused = tonumber(b) >= 0 and value > tonumber(b)
     if c == '0' then
       held[step] = 'count'
-      if refused then uncount(key, field) end
+      if refused then add(key, field, -1, 0) end
     end
   elseif op == 'peek' then
-    local count, expires = get(key, field)
-    if count > 0 then value, left = count, expires - now end
+    value = read(key, field)
     refused = tonumber(b) >= 0 and value >= tonumber(b)
   elseif op == 'within' then
     local sends, rate = out[2 * tonumber(a) + 2], out[2 * tonumber(b) + 2]
@@ -138,14 +167,15 @@ for step = 1, (#ARGV - 1) / 6 do
   elseif op == 'uncount' then
     uncount(key, field)
   elseif op == 'release' then
-    redis.call('HDEL', key, field)
+    remove(key, field)
   end
-  out[2 * step], out[2 * step + 1] = value, left
+  out[2 * step], out[2 * step + 1] = value, 0
   if refused then
+    if op ~= 'within' then out[2 * step + 1] = left(key, field) end
     for earlier = step - 1, 1, -1 do
       local at = 1 + (earlier - 1) * 6
       local key, field = KEYS[tonumber(ARGV[at + 2])], ARGV[at + 3]
-      if held[earlier] == 'claim' then redis.call('HDEL', key, field)
+      if held[earlier] == 'claim' then remove(key, field)
       elseif held[earlier] == 'count' then uncount(key, field) end
     end
     out[1] = step
@@ -181,21 +211,24 @@ impl Scripts {
     }
 }
 
-/// Where an entry lives: its hash and its field.
+/// Where an entry lives: its key, and its field in that key's hash (empty for a key of its own).
+/// What is kept about one challenge is one hash, living as long as the challenge: its attempts,
+/// resends and used mark, and the end of its resend wait (`@cooldown`, a time, as its own
+/// lifetime is shorter). The limits, whose windows differ, are keys of their own.
 fn place(key: &StoreKey) -> (String, &'static str) {
     let at = |kind: &str, id: &[u8]| format!("{TAG}:{kind}:{}", hex(id));
     match key {
-        StoreKey::ClientSends(bucket) => (format!("{TAG}:client:{bucket}"), "sends"),
-        StoreKey::AddressSends(id) => (at("mailbox", id), "sends"),
-        StoreKey::AddressFailures(id) => (at("mailbox", id), "failures"),
-        StoreKey::NetworkAddressSends(id) => (at("share", id), "sends"),
-        StoreKey::NetworkAddressFailures(id) => (at("share", id), "failures"),
+        StoreKey::ClientSends(bucket) => (format!("{TAG}:client-sends:{bucket}"), ""),
+        StoreKey::AddressSends(id) => (at("mailbox-sends", id), ""),
+        StoreKey::AddressFailures(id) => (at("mailbox-failures", id), ""),
+        StoreKey::NetworkAddressSends(id) => (at("share-sends", id), ""),
+        StoreKey::NetworkAddressFailures(id) => (at("share-failures", id), ""),
         StoreKey::ChallengeSends(id) => (at("challenge", id), "sends"),
-        StoreKey::ResendCooldown(id) => (at("challenge", id), "cooldown"),
+        StoreKey::ResendCooldown(id) => (at("challenge", id), "@cooldown"),
         StoreKey::Attempts(id) => (at("challenge", id), "attempts"),
         StoreKey::Used(id) => (at("challenge", id), "used"),
-        StoreKey::PowSpent(id) => (at("pow-spent", id), "spent"),
-        StoreKey::SendsThisMinute => (format!("{TAG}:sends-this-minute"), "sends"),
+        StoreKey::PowSpent(id) => (at("pow-spent", id), ""),
+        StoreKey::SendsThisMinute => (format!("{TAG}:sends-this-minute"), ""),
     }
 }
 

@@ -66,10 +66,12 @@ pub struct Plan {
 /// What a plan came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// Every step passed; each step's answer, in order.
+    /// Every step passed; each step's answer, in order (its `value`: a store may leave
+    /// `resets_in` out where no step refused).
     Done(Vec<Count>),
-    /// Step `at` refused; the answers of the steps up to it, that one's included (for a claim
-    /// that was set: `value` 1 and the time it has left). The held steps before it were undone.
+    /// Step `at` refused; the answers of the steps up to it, that one's included with the time
+    /// until it resets (for a claim that was set: `value` 1 and the time it has left). The held
+    /// steps before it were undone.
     Refused { at: usize, answers: Vec<Count> },
 }
 
