@@ -7,6 +7,7 @@
 #   4. sends through a real SMTP server process, against that server's own ceiling;
 #   5. one relay on Redis, two relays on one Redis, two on a three-master Redis Cluster: verify
 #      and issue, beside one relay with its memory store, the CPU split between relays and Redis;
+#      and the floor: the bare endpoint of 1. waiting for one Redis script that does nothing;
 #   6. the proof of work: the relay's check of a solution against a wrong-code verify, and the
 #      page's solver (its wasm) against ALTCHA's own (npm altcha-lib) in the same headless
 #      Chromium.
@@ -137,11 +138,12 @@ redis() {
 # Relays that share a store share the challenge key too.
 secret="k1:$("$bin/otp-relay" keygen)"
 # Measures verify and issue against relays on the store $1 (`n` relays: $2); prints the figures
-# and their ratio to one relay in memory. $3: the store's server pids.
+# and their ratio to one relay in memory. $3: the store's server pids; $4, if given: the worker
+# threads of each relay (tokio's default is one per core).
 shared_run() {
-    local store=$1 relays=$2 store_pids=$3 urls="" relay_pids=""
+    local store=$1 relays=$2 store_pids=$3 workers=${4:-} urls="" relay_pids=""
     for _ in $(seq "$relays"); do
-        relay OTP_RELAY_DEV=1 OTP_RELAY_STORE="$store" OTP_RELAY_SECRET="$secret"
+        relay OTP_RELAY_DEV=1 OTP_RELAY_STORE="$store" OTP_RELAY_SECRET="$secret" ${workers:+TOKIO_WORKER_THREADS=$workers}
         urls="${urls:+$urls,}$url" relay_pids="${relay_pids:+$relay_pids,}$pid"
     done
     local v i
@@ -151,10 +153,17 @@ shared_run() {
     awk -v v="$v" -v m="$verify" -v i="$i" -v n="$issued" 'BEGIN { printf "   verify %.0f/s (%.0f %% of one relay in memory), issue %.0f/s (%.0f %%)\n", v, 100 * v / m, i, 100 * i / n }'
 }
 redis
+echo "-- the floor: the bare endpoint (1.) waiting for one Redis script that does nothing"
+start "listening on " "$bin/examples/bare" --redis "redis://127.0.0.1:$redis_port"
+floor=$("$bin/examples/compare" bare --url "$url" --seconds "$seconds" --pid "$pid" --store-pid "$redis_pid" | tee /dev/stderr | rate)
+kill "$pid"
+awk -v f="$floor" -v b="$bare" 'BEGIN { printf "   one round trip alone takes the bare endpoint to %.0f %% of its rate\n", 100 * f / b }'
 echo "-- one relay on one Redis"
 shared_run "redis://127.0.0.1:$redis_port" 1 "$redis_pid"
 echo "-- two relays on one Redis"
 shared_run "redis://127.0.0.1:$redis_port" 2 "$redis_pid"
+echo "-- two relays on one Redis, one worker thread each (as two containers of one CPU each would run)"
+shared_run "redis://127.0.0.1:$redis_port" 2 "$redis_pid" 1
 kill "$redis_pid"
 cluster_nodes="" cluster_pids=""
 cluster=1
@@ -170,6 +179,8 @@ for _ in $(seq 100); do
 done
 echo "-- two relays on a three-master Redis Cluster"
 shared_run "redis-cluster://${cluster_nodes// /,}" 2 "$cluster_pids"
+echo "-- two relays on a three-master Redis Cluster, one worker thread each"
+shared_run "redis-cluster://${cluster_nodes// /,}" 2 "$cluster_pids" 1
 kill ${cluster_pids//,/ }
 
 echo "== 6. the proof of work: what checking a solution adds to a send, beside a wrong-code verify (1.)"
