@@ -1,7 +1,9 @@
 //! The verification service: issue a challenge and send its code, resend it, verify a code. The
 //! checks run in the order docs/security.md demands: code format, token integrity and address
-//! binding, already used, expired, attempts counted atomically before the constant-time
-//! comparison, then the proof. No code is ever stored: it is re-derived from the token's nonce.
+//! binding, already used, expired, attempts counted atomically before the outcome of the
+//! constant-time comparison counts for anything, then the proof. What a request reads and
+//! writes in the store is one [`Plan`], built step by step with how each step's refusal is
+//! answered, and run as one call: one round trip to a shared store. No code is ever stored: it is re-derived from the token's nonce.
 //! Time comes from the [`Clock`] the service is given, never from the system, and everything the
 //! store keeps about a challenge lives until the challenge's own expiry on that clock (plus a
 //! margin), so no step of the clock can outlive a used mark or an attempt count.

@@ -71,93 +71,96 @@ const EPOCH_LIMIT: u64 = 1 << 52;
 /// -1; `within`: the steps, counted from 0, whose answers are the sends and the rate, and the
 /// corners `rate:sends,…` with -1 for no bound). Answers `{refused step (from 1) or 0, value,
 /// ms left, value, ms left, …}` for the steps run, the time left only for the step that
-/// refused. Mirrors `store::plan::interpret`, in as few commands as it can: a count is one
-/// `INCR` or `HINCRBY`, and a new one sets its expiry.
+/// refused. Mirrors `store::plan::interpret`, in as few commands as it can (a count is one
+/// `INCR` or `HINCRBY`, and a new one sets its expiry) and with the common steps written out
+/// rather than called: each Lua call costs Redis about as much as a command.
 const PLAN_SCRIPT: &str = r#"
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('OTP_EPOCH') end
+local call = redis.call
+if call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('OTP_EPOCH') end
 local clock
 local function now()
   if not clock then
-    local time = redis.call('TIME')
+    local time = call('TIME')
     clock = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
   end
   return clock
 end
-local function until_field(field) return string.byte(field) == 64 end
+-- A field starting with '@' holds the time its claim ends.
+local function until_field(field) return field ~= '' and string.byte(field) == 64 end
 -- A hash lives as long as its longest-lived entry.
 local function outlive(key, ms)
-  if redis.call('PEXPIRE', key, ms, 'GT') == 0 then redis.call('PEXPIRE', key, ms, 'NX') end
+  if call('PEXPIRE', key, ms, 'GT') == 0 then call('PEXPIRE', key, ms, 'NX') end
 end
 local function read(key, field)
-  if field == '' then return tonumber(redis.call('GET', key) or '0') end
-  local value = tonumber(redis.call('HGET', key, field) or '0')
+  if field == '' then return tonumber(call('GET', key) or '0') end
+  local value = tonumber(call('HGET', key, field) or '0')
   if until_field(field) then return (value > now()) and 1 or 0 end
   return value
 end
 local function left(key, field)
-  if field ~= '' and until_field(field) then
-    return math.max(0, tonumber(redis.call('HGET', key, field) or '0') - now())
-  end
-  return math.max(0, redis.call('PTTL', key))
-end
-local function add(key, field, by, ms)
-  local value
-  if field == '' then
-    value = redis.call('INCRBY', key, by)
-    if value == 1 and by > 0 then redis.call('PEXPIRE', key, ms) end
-    if value <= 0 then redis.call('DEL', key) end
-  else
-    value = redis.call('HINCRBY', key, field, by)
-    if value == 1 and by > 0 then outlive(key, ms) end
-    if value <= 0 then redis.call('HDEL', key, field) end
-  end
-  return value
+  if until_field(field) then return math.max(0, tonumber(call('HGET', key, field) or '0') - now()) end
+  return math.max(0, call('PTTL', key))
 end
 local function remove(key, field)
-  if field == '' then redis.call('DEL', key) else redis.call('HDEL', key, field) end
+  if field == '' then call('DEL', key) else call('HDEL', key, field) end
 end
 local function uncount(key, field)
-  if read(key, field) > 0 then add(key, field, -1, 0) end
+  local value
+  if field == '' then value = call('DECR', key) else value = call('HINCRBY', key, field, -1) end
+  if value <= 0 then remove(key, field) end
 end
 local out = {0}
 local held = {}
+local at = 2
 for step = 1, (#ARGV - 1) / 6 do
-  local at = 1 + (step - 1) * 6
-  local op, key, field = ARGV[at + 1], KEYS[tonumber(ARGV[at + 2])], ARGV[at + 3]
-  local a, b, c = ARGV[at + 4], ARGV[at + 5], ARGV[at + 6]
+  local op, key, field = ARGV[at], KEYS[tonumber(ARGV[at + 1])], ARGV[at + 2]
   local value, refused = 0, false
-  if op == 'unset' then
-    if read(key, field) > 0 then value, refused = 1, true end
-  elseif op == 'claim' then
-    local ms = tonumber(a)
-    local set
+  if op == 'count' then
     if field == '' then
-      set = not redis.call('SET', key, '1', 'NX', 'PX', ms)
+      value = call('INCR', key)
+      if value == 1 then call('PEXPIRE', key, ARGV[at + 3]) end
+    else
+      value = call('HINCRBY', key, field, 1)
+      if value == 1 then outlive(key, ARGV[at + 3]) end
+    end
+    local limit = tonumber(ARGV[at + 4])
+    refused = limit >= 0 and value > limit
+    if ARGV[at + 5] == '0' then
+      held[step] = key
+      if refused then uncount(key, field) end
+    end
+  elseif op == 'unset' then
+    if field == '' then
+      refused = call('EXISTS', key) == 1
     elseif until_field(field) then
-      set = read(key, field) > 0
-      if not set then
-        redis.call('HSET', key, field, now() + ms)
+      refused = read(key, field) > 0
+    else
+      refused = call('HEXISTS', key, field) == 1
+    end
+    if refused then value = 1 end
+  elseif op == 'peek' then
+    value = read(key, field)
+    local limit = tonumber(ARGV[at + 4])
+    refused = limit >= 0 and value >= limit
+  elseif op == 'claim' then
+    local ms = ARGV[at + 3]
+    if field == '' then
+      refused = not call('SET', key, '1', 'NX', 'PX', ms)
+    elseif until_field(field) then
+      refused = read(key, field) > 0
+      if not refused then
+        call('HSET', key, field, now() + tonumber(ms))
         outlive(key, ms)
       end
     else
-      set = redis.call('HSETNX', key, field, 1) == 0
-      if not set then outlive(key, ms) end
+      refused = call('HSETNX', key, field, 1) == 0
+      if not refused then outlive(key, ms) end
     end
-    if set then value, refused = 1, true else held[step] = 'claim' end
-  elseif op == 'count' then
-    value = add(key, field, 1, tonumber(a))
-    refused = tonumber(b) >= 0 and value > tonumber(b)
-    if c == '0' then
-      held[step] = 'count'
-      if refused then add(key, field, -1, 0) end
-    end
-  elseif op == 'peek' then
-    value = read(key, field)
-    refused = tonumber(b) >= 0 and value >= tonumber(b)
+    if refused then value = 1 else held[step] = key end
   elseif op == 'within' then
-    local sends, rate = out[2 * tonumber(a) + 2], out[2 * tonumber(b) + 2]
+    local sends, rate = out[2 * tonumber(ARGV[at + 3]) + 2], out[2 * tonumber(ARGV[at + 4]) + 2]
     refused = true
-    for max_rate, max_sends in string.gmatch(c, '(%-?%d+):(%-?%d+)') do
+    for max_rate, max_sends in string.gmatch(ARGV[at + 5], '(%-?%d+):(%-?%d+)') do
       max_rate, max_sends = tonumber(max_rate), tonumber(max_sends)
       if (max_rate < 0 or rate <= max_rate) and (max_sends < 0 or sends <= max_sends) then
         refused = false
@@ -165,7 +168,7 @@ for step = 1, (#ARGV - 1) / 6 do
       end
     end
   elseif op == 'uncount' then
-    uncount(key, field)
+    if read(key, field) > 0 then uncount(key, field) end
   elseif op == 'release' then
     remove(key, field)
   end
@@ -173,14 +176,21 @@ for step = 1, (#ARGV - 1) / 6 do
   if refused then
     if op ~= 'within' then out[2 * step + 1] = left(key, field) end
     for earlier = step - 1, 1, -1 do
-      local at = 1 + (earlier - 1) * 6
-      local key, field = KEYS[tonumber(ARGV[at + 2])], ARGV[at + 3]
-      if held[earlier] == 'claim' then remove(key, field)
-      elseif held[earlier] == 'count' then uncount(key, field) end
+      local held_key = held[earlier]
+      if held_key then
+        local earlier_at = 2 + (earlier - 1) * 6
+        local earlier_field = ARGV[earlier_at + 2]
+        if ARGV[earlier_at] == 'claim' then
+          remove(held_key, earlier_field)
+        elseif read(held_key, earlier_field) > 0 then
+          uncount(held_key, earlier_field)
+        end
+      end
     end
     out[1] = step
     return out
   end
+  at = at + 6
 end
 return out
 "#;
@@ -216,18 +226,26 @@ impl Scripts {
 /// resends and used mark, and the end of its resend wait (`@cooldown`, a time, as its own
 /// lifetime is shorter). The limits, whose windows differ, are keys of their own.
 fn place(key: &StoreKey) -> (String, &'static str) {
-    let at = |kind: &str, id: &[u8]| format!("{TAG}:{kind}:{}", hex(id));
+    // Written out rather than with `format!`: this runs for every key of every request.
+    let at = |kind: &str, id: &str| {
+        let mut key = String::with_capacity(TAG.len() + kind.len() + id.len() + 2);
+        for part in [TAG, ":", kind, ":", id] {
+            key.push_str(part);
+        }
+        key
+    };
+    let hashed = |kind: &str, id: &[u8]| at(kind, &hex(id));
     match key {
-        StoreKey::ClientSends(bucket) => (format!("{TAG}:client-sends:{bucket}"), ""),
-        StoreKey::AddressSends(id) => (at("mailbox-sends", id), ""),
-        StoreKey::AddressFailures(id) => (at("mailbox-failures", id), ""),
-        StoreKey::NetworkAddressSends(id) => (at("share-sends", id), ""),
-        StoreKey::NetworkAddressFailures(id) => (at("share-failures", id), ""),
-        StoreKey::ChallengeSends(id) => (at("challenge", id), "sends"),
-        StoreKey::ResendCooldown(id) => (at("challenge", id), "@cooldown"),
-        StoreKey::Attempts(id) => (at("challenge", id), "attempts"),
-        StoreKey::Used(id) => (at("challenge", id), "used"),
-        StoreKey::PowSpent(id) => (at("pow-spent", id), ""),
+        StoreKey::ClientSends(bucket) => (at("client-sends", bucket), ""),
+        StoreKey::AddressSends(id) => (hashed("mailbox-sends", id), ""),
+        StoreKey::AddressFailures(id) => (hashed("mailbox-failures", id), ""),
+        StoreKey::NetworkAddressSends(id) => (hashed("share-sends", id), ""),
+        StoreKey::NetworkAddressFailures(id) => (hashed("share-failures", id), ""),
+        StoreKey::ChallengeSends(id) => (hashed("challenge", id), "sends"),
+        StoreKey::ResendCooldown(id) => (hashed("challenge", id), "@cooldown"),
+        StoreKey::Attempts(id) => (hashed("challenge", id), "attempts"),
+        StoreKey::Used(id) => (hashed("challenge", id), "used"),
+        StoreKey::PowSpent(id) => (hashed("pow-spent", id), ""),
         StoreKey::SendsThisMinute => (format!("{TAG}:sends-this-minute"), ""),
     }
 }
@@ -325,9 +343,9 @@ fn evicting_error(policy: &str) -> String {
     )
 }
 
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis())
-        .unwrap_or(u64::MAX)
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis())
+        .unwrap_or(i64::MAX)
         .max(1)
 }
 
@@ -526,13 +544,10 @@ impl RedisStore {
             (at + 2, field)
         };
         for step in &plan.steps {
-            let (op, (key, field), numbers): (&str, (usize, &str), [String; 3]) = match step {
-                Step::Unset(key) => ("unset", index(key), Default::default()),
-                Step::Claim { key, ttl } => (
-                    "claim",
-                    index(key),
-                    [millis(*ttl).to_string(), String::new(), String::new()],
-                ),
+            // Numbers go as numbers (no string made for each), `0` where a step has none.
+            let (op, (key, field), numbers) = match step {
+                Step::Unset(key) => ("unset", index(key), [0, 0, 0]),
+                Step::Claim { key, ttl } => ("claim", index(key), [millis(*ttl), 0, 0]),
                 Step::Count {
                     key,
                     window,
@@ -541,17 +556,9 @@ impl RedisStore {
                 } => (
                     "count",
                     index(key),
-                    [
-                        millis(*window).to_string(),
-                        bound(*limit).to_string(),
-                        u8::from(*kept).to_string(),
-                    ],
+                    [millis(*window), bound(*limit), i64::from(*kept)],
                 ),
-                Step::Peek { key, limit } => (
-                    "peek",
-                    index(key),
-                    [String::new(), bound(*limit).to_string(), String::new()],
-                ),
+                Step::Peek { key, limit } => ("peek", index(key), [0, bound(*limit), 0]),
                 Step::Within {
                     sends,
                     rate,
@@ -563,14 +570,17 @@ impl RedisStore {
                             format!("{}:{}", bound(corner.max_rate), bound(corner.max_sends))
                         })
                         .collect();
-                    (
-                        "within",
-                        (1, ""),
-                        [sends.to_string(), rate.to_string(), corners.join(",")],
-                    )
+                    invocation
+                        .arg("within")
+                        .arg(1)
+                        .arg("")
+                        .arg(*sends)
+                        .arg(*rate)
+                        .arg(corners.join(","));
+                    continue;
                 }
-                Step::Uncount { key, .. } => ("uncount", index(key), Default::default()),
-                Step::Release(key) => ("release", index(key), Default::default()),
+                Step::Uncount { key, .. } => ("uncount", index(key), [0, 0, 0]),
+                Step::Release(key) => ("release", index(key), [0, 0, 0]),
             };
             invocation.arg(op).arg(key).arg(field);
             for number in numbers {
