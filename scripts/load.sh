@@ -160,6 +160,8 @@ kill "$pid"
 awk -v f="$floor" -v b="$bare" 'BEGIN { printf "   one round trip alone takes the bare endpoint to %.0f %% of its rate\n", 100 * f / b }'
 echo "-- one relay on one Redis"
 shared_run "redis://127.0.0.1:$redis_port" 1 "$redis_pid"
+echo "-- one relay on one Redis, one worker thread"
+shared_run "redis://127.0.0.1:$redis_port" 1 "$redis_pid" 1
 echo "-- two relays on one Redis"
 shared_run "redis://127.0.0.1:$redis_port" 2 "$redis_pid"
 echo "-- two relays on one Redis, one worker thread each (as two containers of one CPU each would run)"
