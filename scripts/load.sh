@@ -147,7 +147,7 @@ shared_run() {
         urls="${urls:+$urls,}$url" relay_pids="${relay_pids:+$relay_pids,}$pid"
     done
     local v i
-    v=$("$bin/examples/compare" verify --url "$urls" --seconds "$seconds" --pool $((seconds * 4000)) --pid "$relay_pids" --store-pid "$store_pids" | tee /dev/stderr | rate)
+    v=$("$bin/examples/compare" verify --url "$urls" --seconds "$seconds" --pool $((seconds * 6000)) --pid "$relay_pids" --store-pid "$store_pids" | tee /dev/stderr | rate)
     i=$("$bin/examples/compare" issue --url "$urls" --count 10000000 --seconds "$seconds" --pid "$relay_pids" --store-pid "$store_pids" | tee /dev/stderr | rate)
     kill ${relay_pids//,/ }
     awk -v v="$v" -v m="$verify" -v i="$i" -v n="$issued" 'BEGIN { printf "   verify %.0f/s (%.0f %% of one relay in memory), issue %.0f/s (%.0f %%)\n", v, 100 * v / m, i, 100 * i / n }'
