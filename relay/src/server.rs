@@ -71,6 +71,7 @@ fn assemble_on(
         service,
         outbox,
         metrics,
+        draining: std::sync::atomic::AtomicBool::new(false),
     })
 }
 
@@ -147,6 +148,8 @@ pub async fn serve(
         None => None,
     };
     let log_format = app.config.log_format;
+    let drain = app.config.drain;
+    let stopping = Arc::clone(&app);
     let router = crate::http::router(app);
 
     // Tests and scripts read this line to find a port chosen by the system. In JSON mode it is
@@ -166,7 +169,23 @@ pub async fn serve(
         ),
     }
     tracing::info!("listening on http://{bound}");
-    serve_connections(listener, router, limits, clock, shutdown_signal()).await;
+    // Told to stop, the relay first drains: `/readyz` answers 503 at once, so that a load
+    // balancer or Kubernetes stops sending requests, and whatever still arrives in the drain
+    // period is served (each answer then says `Connection: close`). Then it stops accepting
+    // and lets what is in flight finish. The drain is real time, not the relay's clock: it is
+    // about the process, not about codes.
+    let drained = async move {
+        shutdown_signal().await;
+        stopping
+            .draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(
+            drain_seconds = drain.as_secs_f64(),
+            "shutting down: /readyz answers 503; serving while draining, then finishing requests in flight"
+        );
+        tokio::time::sleep(drain).await;
+    };
+    serve_connections(listener, router, limits, clock, drained).await;
     upkeep.abort();
     if let Some(metrics_server) = metrics_server {
         metrics_server.abort();
@@ -440,5 +459,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -156,3 +156,77 @@ fn send_test_delivers_or_says_what_went_wrong() {
     assert_eq!(unconfigured.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unconfigured.stderr).contains("OTP_RELAY_SMTP_URL"));
 }
+
+/// `otp-relay healthcheck`, the health check of an image without a shell: 0 while the relay on
+/// its listen address answers `/readyz` with 200, 1 with the reason once it does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_answers_with_its_exit_code() {
+    let mut relay = RelayProcess::dev(&[]);
+    let listen = relay.url.trim_start_matches("http://").to_string();
+    let port = listen.rsplit_once(':').unwrap().1.to_string();
+    let check = |env: &[(&str, &str)], args: &[&str]| {
+        let mut command = otp_relay();
+        command
+            .arg("healthcheck")
+            .args(args)
+            .env_remove("OTP_RELAY_LISTEN");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        command.output().unwrap()
+    };
+    // As the image runs it: the relay's own OTP_RELAY_LISTEN, every address.
+    let everywhere = format!("0.0.0.0:{port}");
+    let ready = check(&[("OTP_RELAY_LISTEN", &everywhere)], &[]);
+    assert!(
+        ready.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+    let by_url = check(&[], &["--url", &format!("{}/readyz", relay.url)]);
+    assert!(by_url.status.success());
+
+    relay.terminate();
+    let gone = check(&[("OTP_RELAY_LISTEN", &listen)], &["--timeout", "1s"]);
+    assert_eq!(gone.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&gone.stderr);
+    assert!(said.contains("otp-relay healthcheck:"), "{said}");
+    assert!(said.contains("/readyz"), "{said}");
+}
+
+/// Secrets from files, as a container runtime or systemd hands them over: the relay starts with
+/// `OTP_RELAY_SECRET_FILE` and `OTP_RELAY_PROOF_KEYS_FILE` alone, and refuses both forms at once
+/// without printing either value.
+#[test]
+fn secrets_come_from_files_and_both_forms_refuse_to_start() {
+    let folder = tempfile::tempdir().unwrap();
+    let secret = format!("k1:{}", otp_relay::core::keys::random_secret());
+    let secret_path = folder.path().join("secret");
+    std::fs::write(&secret_path, format!("{secret}\n")).unwrap();
+    let (status, said) = refused_start(&[
+        ("OTP_RELAY_DEV", "1"),
+        ("OTP_RELAY_SECRET", &secret),
+        ("OTP_RELAY_SECRET_FILE", &secret_path.to_string_lossy()),
+    ]);
+    assert_eq!(status, Some(2), "{said}");
+    assert!(
+        said.contains("OTP_RELAY_SECRET and OTP_RELAY_SECRET_FILE are both set"),
+        "{said}"
+    );
+    assert!(!said.contains(&secret[3..]), "{said}");
+
+    // An SMTP URL from a file that the relay cannot use is refused without being shown.
+    let marker = "Zq7xMARKERsecretvalue";
+    for url in [
+        format!("smtp://user:{marker}@mail.example.com:587"),
+        format!("gopher://{marker}"),
+        format!("smtps://user:{marker}@"),
+    ] {
+        let path = folder.path().join("smtp-url");
+        std::fs::write(&path, format!("{url}\n")).unwrap();
+        let (status, said) = refused_start(&[("OTP_RELAY_SMTP_URL_FILE", &path.to_string_lossy())]);
+        assert_ne!(status, Some(0), "{said}");
+        assert!(said.contains("OTP_RELAY_SMTP_URL"), "{said}");
+        assert!(!said.contains(marker), "{said}");
+    }
+}

@@ -6,6 +6,7 @@
 mod attacks;
 mod bad_requests;
 mod cli;
+mod deploy;
 mod faults;
 mod flow;
 mod languages;

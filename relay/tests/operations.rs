@@ -444,3 +444,106 @@ async fn a_request_past_its_deadline_is_logged_with_a_reason() {
     assert_eq!(deadline[0]["level"], "WARN");
     assert_eq!(deadline[0]["fields"]["deadline_secs"], 2);
 }
+
+/// Rolling updates lose no request: told to stop (SIGTERM), the relay answers `/readyz` 503 at
+/// once, keeps serving what arrives for its drain period (`OTP_RELAY_DRAIN`, 2 s here), each
+/// answer saying `Connection: close`, then finishes what is in flight and exits 0. Four clients
+/// send verifies without a pause across the signal (of a code in the wrong format, which never
+/// uses up the attempts): every request sent before the drain ends is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stopping_relay_drains_without_failing_a_request() {
+    let drain = Duration::from_secs(2);
+    let mut relay = RelayProcess::dev(&[("OTP_RELAY_DRAIN".into(), "2s".into())]);
+    let mut challenges = Vec::new();
+    for n in 0..4 {
+        let email = format!("drain{n}@example.com");
+        let reply = relay.issue(&email).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        challenges.push((challenge_of(&reply.json), email));
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut streams = Vec::new();
+    for (challenge, email) in challenges {
+        let (url, stop) = (relay.url.clone(), std::sync::Arc::clone(&stop));
+        streams.push(tokio::spawn(async move {
+            // Its own client, keeping its connection open as a load balancer would.
+            let client = reqwest::Client::new();
+            let body = json!({ "challenge": challenge, "email": email, "code": "abc" });
+            let mut sent = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let at = Instant::now();
+                let answer = client
+                    .post(format!("{url}/api/v1/challenges/verify"))
+                    .json(&body)
+                    .send()
+                    .await;
+                let outcome = match answer {
+                    Ok(response) => Ok((
+                        response.status(),
+                        response
+                            .headers()
+                            .get("connection")
+                            .map(|value| value.to_str().unwrap_or("").to_string()),
+                    )),
+                    Err(error) => Err(error.to_string()),
+                };
+                sent.push((at, outcome));
+            }
+            sent
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let signalled = Instant::now();
+    relay.send_terminate();
+    // /readyz goes 503 at once.
+    let readyz = reqwest::Client::new()
+        .get(format!("{}/readyz", relay.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(readyz.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        signalled.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        signalled.elapsed()
+    );
+    let said = readyz.text().await.unwrap();
+    assert!(said.contains("shutting down"), "{said}");
+    // Past the drain the listener closes; the streams stop a little after.
+    tokio::time::sleep(drain + Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut during_drain = 0;
+    let mut closing = 0;
+    for stream in streams {
+        for (at, outcome) in stream.await.unwrap() {
+            // Sent before the drain ended (with a margin for the signal to arrive).
+            if at < signalled + drain - Duration::from_millis(200) {
+                let (status, connection) = outcome.unwrap_or_else(|error| {
+                    panic!(
+                        "a request sent {:?} after the signal failed: {error}",
+                        at.checked_duration_since(signalled)
+                    )
+                });
+                assert_eq!(
+                    status,
+                    StatusCode::BAD_REQUEST,
+                    "the code's format is refused"
+                );
+                if at > signalled + Duration::from_millis(100) {
+                    during_drain += 1;
+                    closing += usize::from(connection.as_deref() == Some("close"));
+                }
+            }
+        }
+    }
+    eprintln!("{during_drain} requests served while draining");
+    assert!(during_drain > 20, "{during_drain}");
+    assert_eq!(closing, during_drain, "every answer while draining closes");
+    let status = relay.wait_for_exit();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        relay.logs().contains("shutting down: /readyz answers 503"),
+        "{}",
+        relay.logs()
+    );
+}

@@ -259,12 +259,23 @@ impl RelayProcess {
 
     /// Sends SIGTERM and waits for the process to exit; its exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("running");
+        self.send_terminate();
+        self.wait_for_exit()
+    }
+
+    /// Sends SIGTERM, as a rolling update does, and returns at once.
+    pub fn send_terminate(&self) {
+        let child = self.child.as_ref().expect("running");
         let status = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status()
             .expect("kill");
         assert!(status.success());
+    }
+
+    /// Waits for the process to exit; its exit status.
+    pub fn wait_for_exit(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
         child.wait().expect("wait")
     }
 

@@ -1,7 +1,9 @@
 //! The `otp-relay` command line: `serve` ([`serve`]), `keygen`, `send-test` ([`send_test`]),
-//! `verify`, the terminal client ([`verify`]), and `pow` (a solved proof of work, for curl). Parsing and dispatch only; each command's work
+//! `verify`, the terminal client ([`verify`]), `pow` (a solved proof of work, for curl) and
+//! `healthcheck` ([`healthcheck`], for images without a shell). Parsing and dispatch only; each command's work
 //! lives in its module.
 
+pub mod healthcheck;
 pub mod send_test;
 pub mod serve;
 pub mod verify;
@@ -59,6 +61,20 @@ pub enum Command {
         #[arg(long, env = "OTP_RELAY_URL", default_value = "http://127.0.0.1:8787")]
         relay: String,
     },
+    /// Exit 0 if the relay on this machine is ready (`GET /readyz` answers 200), 1 if not: a
+    /// container health check without a shell.
+    Healthcheck {
+        /// The relay's listen address, as `serve` takes it: an unspecified address (0.0.0.0)
+        /// is asked on loopback.
+        #[arg(long, env = "OTP_RELAY_LISTEN", default_value = "127.0.0.1:8787")]
+        listen: std::net::SocketAddr,
+        /// The URL to ask instead.
+        #[arg(long)]
+        url: Option<String>,
+        /// How long to wait for the answer.
+        #[arg(long, default_value = "3s", value_parser = crate::config::parse_duration)]
+        timeout: std::time::Duration,
+    },
     /// Send one test message with the configured SMTP server and say plainly what went wrong.
     SendTest {
         /// Where to send the test message.
@@ -99,6 +115,14 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Serve(args) => runtime.block_on(serve::run(*args)),
+        Command::Healthcheck {
+            listen,
+            url,
+            timeout,
+        } => {
+            let url = url.unwrap_or_else(|| healthcheck::readyz_url(listen));
+            runtime.block_on(healthcheck::run(&url, timeout))
+        }
         Command::SendTest { address, smtp } => runtime.block_on(send_test::run(&address, &smtp)),
         Command::Pow { relay } => match runtime.block_on(verify::solved_pow(&relay)) {
             Ok(pow) => {

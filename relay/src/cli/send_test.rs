@@ -8,6 +8,11 @@ use std::process::ExitCode;
 
 /// Sends one test message to `address`.
 pub async fn run(address: &str, smtp: &SmtpArgs) -> ExitCode {
+    let mut smtp = smtp.clone();
+    if let Err(error) = smtp.read_secret_files() {
+        eprintln!("send-test: {error}");
+        return ExitCode::from(2);
+    }
     let to = match EmailAddress::parse(address) {
         Ok(to) => to,
         Err(error) => {

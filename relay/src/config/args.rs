@@ -13,6 +13,9 @@ pub struct SmtpArgs {
     /// only to this machine). Required unless in development mode.
     #[arg(long, env = "OTP_RELAY_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<SecretString>,
+    /// A file holding the SMTP URL, in place of OTP_RELAY_SMTP_URL.
+    #[arg(long, env = "OTP_RELAY_SMTP_URL_FILE")]
+    pub smtp_url_file: Option<PathBuf>,
     /// PEM file of extra CA certificates to trust for the SMTP server.
     #[arg(long, env = "OTP_RELAY_SMTP_CA")]
     pub smtp_ca: Option<PathBuf>,
@@ -47,15 +50,25 @@ pub struct ServeArgs {
     /// the first signs, all verify. Unset: a random key for this run only.
     #[arg(long, env = "OTP_RELAY_SECRET", hide_env_values = true)]
     pub secret: Option<SecretString>,
+    /// A file holding the challenge keys, in place of OTP_RELAY_SECRET (a container secret, a
+    /// systemd credential).
+    #[arg(long, env = "OTP_RELAY_SECRET_FILE")]
+    pub secret_file: Option<PathBuf>,
     /// Proof keys, "kid:base64url" items separated by commas, each a 32-byte Ed25519 seed
     /// (`otp-relay keygen --kid ID`): the first signs, every one is published at
     /// /.well-known/jwks.json. Unset: a random key for this run only.
     #[arg(long, env = "OTP_RELAY_PROOF_KEYS", hide_env_values = true)]
     pub proof_keys: Option<SecretString>,
+    /// A file holding the proof keys, in place of OTP_RELAY_PROOF_KEYS.
+    #[arg(long, env = "OTP_RELAY_PROOF_KEYS_FILE")]
+    pub proof_keys_file: Option<PathBuf>,
     /// Legacy: sign proofs with HS256 under this secret (base64url, at least 32 bytes) instead,
     /// which every backend that checks proofs must then hold. Not with OTP_RELAY_PROOF_KEYS.
     #[arg(long, env = "OTP_RELAY_PROOF_SECRET", hide_env_values = true)]
     pub proof_secret: Option<SecretString>,
+    /// A file holding the legacy HS256 proof secret, in place of OTP_RELAY_PROOF_SECRET.
+    #[arg(long, env = "OTP_RELAY_PROOF_SECRET_FILE")]
+    pub proof_secret_file: Option<PathBuf>,
     #[command(flatten)]
     pub smtp: SmtpArgs,
     /// Code lifetime, e.g. 5m or 90s (at most 10m).
@@ -125,6 +138,10 @@ pub struct ServeArgs {
     /// How long one request may take, from its headers to the answer.
     #[arg(long, env = "OTP_RELAY_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
+    /// Told to stop (SIGTERM, Ctrl-C), how long the relay keeps serving with /readyz at 503, so
+    /// that a load balancer stops sending first; then it finishes what is in flight and exits.
+    #[arg(long, env = "OTP_RELAY_DRAIN", default_value = "5s", value_parser = parse_duration)]
+    pub drain: Duration,
     /// The proof of work on sends and resends: on (the default; blank is on too) or off.
     #[arg(long, env = "OTP_RELAY_POW", default_value = "on", value_parser = parse_on_off, action = clap::ArgAction::Set)]
     pub pow: bool,
@@ -156,13 +173,12 @@ pub struct ServeArgs {
     /// Where the relay keeps its state: `memory` (this process only), or shared by several
     /// relays: `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS), or
     /// `redis-cluster://[user:pass@]host:port,host:port,…` (Redis Cluster).
-    #[arg(
-        long,
-        env = "OTP_RELAY_STORE",
-        default_value = "memory",
-        hide_env_values = true
-    )]
-    pub store: SecretString,
+    /// Unset: `memory`.
+    #[arg(long, env = "OTP_RELAY_STORE", hide_env_values = true)]
+    pub store: Option<SecretString>,
+    /// A file holding the store's URL (which may hold a password), in place of OTP_RELAY_STORE.
+    #[arg(long, env = "OTP_RELAY_STORE_FILE")]
+    pub store_file: Option<PathBuf>,
     /// PEM file of the CA certificates to trust for a `rediss://` store, in place of the
     /// system's (for a Redis with a certificate from a private CA).
     #[arg(long, env = "OTP_RELAY_STORE_CA")]
@@ -177,7 +193,7 @@ pub struct ServeArgs {
     pub limit_sketch_width: usize,
 }
 
-pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
         .map_err(|e| format!("{e}; write a duration such as 90s, 5m or 1h"))
 }
@@ -224,6 +240,15 @@ pub enum LogFormat {
 }
 
 impl SmtpArgs {
+    /// Takes the SMTP URL from its file (`OTP_RELAY_SMTP_URL_FILE`), if one is named.
+    pub fn read_secret_files(&mut self) -> Result<(), ConfigError> {
+        super::secret_files::read_into(
+            &mut self.smtp_url,
+            self.smtp_url_file.as_deref(),
+            "OTP_RELAY_SMTP_URL",
+        )
+    }
+
     /// The SMTP settings, when an SMTP URL is set and not blank.
     pub fn smtp_settings(&self) -> Option<SmtpSettings<'_>> {
         let url = self.smtp_url.as_ref()?.expose().trim();
@@ -237,6 +262,33 @@ impl SmtpArgs {
 }
 
 impl ServeArgs {
+    /// Takes every secret setting named by its `_FILE` form from that file
+    /// (`config::secret_files`).
+    pub fn read_secret_files(&mut self) -> Result<(), ConfigError> {
+        use super::secret_files::read_into;
+        self.smtp.read_secret_files()?;
+        read_into(
+            &mut self.secret,
+            self.secret_file.as_deref(),
+            "OTP_RELAY_SECRET",
+        )?;
+        read_into(
+            &mut self.proof_keys,
+            self.proof_keys_file.as_deref(),
+            "OTP_RELAY_PROOF_KEYS",
+        )?;
+        read_into(
+            &mut self.proof_secret,
+            self.proof_secret_file.as_deref(),
+            "OTP_RELAY_PROOF_SECRET",
+        )?;
+        read_into(
+            &mut self.store,
+            self.store_file.as_deref(),
+            "OTP_RELAY_STORE",
+        )
+    }
+
     /// `otp-relay serve FLAGS...` as the flags alone say it: every `OTP_RELAY_*` variable is
     /// ignored, so the tests that build a relay this way mean the same on a developer's machine
     /// whose shell sets some of them as in CI.

@@ -7,11 +7,12 @@ mod branding;
 mod keys;
 mod listen;
 mod policy;
+mod secret_files;
 mod store;
 #[cfg(test)]
 mod tests;
 
-pub use args::{LogFormat, ServeArgs, SmtpArgs};
+pub use args::{LogFormat, ServeArgs, SmtpArgs, parse_duration};
 pub use listen::{ConnectionLimits, MAX_HEADER_TIMEOUT, canonical_origin};
 pub use policy::{MAX_FAILURES, MAX_TTL};
 pub use store::{RedisSetting, StoreSetting};
@@ -23,6 +24,7 @@ use store::parse_store;
 use crate::core::keys::KeyRing;
 use crate::core::pow::PowSettings;
 use crate::core::proof::ProofKeys;
+use crate::core::secret::SecretString;
 use crate::core::{Policy, ServiceSettings};
 use crate::mail::SmtpSettings;
 use clap::{Args, FromArgMatches};
@@ -63,6 +65,8 @@ pub struct Config {
     pub limit_sketch_width: usize,
     /// The proof of work a send costs.
     pub pow: PowSettings,
+    /// How long the relay serves on after it was told to stop, `/readyz` at 503.
+    pub drain: Duration,
 }
 
 /// The outbox shows every code to whoever asks, so it is never what a blank setting gives (A13):
@@ -122,7 +126,8 @@ impl ConfigError {
 
 impl Config {
     /// Checks the arguments, one concern at a time; the error names the variable to change.
-    pub fn from_args(args: ServeArgs) -> Result<Config, ConfigError> {
+    pub fn from_args(mut args: ServeArgs) -> Result<Config, ConfigError> {
+        args.read_secret_files()?;
         let policy = policy::checked(&args)?;
         let pow = policy::pow_settings(&args)?;
         // The sender is checked even while the outbox stands in for SMTP: a wrong one should
@@ -132,10 +137,20 @@ impl Config {
         let trusted_proxies = parse_trusted_proxies(&args.trust_proxy)
             .map_err(ConfigError::of("OTP_RELAY_TRUST_PROXY"))?;
         let connections = listen::connection_limits(&args, &trusted_proxies)?;
-        let store = parse_store(&args.store, args.store_ca.as_deref())
-            .map_err(ConfigError::of("OTP_RELAY_STORE"))?;
+        let memory = SecretString::new("memory".to_string());
+        let store = parse_store(
+            args.store.as_ref().unwrap_or(&memory),
+            args.store_ca.as_deref(),
+        )
+        .map_err(ConfigError::of("OTP_RELAY_STORE"))?;
         let metrics_listen = parse_metrics_listen(args.metrics_listen.as_deref(), args.listen)
             .map_err(ConfigError::of("OTP_RELAY_METRICS_LISTEN"))?;
+        if args.drain > Duration::from_secs(300) {
+            return Err(ConfigError::new(
+                "OTP_RELAY_DRAIN",
+                "OTP_RELAY_DRAIN is at most 5m: a stopping relay should be gone within minutes",
+            ));
+        }
         if !(64..=1 << 24).contains(&args.limit_sketch_width)
             || !args.limit_sketch_width.is_power_of_two()
         {
@@ -196,6 +211,7 @@ impl Config {
             store_capacity: args.store_capacity,
             limit_sketch_width: args.limit_sketch_width,
             pow,
+            drain: args.drain,
         })
     }
 

@@ -434,3 +434,111 @@ fn every_refusal_names_its_variable() {
         assert!(error.message.contains(variable), "{flags:?}: {error}");
     }
 }
+
+/// A file in a fresh folder holding `text`; the folder goes when the guard does.
+fn secret_file(text: &str) -> (tempfile::TempDir, String) {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("secret");
+    std::fs::write(&path, text).unwrap();
+    let path = path.to_string_lossy().into_owned();
+    (folder, path)
+}
+
+#[test]
+fn every_secret_setting_reads_from_its_file_without_the_line_ending() {
+    let secret = format!("k1:{}", keys::random_secret());
+    let (_a, secret_path) = secret_file(&format!("{secret}\n"));
+    let from_file = serve(&["--secret-file", &secret_path]).unwrap();
+    let from_flag = serve(&["--secret", &secret]).unwrap();
+    assert!(!from_file.keys_are_ephemeral);
+    assert_eq!(
+        format!("{:?}", from_file.keys.signing().kid),
+        format!("{:?}", from_flag.keys.signing().kid)
+    );
+    let token = |config: &Config| {
+        let mac = config.keys.store_key().mac();
+        hmac::Mac::finalize(mac).into_bytes().to_vec()
+    };
+    assert_eq!(token(&from_file), token(&from_flag), "the same key");
+
+    let proof = format!("p1:{}", keys::random_secret());
+    let (_b, proof_path) = secret_file(&format!("{proof}\r\n"));
+    assert!(
+        !serve(&["--proof-keys-file", &proof_path])
+            .unwrap()
+            .proof_key_is_ephemeral
+    );
+    let (_c, hs_path) = secret_file(&keys::random_secret());
+    let legacy = serve(&["--proof-secret-file", &hs_path]).unwrap();
+    assert!(matches!(legacy.proof_keys, ProofKeys::Hs256(_)));
+
+    let (_d, store_path) = secret_file("redis://:pw@127.0.0.1:6379/2\n");
+    let store = redis_setting(&["--store-file", &store_path]).unwrap();
+    assert_eq!(store.nodes[0].expose(), "redis://:pw@127.0.0.1:6379/2");
+
+    let (_e, smtp_path) = secret_file("smtps://user:pw@smtp.example.com:465\n");
+    let config = serve_plain(&["--smtp-url-file", &smtp_path]).unwrap();
+    assert_eq!(
+        config.smtp.smtp_url.as_ref().unwrap().expose(),
+        "smtps://user:pw@smtp.example.com:465"
+    );
+}
+
+#[test]
+fn a_secret_set_both_ways_or_unreadable_refuses_to_start_naming_the_setting() {
+    let secret = format!("k1:{}", keys::random_secret());
+    let (_a, path) = secret_file(&secret);
+    let both = serve(&["--secret", &secret, "--secret-file", &path]).unwrap_err();
+    assert!(
+        both.contains("OTP_RELAY_SECRET and OTP_RELAY_SECRET_FILE are both set"),
+        "{both}"
+    );
+    let both = serve(&["--store", "memory", "--store-file", &path]).unwrap_err();
+    assert!(
+        both.contains("OTP_RELAY_STORE and OTP_RELAY_STORE_FILE are both set"),
+        "{both}"
+    );
+
+    let missing = serve(&["--proof-keys-file", "/nonexistent/otp-relay/proof"]).unwrap_err();
+    assert!(missing.contains("OTP_RELAY_PROOF_KEYS_FILE"), "{missing}");
+    assert!(
+        missing.contains("/nonexistent/otp-relay/proof"),
+        "{missing}"
+    );
+    let (_b, empty) = secret_file("\n");
+    let refused = serve(&["--secret-file", &empty]).unwrap_err();
+    assert!(refused.contains("is empty"), "{refused}");
+}
+
+#[test]
+fn what_a_secret_file_holds_never_appears_in_an_error() {
+    let marker = "Zq7xMARKERsecretvalue";
+    for (flag, variable, text) in [
+        ("--secret-file", "OTP_RELAY_SECRET", format!("k1:{marker}")),
+        (
+            "--proof-keys-file",
+            "OTP_RELAY_PROOF_KEYS",
+            format!("p1:{marker}"),
+        ),
+        (
+            "--proof-secret-file",
+            "OTP_RELAY_PROOF_SECRET",
+            marker.to_string(),
+        ),
+        (
+            "--store-file",
+            "OTP_RELAY_STORE",
+            format!("redis://:{marker}@example.com:6379"),
+        ),
+        (
+            "--store-file",
+            "OTP_RELAY_STORE",
+            format!("nosuch://{marker}"),
+        ),
+    ] {
+        let (_folder, path) = secret_file(&text);
+        let refused = serve(&[flag, &path]).unwrap_err();
+        assert!(refused.contains(variable), "{flag}: {refused}");
+        assert!(!refused.contains(marker), "{flag}: {refused}");
+    }
+}

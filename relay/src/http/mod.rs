@@ -34,6 +34,9 @@ pub struct App {
     pub service: VerificationService,
     pub outbox: Option<Arc<Outbox>>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Set once the relay was told to stop: `/readyz` answers 503 so that a load balancer sends
+    /// no more, while requests are still served for the drain period (`OTP_RELAY_DRAIN`).
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 /// The handlers' state.
@@ -91,12 +94,33 @@ pub fn router(app: SharedApp) -> Router {
     let deadline = app.config.connections.request_timeout;
     let metrics = Arc::clone(&app.metrics);
     router
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&app),
+            close_while_draining,
+        ))
         .layer(middleware::from_fn(
             move |request: axum::extract::Request, next: middleware::Next| {
                 counted_within_deadline(deadline, Arc::clone(&metrics), request, next)
             },
         ))
         .with_state(app)
+}
+
+/// While the relay drains before it stops, every answer says `Connection: close`, so that
+/// clients that keep connections open take their next request to another relay.
+async fn close_while_draining(
+    State(app): State<SharedApp>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    if app.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// Development mode listens on loopback only, but a web page could still reach it through a name
@@ -183,8 +207,16 @@ async fn health() -> Json<Health> {
     })
 }
 
-/// `GET /readyz`: 200 while the store answers, 503 with the reason otherwise.
+/// `GET /readyz`: 200 while the store answers and the relay is not stopping, 503 with the reason
+/// otherwise.
 async fn ready(State(app): State<SharedApp>) -> Result<Json<Health>, HttpError> {
+    if app.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(ApiError::store_not_ready(
+            "the relay is shutting down: it serves what comes in while it drains, then stops"
+                .into(),
+        )
+        .into());
+    }
     app.service.store_ready().await?;
     Ok(Json(Health {
         status: "ready".into(),
