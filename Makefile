@@ -7,7 +7,7 @@ TOOLS_DIR := $(HOME)/.cache/otp-relay/tools
 export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: pow run test tools release-tools test-tools fmt-check lint wasm-check frontend size tests bench load
+.PHONY: pow run test tools release-tools static-tools image-tools test-tools fmt-check lint wasm-check frontend size tests bench load release image
 
 ## The page at http://127.0.0.1:8080, the relay beside it on its embedded defaults.
 run: tools
@@ -30,6 +30,19 @@ tools:
 ## Plus what finishes a release build: esbuild (npm, in $(TOOLS_DIR)) and zopfli (Debian).
 release-tools: tools
 	@scripts/ensure-tools.sh release
+
+## Plus what the static binary takes: the musl target, musl-gcc, cargo-cyclonedx.
+static-tools: tools
+	@scripts/ensure-tools.sh static
+
+## Plus what builds and runs the image: podman, buildah, runc (Debian).
+image-tools:
+	@scripts/ensure-tools.sh image
+
+## One static Linux binary with the page and the widget built in, reproducible, in release/ with
+## its SHA-256 and a CycloneDX SBOM (scripts/release.sh).
+release: frontend static-tools
+	scripts/release.sh
 
 ## Plus the real peers the tests start: aiosmtpd (the SMTP server), PyJWT, Chromium and
 ## ChromeDriver (Debian packages).

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need, only when it is missing, at pinned versions.
-# Idempotent. Usage: scripts/ensure-tools.sh build|release|test
+# Idempotent. Usage: scripts/ensure-tools.sh build|release|static|image|test
 #   build:   rustfmt, clippy, the wasm32 target, trunk and wasm-bindgen (cargo install,
 #            ~/.cargo/bin), wasm-opt from binaryen (npm, in $OTP_RELAY_TOOLS or
 #            ~/.cache/otp-relay/tools)
 #   release: esbuild (npm, beside wasm-opt) and zopfli (Debian package), which finish a release
 #            build
+#   static:  the x86_64-unknown-linux-musl target, musl-gcc (Debian's musl-tools) for the C the
+#            relay compiles in (ring, mimalloc), cargo-cyclonedx for the SBOM
+#   image:   podman, buildah and runc (Debian), which build and run the image offline
 #   test:    the test peers: aiosmtpd, PyJWT, Chromium and ChromeDriver (Debian packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +18,7 @@ TOOLS_DIR=${OTP_RELAY_TOOLS:-$HOME/.cache/otp-relay/tools}
 TRUNK_VERSION=0.21.14          # trunk 0.22 needs a newer rustc than these machines have
 BINARYEN_VERSION=132           # Debian's binaryen is too old for what rustc emits
 ESBUILD_VERSION=0.28.2         # minifies the release build's JavaScript
+CYCLONEDX_VERSION=0.5.9        # cargo-cyclonedx: the static binary's SBOM
 # wasm-bindgen's CLI must match the library version in Cargo.lock exactly.
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
 apt_updated=0
@@ -112,15 +116,27 @@ case "$want" in
         need_esbuild
         need_deb zopfli
         ;;
+    static)
+        need_rust_target x86_64-unknown-linux-musl
+        need_deb musl-tools
+        # It answers its version only as a cargo subcommand, with -V.
+        if ! cargo cyclonedx -V 2>/dev/null | grep -q " $CYCLONEDX_VERSION\b"; then
+            echo "ensure-tools: installing cargo-cyclonedx $CYCLONEDX_VERSION (a minute or two, once)" >&2
+            cargo install --quiet cargo-cyclonedx --version "$CYCLONEDX_VERSION" --force --locked
+        fi
+        ;;
+    image)
+        need_deb podman buildah runc uidmap
+        ;;
     test)
         # The SMTP server the tests run (aiosmtpd for Debian's own python3), PyJWT with its
         # Ed25519 support for the Python backend example, the Prometheus text parser and YAML
         # for the metrics and the ops/ files, the browser and its WebDriver, Redis (a node, a
         # cluster) for the shared store, jose for the Node backend example, and ALTCHA's library.
         need_deb python3-aiosmtpd python3-jwt python3-cryptography python3-prometheus-client \
-            python3-yaml chromium chromium-driver redis-server redis-tools
+            python3-yaml chromium chromium-driver redis-server redis-tools systemd
         need_node_backend
         need_node_altcha
         ;;
-    *) echo "usage: $0 build|release|test" >&2; exit 2 ;;
+    *) echo "usage: $0 build|release|static|image|test" >&2; exit 2 ;;
 esac

@@ -431,9 +431,14 @@ fn announce(config: &Config, mailer: &Mailer, store: &dyn Store) {
              only, so proofs from before a restart no longer verify. Set it with `otp-relay keygen --kid p1`."
         );
     }
+    let frontend = crate::http::frontend::Frontend::of(config.static_dir.as_ref()).map_or_else(
+        || "no page (API only)".to_string(),
+        |frontend| frontend.describe(),
+    );
     tracing::info!(
         delivery = %mailer.description(),
         store = %store.describe(),
+        frontend = %frontend,
         public_url = %config.public_url,
         allowed_origins = %config.allowed_origins.join(","),
         "otp-relay starting"

@@ -7,6 +7,7 @@
 pub mod cors;
 pub mod error;
 pub mod extract;
+pub mod frontend;
 pub mod handlers;
 mod outbox;
 mod widget;
@@ -69,8 +70,9 @@ pub fn router(app: SharedApp) -> Router {
         .route("/readyz", get(ready))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/dev/outbox", get(outbox::page));
-    router = match app.config.static_dir.clone() {
-        Some(dir) => {
+    router = match frontend::Frontend::of(app.config.static_dir.as_ref()) {
+        Some(frontend::Frontend::BuiltIn) => router.fallback(frontend::built_in_page),
+        Some(frontend::Frontend::Folder(dir)) => {
             let index = dir.join("index.html");
             router.fallback_service(
                 tower::ServiceBuilder::new()
@@ -86,7 +88,7 @@ pub fn router(app: SharedApp) -> Router {
                     ),
             )
         }
-        None => router.fallback(not_found),
+        None => router.route("/", get(no_page)).fallback(not_found),
     };
     if app.config.dev {
         router = router.layer(middleware::from_fn(loopback_host_only));
@@ -253,6 +255,15 @@ async fn not_found() -> HttpError {
     HttpError::from(ApiError::protocol(
         ErrorCode::NotFound,
         "There is nothing at this address. The API lives under /api/v1/.",
+    ))
+}
+
+/// `GET /` on a relay with no page to serve: how to get one.
+async fn no_page() -> HttpError {
+    HttpError::from(ApiError::protocol(
+        ErrorCode::NotFound,
+        "This relay serves no page: build it with `make frontend` (`make release` then builds it \
+         into the binary), or set OTP_RELAY_STATIC_DIR to trunk's dist/. The API lives under /api/v1/.",
     ))
 }
 

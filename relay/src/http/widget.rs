@@ -1,5 +1,5 @@
-//! `/widget/v1/`: the embeddable `<otp-verify>` widget, from the built frontend in
-//! `OTP_RELAY_STATIC_DIR`. The loader module `otp-verify.js` has a stable, versioned URL and is
+//! `/widget/v1/`: the embeddable `<otp-verify>` widget, from the built frontend (`OTP_RELAY_STATIC_DIR`,
+//! or the copy built into the binary: [`super::frontend`]). The loader module `otp-verify.js` has a stable, versioned URL and is
 //! always revalidated (ETag); it names the build's content-hashed files, which are served beside
 //! it as immutable. So a browser can cache the heavy files for a year and still never pair an old
 //! loader with a new wasm. The files are public and carry no secret, so any origin may load them
@@ -8,6 +8,7 @@
 
 use super::SharedApp;
 use super::error::HttpError;
+use super::frontend::{Frontend, accepts_gzip};
 use crate::core::ApiError;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -17,7 +18,6 @@ use axum::routing::get;
 use otp_relay_shared::ErrorCode;
 use otp_relay_shared::api::WidgetStatus;
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
 
 const LOADER: &str = "otp-verify.js";
 
@@ -62,9 +62,13 @@ fn not_available(why: &str) -> Response {
     .into_response()
 }
 
-fn static_dir(app: &SharedApp) -> Option<PathBuf> {
-    app.config.static_dir.clone()
+fn frontend(app: &SharedApp) -> Option<Frontend> {
+    Frontend::of(app.config.static_dir.as_ref())
 }
+
+/// What the widget paths say when there is no frontend to serve.
+const NO_FRONTEND: &str = "this relay serves no built frontend: build one (`make frontend`; \
+`make release` builds it into the binary) or set OTP_RELAY_STATIC_DIR to trunk's dist/.";
 
 /// Headers every widget file carries.
 fn public_headers(headers: &mut HeaderMap, content_type: &'static str, cache: &'static str) {
@@ -85,29 +89,19 @@ fn public_headers(headers: &mut HeaderMap, content_type: &'static str, cache: &'
     );
 }
 
-/// The build's file whose name starts with `prefix` and ends with `suffix`.
-async fn find(dir: &std::path::Path, prefix: &str, suffix: &str) -> Option<String> {
-    let mut entries = tokio::fs::read_dir(dir).await.ok()?;
-    while let Ok(Some(entry)) = entries.next_entry().await {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(prefix) && name.ends_with(suffix) && !name.ends_with("_bg.js") {
-            return Some(name);
-        }
-    }
-    None
-}
-
 async fn loader(State(app): State<SharedApp>, request_headers: HeaderMap) -> Response {
-    let Some(dir) = static_dir(&app) else {
-        return not_available(
-            "this relay serves no built frontend (set OTP_RELAY_STATIC_DIR to trunk's dist/).",
-        );
+    let Some(frontend) = frontend(&app) else {
+        return not_available(NO_FRONTEND);
     };
-    let (Ok(template), Some(app_js), Some(app_wasm), Some(app_css)) = (
-        tokio::fs::read_to_string(dir.join(LOADER)).await,
-        find(&dir, "otp-relay-frontend-", ".js").await,
-        find(&dir, "otp-relay-frontend-", "_bg.wasm").await,
-        find(&dir, "style-", ".css").await,
+    let template = frontend
+        .read(LOADER)
+        .await
+        .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok());
+    let (Some(template), Some(app_js), Some(app_wasm), Some(app_css)) = (
+        template,
+        frontend.find("otp-relay-frontend-", ".js").await,
+        frontend.find("otp-relay-frontend-", "_bg.wasm").await,
+        frontend.find("style-", ".css").await,
     ) else {
         return not_available("the static directory holds no widget build (run `make frontend`).");
     };
@@ -182,31 +176,13 @@ async fn status(
     response
 }
 
-/// Whether the request accepts gzip (`Accept-Encoding: gzip`, not with `q=0`).
-fn accepts_gzip(request_headers: &HeaderMap) -> bool {
-    request_headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';').map(str::trim);
-            parts
-                .next()
-                .is_some_and(|name| name.eq_ignore_ascii_case("gzip"))
-                && !parts.any(|p| p.strip_prefix("q=").is_some_and(|q| q.parse() == Ok(0.0)))
-        })
-}
-
 async fn asset(
     State(app): State<SharedApp>,
     Path(file): Path<String>,
     request_headers: HeaderMap,
 ) -> Response {
-    let Some(dir) = static_dir(&app) else {
-        return not_available(
-            "this relay serves no built frontend (set OTP_RELAY_STATIC_DIR to trunk's dist/).",
-        );
+    let Some(frontend) = frontend(&app) else {
+        return not_available(NO_FRONTEND);
     };
     let plain_name = !file.is_empty()
         && !file.starts_with('.')
@@ -226,16 +202,16 @@ async fn asset(
     // A release build carries each file precompressed beside it (`file.gz`, by zopfli: smaller
     // than what the relay's own gzip makes); the compression layer leaves an encoded answer be.
     let precompressed = match accepts_gzip(&request_headers) {
-        true => tokio::fs::read(dir.join(format!("{file}.gz"))).await.ok(),
+        true => frontend.read_gzip(&file).await,
         false => None,
     };
     let encoded = precompressed.is_some();
     let read = match precompressed {
-        Some(bytes) => Ok(bytes),
-        None => tokio::fs::read(dir.join(&file)).await,
+        Some(bytes) => Some(bytes),
+        None => frontend.read(&file).await,
     };
     match read {
-        Ok(bytes) => {
+        Some(bytes) => {
             let mut response = bytes.into_response();
             let headers = response.headers_mut();
             public_headers(headers, content_type, "public, max-age=31536000, immutable");
@@ -245,7 +221,7 @@ async fn asset(
             headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
             response
         }
-        Err(_) => not_available(
+        None => not_available(
             "no such widget file (the page may be older than the relay's build: reload it).",
         ),
     }
