@@ -3,14 +3,15 @@
 # and the widget built in (`dist/`, from `make frontend`), written to release/ with its SHA-256
 # and a CycloneDX SBOM of what is compiled in. Reproducible: `--locked`, no path of the checkout
 # or of the cargo home in the binary, symbols stripped, so two checkouts in different folders
-# give the same bytes (relay/tests/release.rs builds it twice and compares).
+# give the same bytes. No build ID: the linker hashes it before stripping, over symbol names
+# whose hashes depend on where the checkout is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-musl
 out=release
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 # Only this target's flags: the wasm build keeps its own (.cargo/config.toml).
-export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C target-feature=+crt-static --remap-path-prefix=$PWD=/otp-relay --remap-path-prefix=$cargo_home=/cargo"
+export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C target-feature=+crt-static -C link-arg=-Wl,--build-id=none --remap-path-prefix=$PWD=/otp-relay --remap-path-prefix=$cargo_home=/cargo"
 export CARGO_PROFILE_RELEASE_STRIP=symbols
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
 cargo build --quiet --locked --release --target "$target" -p otp-relay --bin otp-relay --features embed-frontend
