@@ -12,6 +12,9 @@ out=release
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 # Only this target's flags: the wasm build keeps its own (.cargo/config.toml).
 export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C target-feature=+crt-static -C link-arg=-Wl,--build-id=none --remap-path-prefix=$PWD=/otp-relay --remap-path-prefix=$cargo_home=/cargo"
+# The C compiler writes this in place of the build's date and time (mimalloc's __DATE__). A
+# constant, not the commit's time: the C objects are not rebuilt when only it changes.
+export SOURCE_DATE_EPOCH=0
 export CARGO_PROFILE_RELEASE_STRIP=symbols
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
 cargo build --quiet --locked --release --target "$target" -p otp-relay --bin otp-relay --features embed-frontend
