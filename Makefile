@@ -7,7 +7,7 @@ TOOLS_DIR := $(HOME)/.cache/otp-relay/tools
 export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: pow run test tools release-tools static-tools image-tools test-tools fmt-check lint wasm-check frontend size tests bench load release image
+.PHONY: pow run test tools release-tools static-tools image-tools test-tools fmt-check lint wasm-check frontend size tests bench load release image reproduce
 
 ## The page at http://127.0.0.1:8080, the relay beside it on its embedded defaults.
 run: tools
@@ -18,8 +18,9 @@ run: tools
 pow:
 	@$(CARGO) run --quiet -p otp-relay --bin otp-relay -- pow
 
-## Everything CI checks: formatting, lints, the wasm build, the size budget, every test.
-test: test-tools fmt-check lint wasm-check frontend size tests
+## Everything CI checks: formatting, lints, the wasm build, the size budget, the static binary
+## (built twice from clean clones, the same bytes) and the image, every test.
+test: test-tools fmt-check lint wasm-check frontend size release image reproduce tests
 
 ## What building and running need, at pinned versions, installed only when missing: rustfmt and
 ## clippy, the wasm32 target, trunk and the wasm-bindgen CLI (cargo install, in ~/.cargo/bin),
@@ -43,6 +44,15 @@ image-tools:
 ## its SHA-256 and a CycloneDX SBOM (scripts/release.sh).
 release: frontend static-tools
 	scripts/release.sh
+
+## The release binary from two clean clones of this commit: the same bytes (scripts/reproduce.sh).
+reproduce: static-tools release-tools
+	scripts/reproduce.sh
+
+## The container image localhost/otp-relay (FROM scratch: the static binary, a CA bundle, a
+## non-root user), built offline with buildah (scripts/image.sh); its size printed.
+image: release image-tools
+	scripts/image.sh
 
 ## Plus the real peers the tests start: aiosmtpd (the SMTP server), PyJWT, Chromium and
 ## ChromeDriver (Debian packages).

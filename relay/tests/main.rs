@@ -9,6 +9,7 @@ mod cli;
 mod deploy;
 mod faults;
 mod flow;
+mod image;
 mod languages;
 mod layout;
 mod operations;

@@ -6,4 +6,5 @@
 mod flow;
 mod languages;
 mod pow;
+mod release;
 mod widget;
