@@ -1,4 +1,4 @@
-//! The release binary (`make release`) on its own: copied into an empty folder and started with
+//! The release binary (`make release`) on its own, statically linked: copied into an empty folder and started with
 //! no `OTP_RELAY_STATIC_DIR`, it serves the page and the widget it carries, and a person verifies
 //! an address through them, the code read from a real SMTP server.
 
@@ -29,6 +29,14 @@ fn start_released(smtp: &SmtpServer) -> Released {
         built.exists(),
         "no {}: `make release` builds it (`make test` does, first)",
         built.display()
+    );
+    // Static: no loader, no shared library to find on the host.
+    let ldd = Command::new("ldd").arg(&built).output().unwrap();
+    let said =
+        String::from_utf8_lossy(&ldd.stdout).to_string() + &String::from_utf8_lossy(&ldd.stderr);
+    assert!(
+        said.contains("statically linked") || said.contains("not a dynamic executable"),
+        "{said}"
     );
     let folder = tempfile::tempdir().unwrap();
     let binary = folder.path().join("otp-relay");
