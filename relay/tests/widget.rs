@@ -170,6 +170,14 @@ async fn without_a_build_the_widget_paths_say_what_is_missing() {
             .unwrap()
             .contains("OTP_RELAY_STATIC_DIR")
     );
+    // A binary built without the page says at / how to get it.
+    let page = relay
+        .send(relay.client.get(format!("{}/", relay.url)))
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    let said = page.json["error"]["message"].as_str().unwrap().to_string();
+    assert!(said.contains("make frontend"), "{said}");
+    assert!(said.contains("OTP_RELAY_STATIC_DIR"), "{said}");
 }
 
 #[tokio::test]
