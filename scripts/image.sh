@@ -17,5 +17,7 @@ buildah build --quiet --format docker --layers=false \
     --build-arg VERSION="$version" --build-arg REVISION="$revision" --build-arg SOURCE="$source" \
     -f ops/image/Containerfile -t "localhost/otp-relay:$version" -t localhost/otp-relay:latest \
     "$context" >/dev/null
+# The image these tags held before, now untagged.
+podman image prune --force >/dev/null
 size=$(podman image inspect localhost/otp-relay:latest --format '{{.Size}}')
 echo "localhost/otp-relay:$version (and :latest): $size bytes ($(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1e6 }') MB)"
