@@ -233,3 +233,25 @@ async fn the_relay_serves_each_language_of_the_page() {
         assert_eq!(reply.status(), StatusCode::NOT_FOUND, "{wrong}");
     }
 }
+
+/// Mail servers and auto-responders see a transactional message: a `Message-ID` on the sender's
+/// own domain (not this machine's name), and the marks that stop out-of-office replies.
+#[tokio::test]
+async fn the_email_reads_as_transactional_to_mail_servers() {
+    let app = TestApp::spawn();
+    let message = delivered(&app, "auto@example.com", None, None).await;
+    let headers = message.raw.split("\r\n\r\n").next().unwrap().to_string();
+    let id = headers
+        .lines()
+        .find_map(|line| line.strip_prefix("Message-ID: "))
+        .unwrap_or_else(|| panic!("{headers}"));
+    assert!(id.ends_with("@example.com>"), "{id}");
+    assert!(
+        headers.contains("Auto-Submitted: auto-generated"),
+        "{headers}"
+    );
+    assert!(
+        headers.contains("X-Auto-Response-Suppress: All"),
+        "{headers}"
+    );
+}
