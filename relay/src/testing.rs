@@ -176,7 +176,7 @@ impl InProcessRelay {
             .collect();
         let config = Config::from_flags(&flags)?;
         let pow_on = config.pow.enabled;
-        let mailer = Mailer::outbox(Arc::new(clock.clone()));
+        let mailer = Mailer::outbox(Arc::new(clock.clone()), &config.smtp.from);
         let outbox = mailer
             .as_outbox()
             .cloned()

@@ -166,6 +166,38 @@ async fn the_development_outbox_shows_messages_and_is_off_with_smtp() {
         .await
         .unwrap();
     assert!(html.contains("Development outbox") && html.contains(&code));
+    // The email as sent: the HTML part in a frame that runs no script, under a policy that
+    // loads nothing; the headers beside it, in JSON too.
+    assert!(html.contains("<iframe sandbox "), "{html}");
+    assert!(html.contains("srcdoc=\"&lt;!doctype html&gt;"), "{html}");
+    assert!(html.contains("<th>Auto-Submitted</th>"), "{html}");
+    let page = relay
+        .client
+        .get(format!("{}/dev/outbox", relay.url))
+        .send()
+        .await
+        .unwrap();
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        policy.contains("default-src 'none'") && policy.contains("img-src data:"),
+        "{policy}"
+    );
+    assert!(entry["html"].as_str().unwrap().contains(&code), "{entry}");
+    let headers: Vec<(String, String)> = serde_json::from_value(entry["headers"].clone()).unwrap();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {name}: {headers:?}"))
+    };
+    assert_eq!(header("To"), "hal@example.com");
+    assert_eq!(header("From"), "Example <no-reply@example.com>");
+    assert!(header("Message-ID").ends_with("@example.com>"));
+    assert_eq!(header("Auto-Submitted"), "auto-generated");
     let verified = relay
         .verify(&challenge_of(&reply.json), "hal@example.com", &code)
         .await;

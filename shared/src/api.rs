@@ -121,6 +121,12 @@ pub struct OutboxEntry {
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// The HTML part, as it would be sent.
+    #[serde(default)]
+    pub html: String,
+    /// The message's headers as they would be sent, in order: `[name, value]` pairs.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
     pub sent_at: String,
 }
 

@@ -13,7 +13,7 @@ pub fn mailer_for(
     clock: std::sync::Arc<dyn crate::core::Clock>,
 ) -> Result<Mailer, String> {
     if config.dev {
-        return Ok(Mailer::outbox(clock));
+        return Ok(Mailer::outbox(clock, &config.smtp.from));
     }
     match config.smtp.smtp_settings() {
         Some(settings) => Mailer::smtp(&settings),

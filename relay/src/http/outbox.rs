@@ -11,6 +11,11 @@ use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use otp_relay_shared::ErrorCode;
 
+/// The outbox page loads nothing and runs nothing, and neither does a message's HTML in its
+/// frame (a `srcdoc` frame takes its parent's policy): a logo a site's branding names is not
+/// fetched, and no message can call out from the developer's browser.
+const OUTBOX_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+
 pub(super) async fn page(State(app): State<SharedApp>, headers: HeaderMap) -> Response {
     let Some(outbox) = app.outbox.as_ref() else {
         return HttpError::from(ApiError::protocol(
@@ -35,6 +40,8 @@ pub(super) async fn page(State(app): State<SharedApp>, headers: HeaderMap) -> Re
          <style>body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}\
          article{border:1px solid #ccc;border-radius:8px;padding:1rem;margin:1rem 0}\
          pre{white-space:pre-wrap;background:#f5f5f5;padding:.75rem;border-radius:6px}\
+         iframe{width:100%;height:24rem;border:1px solid #ddd;border-radius:6px}\
+         th{text-align:left;padding-right:1rem;vertical-align:top}\
          .note{background:#fff4d6;padding:.75rem;border-radius:6px}</style></head><body>\
          <h1>Development outbox</h1>\
          <p class=\"note\">Development mode: no email leaves this machine, \
@@ -45,14 +52,36 @@ pub(super) async fn page(State(app): State<SharedApp>, headers: HeaderMap) -> Re
         body.push_str("<p>No messages yet. Request a code and reload this page.</p>");
     }
     for entry in entries {
+        let headers: String = entry
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                format!(
+                    "<tr><th>{}</th><td>{}</td></tr>",
+                    html_escape::encode_text(name),
+                    html_escape::encode_text(value)
+                )
+            })
+            .collect();
+        // The HTML part as a person's mail program would show it, in a frame that may run no
+        // script and, under this page's policy, load nothing from anywhere.
         body.push_str(&format!(
-            "<article><p><b>To:</b> {}<br><b>Subject:</b> {}<br><b>Sent:</b> {}</p><pre>{}</pre></article>",
+            "<article><p><b>To:</b> {}<br><b>Subject:</b> {}<br><b>Sent:</b> {}</p>\
+             <iframe sandbox title=\"The HTML part\" srcdoc=\"{}\"></iframe>\
+             <details><summary>Plain text</summary><pre>{}</pre></details>\
+             <details><summary>Headers</summary><table>{headers}</table></details></article>",
             html_escape::encode_text(&entry.to),
             html_escape::encode_text(&entry.subject),
             html_escape::encode_text(&entry.sent_at),
+            html_escape::encode_double_quoted_attribute(&entry.html),
             html_escape::encode_text(&entry.text),
         ));
     }
     body.push_str("</body></html>");
-    Html(body).into_response()
+    let mut response = Html(body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        axum::http::HeaderValue::from_static(OUTBOX_POLICY),
+    );
+    response
 }

@@ -46,9 +46,9 @@ impl Mailer {
         Ok(Mailer::Smtp(Arc::new(mailer)))
     }
 
-    /// The development outbox.
-    pub fn outbox(clock: Arc<dyn Clock>) -> Mailer {
-        Mailer::Outbox(Arc::new(Outbox::new(clock)))
+    /// The development outbox, showing messages as sent by `from` (`OTP_RELAY_FROM`).
+    pub fn outbox(clock: Arc<dyn Clock>, from: &str) -> Mailer {
+        Mailer::Outbox(Arc::new(Outbox::new(clock, from)))
     }
 
     /// The outbox, if this is the development outbox.

@@ -11,19 +11,28 @@ use std::sync::{Arc, Mutex};
 
 /// Messages kept, newest first; older ones are dropped so the outbox stays small.
 const OUTBOX_SIZE: usize = 50;
+/// `OTP_RELAY_FROM`'s default.
+const DEFAULT_FROM: &str = "otp-relay <no-reply@localhost.localdomain>";
 
 /// The development outbox.
 pub struct Outbox {
     messages: Mutex<VecDeque<OutboxEntry>>,
     clock: Arc<dyn Clock>,
+    /// The sender the messages would come from (`OTP_RELAY_FROM`), for the headers shown.
+    from: Option<lettre::message::Mailbox>,
 }
 
 impl Outbox {
-    /// An empty outbox that stamps messages with `clock`.
-    pub fn new(clock: Arc<dyn Clock>) -> Self {
+    /// An empty outbox that stamps messages with `clock`, showing them as sent by `from` (an
+    /// `OTP_RELAY_FROM`, checked at start; the default sender if it does not parse).
+    pub fn new(clock: Arc<dyn Clock>, from: &str) -> Self {
+        let from = super::smtp::parse_from(from)
+            .or_else(|_| super::smtp::parse_from(DEFAULT_FROM))
+            .ok();
         Outbox {
             messages: Mutex::new(VecDeque::new()),
             clock,
+            from,
         }
     }
 
@@ -32,11 +41,19 @@ impl Outbox {
         self.lock().iter().cloned().collect()
     }
 
+    /// Keeps `message` as it would have been sent to `to`: both parts and the headers.
     pub fn keep(&self, to: &EmailAddress, message: RenderedMessage) {
+        let headers = self
+            .from
+            .as_ref()
+            .map(|from| super::smtp::headers_as_sent(from, to, &message))
+            .unwrap_or_default();
         let entry = OutboxEntry {
             to: to.to_string(),
             subject: message.subject,
             text: message.text,
+            html: message.html,
+            headers,
             sent_at: rfc3339(self.clock.now().secs()),
         };
         let mut messages = self.lock();
@@ -59,7 +76,10 @@ mod tests {
 
     #[test]
     fn keeps_the_newest_fifty_newest_first() {
-        let outbox = Outbox::new(Arc::new(ManualClock::new()));
+        let outbox = Outbox::new(
+            Arc::new(ManualClock::new()),
+            "Example <no-reply@example.com>",
+        );
         let to = EmailAddress::parse("ada@example.com").unwrap();
         for n in 0..60 {
             outbox.keep(

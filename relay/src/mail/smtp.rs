@@ -141,6 +141,43 @@ fn build_message(
         )
 }
 
+/// The headers `message` would go out with from `from` to `to`, in order, as `(name, value)`
+/// pairs: what the development outbox shows.
+pub fn headers_as_sent(
+    from: &Mailbox,
+    to: &EmailAddress,
+    message: &RenderedMessage,
+) -> Vec<(String, String)> {
+    let from = message
+        .from
+        .as_deref()
+        .and_then(|from| parse_from(from).ok())
+        .unwrap_or_else(|| from.clone());
+    let Ok(recipient) = to.as_str().parse::<Mailbox>() else {
+        return Vec::new();
+    };
+    let id = message_id(&from);
+    let Ok(email) = build_message(from, recipient, message.clone(), id) else {
+        return Vec::new();
+    };
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in email.headers().to_string().lines() {
+        match (line.starts_with([' ', '\t']), headers.last_mut()) {
+            // A folded line continues the header before it.
+            (true, Some((_, value))) => {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+            _ => {
+                if let Some((name, value)) = line.split_once(':') {
+                    headers.push((name.to_string(), value.trim().to_string()));
+                }
+            }
+        }
+    }
+    headers
+}
+
 pub fn parse_from(text: &str) -> Result<Mailbox, String> {
     text.parse::<Mailbox>()
         .map_err(|e| format!("OTP_RELAY_FROM {text:?} is not a valid sender ({e}); write e.g. \"Example <no-reply@example.com>\""))

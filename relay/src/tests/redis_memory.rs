@@ -29,7 +29,7 @@ async fn a_verified_resent_challenge_leaves_ten_keys_of_known_size_and_lifetime(
         .await
         .unwrap();
     let config = Config::from_flags(&["--dev", "--pow", "on"]).unwrap();
-    let mailer = Mailer::outbox(Arc::new(clock.clone()));
+    let mailer = Mailer::outbox(Arc::new(clock.clone()), &config.smtp.from);
     let outbox = mailer.as_outbox().cloned().unwrap();
     let service = VerificationService::new(
         config.service_settings(),
