@@ -142,10 +142,6 @@ impl VerificationService {
         id
     }
 
-    fn client_sends_key(requester: &Requester) -> StoreKey {
-        StoreKey::ClientSends(crate::network::client_bucket(requester.ip))
-    }
-
     fn site_host(&self, requester: &Requester) -> String {
         requester
             .origin
@@ -219,7 +215,7 @@ impl VerificationService {
                 Refusal::Limited(limit),
             );
         }
-        let client_sends = request.client_sends.clone();
+        let client_sends = request.client_sends();
         let mut count = |key: &StoreKey, rate: Rate, limit: Limit| {
             request.add(
                 Step::Count {
@@ -331,8 +327,7 @@ impl VerificationService {
     fn request(&self, requester: &Requester) -> Request<'_> {
         Request {
             service: self,
-            net: crate::pow::network_tag(&self.settings.keys, requester.ip),
-            client_sends: Self::client_sends_key(requester),
+            ip: requester.ip,
             plan: Plan::default(),
             refusals: Vec::new(),
             pow_reads: None,
@@ -345,7 +340,7 @@ impl VerificationService {
         request.read_pow_counts();
         let answers = request.run().await?;
         let maxnumber = request.pow_needed(&answers);
-        Ok(self.fresh_pow(&request.net, maxnumber))
+        Ok(self.fresh_pow(&request.net(), maxnumber))
     }
 
     /// The base difficulty, for reading a challenge's level (`maxnumber / base`).
@@ -380,7 +375,7 @@ impl VerificationService {
         solution: Option<&PowSolution>,
         requester: &Requester,
     ) -> Result<Option<u64>, Refusal> {
-        let checked = match self.check_payment(solution, requester, &request.net) {
+        let checked = match self.check_payment(solution, requester, &request.net()) {
             Ok(None) => return Ok(None),
             Ok(Some(checked)) => checked,
             Err(refusal) => {
@@ -736,10 +731,9 @@ enum Refusal {
 /// One request's work in the store, built step by step, then run as one call.
 struct Request<'s> {
     service: &'s VerificationService,
-    /// The requester's network tag, for proof-of-work challenges.
-    net: String,
-    /// The requester's send counter.
-    client_sends: StoreKey,
+    /// Who asks: their send counter and network tag are made from it only where a request
+    /// needs them (a verify needs neither).
+    ip: IpAddr,
     plan: Plan,
     /// How each step's refusal is answered.
     refusals: Vec<Refusal>,
@@ -755,12 +749,22 @@ impl Request<'_> {
         self.plan.steps.len() - 1
     }
 
+    /// The requester's network tag, which proof-of-work challenges are bound to.
+    fn net(&self) -> String {
+        crate::pow::network_tag(&self.service.settings.keys, self.ip)
+    }
+
+    /// The requester's send counter.
+    fn client_sends(&self) -> StoreKey {
+        StoreKey::ClientSends(crate::network::client_bucket(self.ip))
+    }
+
     /// Adds the reads the proof-of-work difficulty is computed from (once); answers their steps.
     fn read_pow_counts(&mut self) -> (usize, usize) {
         if let Some(reads) = self.pow_reads {
             return reads;
         }
-        let client_sends = self.client_sends.clone();
+        let client_sends = self.client_sends();
         let mut read = |key: StoreKey| self.add(Step::Peek { key, limit: None }, Refusal::Never);
         let reads = (read(client_sends), read(StoreKey::SendsThisMinute));
         self.pow_reads = Some(reads);
@@ -822,7 +826,7 @@ impl Request<'_> {
                     maxnumber = needed,
                     "send refused: no valid proof of work"
                 );
-                ApiError::pow_required(refusal, self.service.fresh_pow(&self.net, needed))
+                ApiError::pow_required(refusal, self.service.fresh_pow(&self.net(), needed))
             }
             Refusal::Never => {
                 tracing::error!("a store step that never refuses refused");
