@@ -42,7 +42,6 @@ const POOL_SIZE: usize = 8;
 /// Servers commonly drop idle clients after a minute or so; reuse only younger connections.
 const IDLE_REUSE: Duration = Duration::from_secs(30);
 
-/// Parses the sender address.
 /// `Content-Language`, which lettre has no type for.
 #[derive(Clone)]
 struct ContentLanguage(&'static str);
@@ -63,41 +62,53 @@ impl lettre::message::header::Header for ContentLanguage {
     }
 }
 
-/// `Auto-Submitted: auto-generated` (RFC 3834): a machine wrote this message, so auto-responders
-/// (out-of-office, vacation) do not answer it.
-#[derive(Clone)]
-struct AutoSubmitted;
+/// A header lettre has no type for whose value never changes.
+macro_rules! fixed_header {
+    ($(#[$doc:meta])* $type:ident, $name:literal, $value:literal) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        struct $type;
 
-impl lettre::message::header::Header for AutoSubmitted {
-    fn name() -> lettre::message::header::HeaderName {
-        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted")
-    }
+        impl lettre::message::header::Header for $type {
+            fn name() -> lettre::message::header::HeaderName {
+                lettre::message::header::HeaderName::new_from_ascii_str($name)
+            }
 
-    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(AutoSubmitted)
-    }
+            fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+                Ok($type)
+            }
 
-    fn display(&self) -> lettre::message::header::HeaderValue {
-        lettre::message::header::HeaderValue::new(Self::name(), "auto-generated".to_string())
-    }
+            fn display(&self) -> lettre::message::header::HeaderValue {
+                lettre::message::header::HeaderValue::new(Self::name(), $value.to_string())
+            }
+        }
+    };
 }
 
-/// `X-Auto-Response-Suppress: All`: the same for Exchange and Outlook, which read this instead.
-#[derive(Clone)]
-struct AutoResponseSuppress;
+fixed_header!(
+    /// `Auto-Submitted: auto-generated` (RFC 3834): a machine wrote this message, so
+    /// auto-responders (out-of-office, vacation) do not answer it.
+    AutoSubmitted,
+    "Auto-Submitted",
+    "auto-generated"
+);
 
-impl lettre::message::header::Header for AutoResponseSuppress {
-    fn name() -> lettre::message::header::HeaderName {
-        lettre::message::header::HeaderName::new_from_ascii_str("X-Auto-Response-Suppress")
-    }
+fixed_header!(
+    /// `X-Auto-Response-Suppress: All`: the same for Exchange and Outlook, which read this
+    /// instead.
+    AutoResponseSuppress,
+    "X-Auto-Response-Suppress",
+    "All"
+);
 
-    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(AutoResponseSuppress)
-    }
-
-    fn display(&self) -> lettre::message::header::HeaderValue {
-        lettre::message::header::HeaderValue::new(Self::name(), "All".to_string())
-    }
+/// The sender of `message`: a site's own (`OTP_RELAY_BRANDING`, checked at start, so it
+/// parses), else `default` (`OTP_RELAY_FROM`).
+fn sender(message: &RenderedMessage, default: &Mailbox) -> Mailbox {
+    message
+        .from
+        .as_deref()
+        .and_then(|from| parse_from(from).ok())
+        .unwrap_or_else(|| default.clone())
 }
 
 /// A fresh `Message-ID` on the sender's own domain (lettre's default names this machine, which
@@ -148,11 +159,7 @@ pub fn headers_as_sent(
     to: &EmailAddress,
     message: &RenderedMessage,
 ) -> Vec<(String, String)> {
-    let from = message
-        .from
-        .as_deref()
-        .and_then(|from| parse_from(from).ok())
-        .unwrap_or_else(|| from.clone());
+    let from = sender(message, from);
     let Ok(recipient) = to.as_str().parse::<Mailbox>() else {
         return Vec::new();
     };
@@ -178,6 +185,7 @@ pub fn headers_as_sent(
     headers
 }
 
+/// Parses the sender address.
 pub fn parse_from(text: &str) -> Result<Mailbox, String> {
     text.parse::<Mailbox>()
         .map_err(|e| format!("OTP_RELAY_FROM {text:?} is not a valid sender ({e}); write e.g. \"Example <no-reply@example.com>\""))
@@ -235,12 +243,7 @@ impl SmtpMailer {
                 format!("{e}"),
             )
         })?;
-        // A site's own sender was checked at start (OTP_RELAY_BRANDING), so it parses here.
-        let from = message
-            .from
-            .as_deref()
-            .and_then(|from| parse_from(from).ok())
-            .unwrap_or_else(|| self.from.clone());
+        let from = sender(&message, &self.from);
         let id = message_id(&from);
         let email = build_message(from, recipient, message, id)
             .map_err(|e| DeliveryError::new("the message could not be built", e.to_string()))?;
