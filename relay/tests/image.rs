@@ -29,6 +29,11 @@ fn podman_output(args: &[&str]) -> (bool, String) {
     (output.status.success(), said)
 }
 
+/// The JSON a request to the container answers.
+async fn answer(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// Removes the container when the test ends, whatever happened.
 struct Container(String);
 
@@ -146,37 +151,24 @@ async fn the_image_runs_a_whole_flow_with_redis_smtp_and_secret_files() {
     assert!(healthy, "{said}");
 
     // A whole flow: the proof of work paid, the code from the SMTP server, the proof checked.
-    let challenge: Value = client
-        .get(format!("{url}/api/v1/pow"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let challenge = answer(client.get(format!("{url}/api/v1/pow"))).await;
     let pow = otp_relay::testing::solve_pow(&challenge).unwrap();
-    let sent: Value = client
-        .post(format!("{url}/api/v1/challenges"))
-        .json(&json!({ "email": "img@example.com", "pow": pow }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sent = answer(
+        client
+            .post(format!("{url}/api/v1/challenges"))
+            .json(&json!({ "email": "img@example.com", "pow": pow })),
+    )
+    .await;
     let token = sent["challenge"]
         .as_str()
         .unwrap_or_else(|| panic!("{sent}"));
     let code = smtp.last_to("img@example.com").code();
-    let verified: Value = client
-        .post(format!("{url}/api/v1/challenges/verify"))
-        .json(&json!({ "challenge": token, "email": "img@example.com", "code": code }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let verified = answer(
+        client
+            .post(format!("{url}/api/v1/challenges/verify"))
+            .json(&json!({ "challenge": token, "email": "img@example.com", "code": code })),
+    )
+    .await;
     let proof = verified["proof"]
         .as_str()
         .unwrap_or_else(|| panic!("{verified}"));
