@@ -82,6 +82,13 @@ pub struct Metrics {
     http_requests: Family<HttpLabels, Counter>,
     pow_challenges: Family<LevelLabel, Counter>,
     pow_solutions: Family<ResultLabel, Counter>,
+    review_uses: Family<StepLabel, Counter>,
+}
+
+/// The step of a review address's use: `sent` (a send that sent nothing) or `verified`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StepLabel {
+    pub step: &'static str,
 }
 
 /// What came of a send's proof of work: `accepted`, or why it was refused.
@@ -150,6 +157,12 @@ impl Metrics {
             "Proofs of work of sends, by result: accepted (the send went ahead), or why refused",
             pow_solutions.clone(),
         );
+        let review_uses = Family::<StepLabel, Counter>::default();
+        registry.register(
+            "review_uses",
+            "Uses of review addresses (OTP_RELAY_REVIEW_ADDRESSES), by step: sent (no email went) or verified (a review proof)",
+            review_uses.clone(),
+        );
         let build_info = Family::<BuildLabels, Gauge>::default();
         build_info
             .get_or_create(&BuildLabels {
@@ -166,6 +179,7 @@ impl Metrics {
             http_requests,
             pow_challenges,
             pow_solutions,
+            review_uses,
         };
         metrics.start_at_zero();
         metrics
@@ -186,6 +200,9 @@ impl Metrics {
             let _series = self.pow_solutions.get_or_create(&ResultLabel { result });
         }
         let _series = self.pow_challenges.get_or_create(&LevelLabel { level: 0 });
+        for step in ["sent", "verified"] {
+            let _series = self.review_uses.get_or_create(&StepLabel { step });
+        }
         for route in ROUTES.iter().copied().chain(std::iter::once(OTHER_ROUTE)) {
             let success = if route == "/api/v1/challenges" {
                 201
@@ -211,11 +228,16 @@ impl Metrics {
         }
     }
 
-    /// Counts a send (or a resend) by what came of it.
-    pub fn count_send<T>(&self, outcome: &Result<T, ApiError>) {
+    /// Counts a send (or a resend) by what came of it, and a review address's.
+    pub fn count_send(&self, outcome: &Result<crate::core::Sent, ApiError>) {
         self.sends
             .get_or_create(&Self::result(outcome, "sent"))
             .inc();
+        if matches!(outcome, Ok(sent) if sent.review) {
+            self.review_uses
+                .get_or_create(&StepLabel { step: "sent" })
+                .inc();
+        }
     }
 
     /// Counts a proof-of-work challenge handed out at `maxnumber`, by its level over `base`.
@@ -249,11 +271,16 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts a verification by what came of it.
-    pub fn count_verification<T>(&self, outcome: &Result<T, ApiError>) {
+    /// Counts a verification by what came of it, and a review address's.
+    pub fn count_verification(&self, outcome: &Result<crate::core::Verified, ApiError>) {
         self.verifications
             .get_or_create(&Self::result(outcome, "verified"))
             .inc();
+        if matches!(outcome, Ok(verified) if verified.review) {
+            self.review_uses
+                .get_or_create(&StepLabel { step: "verified" })
+                .inc();
+        }
     }
 
     /// Counts one answered request on `route` (the route template the router matched, or
@@ -355,19 +382,42 @@ mod tests {
     #[test]
     fn labels_come_from_fixed_sets() {
         let metrics = Metrics::new();
-        metrics.count_send::<()>(&Ok(()));
-        metrics.count_send::<()>(&Err(ApiError::protocol(ErrorCode::RateLimited, "later")));
-        metrics.count_verification::<()>(&Ok(()));
+        let email = otp_relay_shared::EmailAddress::parse("ada@example.com").unwrap();
+        let at = crate::core::UnixTime::from_secs(0);
+        let sent = |review| crate::core::Sent {
+            token: String::new(),
+            email: email.clone(),
+            code_length: 6,
+            expires_at: at,
+            resend_at: at,
+            attempts_left: 3,
+            sends_left: 2,
+            pow_paid: None,
+            review,
+        };
+        let verified = |review| crate::core::Verified {
+            email: email.clone(),
+            proof: String::new(),
+            proof_expires_at: at,
+            review,
+        };
+        metrics.count_send(&Ok(sent(false)));
+        metrics.count_send(&Ok(sent(true)));
+        metrics.count_send(&Err(ApiError::protocol(ErrorCode::RateLimited, "later")));
+        metrics.count_verification(&Ok(verified(false)));
+        metrics.count_verification(&Ok(verified(true)));
         metrics.count_request("/api/v1/challenges", 201);
         metrics.count_request(OTHER_ROUTE, 404);
         metrics.count_request(OTHER_ROUTE, 404);
         let text = metrics.encode().unwrap();
         assert!(
-            text.contains(r#"otp_relay_sends_total{result="sent"} 1"#),
+            text.contains(r#"otp_relay_sends_total{result="sent"} 2"#),
             "{text}"
         );
         assert!(text.contains(r#"otp_relay_sends_total{result="rate_limited"} 1"#));
-        assert!(text.contains(r#"otp_relay_verifications_total{result="verified"} 1"#));
+        assert!(text.contains(r#"otp_relay_verifications_total{result="verified"} 2"#));
+        assert!(text.contains(r#"otp_relay_review_uses_total{step="sent"} 1"#));
+        assert!(text.contains(r#"otp_relay_review_uses_total{step="verified"} 1"#));
         assert!(text.contains(r#"otp_relay_http_requests_total{route="other",status="404"} 2"#));
         assert!(text.contains(r#"otp_relay_build_info{version=""#));
         assert!(!text.contains("ada@"), "{text}");

@@ -431,6 +431,14 @@ fn announce(config: &Config, mailer: &Mailer, store: &dyn Store) {
              only, so proofs from before a restart no longer verify. Set it with `otp-relay keygen --kid p1`."
         );
     }
+    if !config.review.is_empty() {
+        tracing::warn!(
+            addresses = config.review.len(),
+            "OTP_RELAY_REVIEW_ADDRESSES lists review addresses: they get no email and verify with \
+             their listed code, for anyone who knows it. Their proofs carry `review: true`; a \
+             backend that takes real sign-ups should refuse those."
+        );
+    }
     let frontend = crate::http::frontend::Frontend::of(config.static_dir.as_ref()).map_or_else(
         || "no page (API only)".to_string(),
         |frontend| frontend.describe(),

@@ -218,6 +218,30 @@ async fn the_proof_of_work_is_counted_by_level_and_by_result() {
     }
 }
 
+/// Review addresses are counted apart: a send that sent nothing, a review proof.
+#[tokio::test]
+async fn review_addresses_are_counted_by_step() {
+    let (app, port) = with_metrics(&[("OTP_RELAY_REVIEW_ADDRESSES", "rv@example.com:975310")]);
+    let before = scrape(port).await;
+    let relay = &app.relay;
+    let sent = relay.issue("rv@example.com").await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.text);
+    let verified = relay
+        .verify(&challenge_of(&sent.json), "rv@example.com", "975310")
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.text);
+    app.request_code("ordinary@example.com").await;
+    let after = scrape(port).await;
+    for (sample, by) in [
+        ("otp_relay_review_uses_total{step=sent}", 1.0),
+        ("otp_relay_review_uses_total{step=verified}", 1.0),
+        ("otp_relay_sends_total{result=sent}", 2.0),
+        ("otp_relay_verifications_total{result=verified}", 1.0),
+    ] {
+        assert_eq!(moved(&before, &after, sample), by, "{sample}");
+    }
+}
+
 #[tokio::test]
 async fn json_logs_parse_and_never_hold_the_code_or_the_address() {
     let app = TestApp::spawn_with(&[

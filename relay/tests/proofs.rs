@@ -67,9 +67,21 @@ fn script_backend(
     proof: &str,
     relay_url: &str,
 ) -> Result<String, String> {
+    script_backend_with(program, script, proof, relay_url, &[])
+}
+
+/// The same, with more environment (`ACCEPT_REVIEW_PROOFS`).
+fn script_backend_with(
+    program: &str,
+    script: &str,
+    proof: &str,
+    relay_url: &str,
+    env: &[(&str, &str)],
+) -> Result<String, String> {
     let output = std::process::Command::new(program)
         .arg(backend_dir().join(script))
         .arg(proof)
+        .envs(env.iter().copied())
         .env("SITE_ORIGIN", SITE)
         .env("RELAY_URL", ISSUER)
         .env("JWKS_URL", format!("{relay_url}/.well-known/jwks.json"))
@@ -347,4 +359,85 @@ async fn the_legacy_secret_signs_hs256_and_publishes_no_keys() {
             .unwrap()
             .contains("OTP_RELAY_PROOF_KEYS")
     );
+}
+
+/// A review address (`OTP_RELAY_REVIEW_ADDRESSES_FILE`, as an operator mounts it): no message
+/// reaches the mail server, the listed code verifies, the relay warns at start, and the proof
+/// carries `review: true`, which both backend examples refuse unless told to accept it.
+#[tokio::test]
+async fn a_review_proof_says_so_and_the_backend_examples_refuse_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("review-addresses");
+    std::fs::write(
+        &file,
+        "reviewer@shop.example:135790\n# not a comment: refused\n",
+    )
+    .unwrap();
+    let (status, said) = refused_start(&[
+        ("OTP_RELAY_DEV", "1"),
+        ("OTP_RELAY_REVIEW_ADDRESSES_FILE", &file.to_string_lossy()),
+    ]);
+    assert_ne!(status, Some(0));
+    assert!(
+        said.contains("OTP_RELAY_REVIEW_ADDRESSES: entry 2"),
+        "{said}"
+    );
+    assert!(!said.contains("135790"), "never the codes: {said}");
+    std::fs::write(&file, "reviewer@shop.example:135790\n").unwrap();
+    let app = spawn_with(&[("OTP_RELAY_REVIEW_ADDRESSES_FILE", &file.to_string_lossy())]);
+    assert!(
+        app.relay
+            .logs_once("review addresses")
+            .contains("OTP_RELAY_REVIEW_ADDRESSES lists review addresses"),
+        "a warning at start"
+    );
+
+    let reply = app
+        .relay
+        .post_from(
+            SITE,
+            "/api/v1/challenges",
+            json!({ "email": "reviewer@shop.example" }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let verified = app
+        .relay
+        .post_from(
+            SITE,
+            "/api/v1/challenges/verify",
+            json!({ "challenge": challenge_of(&reply.json), "email": "reviewer@shop.example", "code": "135790" }),
+        )
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.text);
+    // Another address's message arrives, and it is the only one: the send above sent none.
+    proof_from(&app, SITE, "someone@shop.example").await;
+    assert_eq!(app.smtp.count(), 1, "no message for the review address");
+    assert_eq!(app.smtp.last_to("someone@shop.example").code().len(), 6);
+
+    let proof = verified.json["proof"].as_str().unwrap();
+    assert_eq!(
+        decode_part(proof.split('.').nth(1).unwrap())["review"],
+        true
+    );
+    for (program, script) in [
+        ("/usr/bin/python3", "verify_proof.py"),
+        ("node", "verify_proof.mjs"),
+    ] {
+        let refused = script_backend(program, script, proof, &app.relay.url);
+        let why = refused.expect_err(script);
+        assert!(why.contains("review address"), "{script}: {why}");
+        let accepted = script_backend_with(
+            program,
+            script,
+            proof,
+            &app.relay.url,
+            &[("ACCEPT_REVIEW_PROOFS", "1")],
+        );
+        assert_eq!(
+            accepted,
+            Ok("reviewer@shop.example".to_string()),
+            "{script}"
+        );
+    }
 }

@@ -16,6 +16,7 @@ pub mod policy;
 pub mod pow;
 pub mod proof;
 pub mod random;
+pub mod review;
 pub mod secret;
 pub mod service;
 pub mod store;
@@ -25,6 +26,7 @@ pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use delivery::{Brand, CodeEmail, Delivery, DeliveryError};
 pub use error::{ApiError, Limit, Reason};
 pub use policy::{Policy, Rate};
+pub use review::ReviewAddresses;
 pub use service::{Requester, Sent, ServiceSettings, VerificationService, Verified};
 pub use store::{MemoryStore, Store, StoreError, StoreKey};
 

@@ -36,6 +36,9 @@ pub struct ProofClaims {
     pub iat: u64,
     pub exp: u64,
     pub jti: String,
+    /// Only on a review address's proof, `true`: a backend that takes real sign-ups refuses it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub review: bool,
 }
 
 /// One Ed25519 proof key and its id.
@@ -250,6 +253,7 @@ mod tests {
             iat: now,
             exp: now + 600,
             jti: "j".into(),
+            review: false,
         }
     }
 

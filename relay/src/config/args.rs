@@ -179,6 +179,15 @@ pub struct ServeArgs {
     /// A file holding the store's URL (which may hold a password), in place of OTP_RELAY_STORE.
     #[arg(long, env = "OTP_RELAY_STORE_FILE")]
     pub store_file: Option<PathBuf>,
+    /// Review addresses: `address:code` pairs, separated by commas, that get no email and
+    /// verify with the listed code (app-store review, end-to-end tests of a site); their
+    /// proofs carry `review: true`. The code is `OTP_RELAY_CODE_LENGTH` digits.
+    #[arg(long, env = "OTP_RELAY_REVIEW_ADDRESSES", hide_env_values = true)]
+    pub review_addresses: Option<SecretString>,
+    /// A file of review addresses, one `address:code` a line, in place of
+    /// OTP_RELAY_REVIEW_ADDRESSES.
+    #[arg(long, env = "OTP_RELAY_REVIEW_ADDRESSES_FILE")]
+    pub review_addresses_file: Option<PathBuf>,
     /// PEM file of the CA certificates to trust for a `rediss://` store, in place of the
     /// system's (for a Redis with a certificate from a private CA).
     #[arg(long, env = "OTP_RELAY_STORE_CA")]
@@ -286,6 +295,11 @@ impl ServeArgs {
             &mut self.store,
             self.store_file.as_deref(),
             "OTP_RELAY_STORE",
+        )?;
+        read_into(
+            &mut self.review_addresses,
+            self.review_addresses_file.as_deref(),
+            "OTP_RELAY_REVIEW_ADDRESSES",
         )
     }
 

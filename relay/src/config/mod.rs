@@ -25,7 +25,7 @@ use crate::core::keys::KeyRing;
 use crate::core::pow::PowSettings;
 use crate::core::proof::ProofKeys;
 use crate::core::secret::SecretString;
-use crate::core::{Policy, ServiceSettings};
+use crate::core::{Policy, ReviewAddresses, ServiceSettings};
 use crate::mail::SmtpSettings;
 use clap::{Args, FromArgMatches};
 use ipnet::IpNet;
@@ -67,6 +67,8 @@ pub struct Config {
     pub pow: PowSettings,
     /// How long the relay serves on after it was told to stop, `/readyz` at 503.
     pub drain: Duration,
+    /// Addresses with a fixed code and no email.
+    pub review: ReviewAddresses,
 }
 
 /// The outbox shows every code to whoever asks, so it is never what a blank setting gives (A13):
@@ -186,6 +188,17 @@ impl Config {
                 .map_err(ConfigError::of("OTP_RELAY_BRANDING"))?,
             None => std::collections::HashMap::new(),
         };
+        let review = match &args.review_addresses {
+            Some(spec) => {
+                ReviewAddresses::parse(spec.expose(), policy.code_length).map_err(|message| {
+                    ConfigError::new(
+                        "OTP_RELAY_REVIEW_ADDRESSES",
+                        format!("OTP_RELAY_REVIEW_ADDRESSES: {message}"),
+                    )
+                })?
+            }
+            None => ReviewAddresses::default(),
+        };
         // Checked last, so that a setting that is wrong is named before one that is missing.
         mail_mode(&args)?;
 
@@ -212,6 +225,7 @@ impl Config {
             limit_sketch_width: args.limit_sketch_width,
             pow,
             drain: args.drain,
+            review,
         })
     }
 
@@ -225,6 +239,7 @@ impl Config {
             public_host: self.public_host.clone(),
             branding: self.branding.clone(),
             pow: self.pow.clone(),
+            review: self.review.clone(),
         }
     }
 

@@ -542,3 +542,34 @@ fn what_a_secret_file_holds_never_appears_in_an_error() {
         assert!(!refused.contains(marker), "{flag}: {refused}");
     }
 }
+
+#[test]
+fn review_addresses_must_be_addresses_with_codes_of_the_code_length() {
+    let config = serve(&["--review-addresses", "review@example.com:123456"]).unwrap();
+    assert_eq!(config.review.len(), 1);
+    let eight = serve(&[
+        "--code-length",
+        "8",
+        "--review-addresses",
+        "review@example.com:12345678",
+    ])
+    .unwrap();
+    assert_eq!(eight.review.len(), 1);
+    for (spec, says) in [
+        ("review@example.com:1234567", "must be 6 digits"),
+        ("review@example.com", "is not address:code"),
+        ("review@@example.com:123456", "entry 1"),
+        ("a@example.com:111111,<x>@example.com:222222", "entry 2"),
+    ] {
+        let error = serve(&["--review-addresses", spec]).unwrap_err();
+        assert!(error.starts_with("OTP_RELAY_REVIEW_ADDRESSES: "), "{error}");
+        assert!(error.contains(says), "{spec}: {error}");
+        assert!(
+            !error.contains("222222") && !error.contains("1234567"),
+            "{error}"
+        );
+    }
+    // Eight-digit codes on six-digit relays are caught too.
+    let error = serve(&["--review-addresses", "review@example.com:12345678"]).unwrap_err();
+    assert!(error.contains("must be 6 digits"), "{error}");
+}

@@ -2,7 +2,7 @@
 //! development outbox. Every rule of the flow is shown here in milliseconds: the verification
 //! order ([`order`]), every API error code ([`codes`]), expiry, windows and budgets
 //! ([`windows`]), budgets shared out per network ([`lockout`]), the proof of work a send costs
-//! ([`pow`]), and what a security review found ([`review`]). The black-box tier (`relay/tests/`, `tests/`) keeps what only a real binary, a
+//! ([`pow`]), what a security review found ([`review`]), and review addresses ([`review_addresses`]). The black-box tier (`relay/tests/`, `tests/`) keeps what only a real binary, a
 //! real mail server or a real browser can show.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -13,6 +13,7 @@ mod order;
 mod pow;
 mod redis_memory;
 mod review;
+mod review_addresses;
 mod windows;
 mod words;
 

@@ -150,6 +150,45 @@ async fn happy_path_verifies_and_hands_the_proof_to_the_page() {
     .await;
 }
 
+/// A review address (`OTP_RELAY_REVIEW_ADDRESSES`) through the real page: it pays the proof of
+/// work as anyone does, no message reaches the mail server, the listed code verifies, and the
+/// proof the page receives says `review: true`.
+#[tokio::test]
+async fn a_review_address_verifies_with_its_listed_code_and_no_email() {
+    let app = Arc::new(app(&[(
+        "OTP_RELAY_REVIEW_ADDRESSES",
+        "appstore@example.com:314159",
+    )]));
+    let shared = Arc::clone(&app);
+    with_browser("review_address", |client| async move {
+        let app = shared;
+        open(&client, &app).await;
+        request_code(&client, "appstore@example.com").await;
+        wait_for_text(&client, ".otp-hint", "appstore@example.com").await;
+        type_code(&client, "314159").await;
+        wait_for_text(&client, ".otp-success", "appstore@example.com is verified").await;
+        let events = events(&client).await;
+        let verified = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["type"] == "verified")
+            .expect("otp-verified");
+        let proof = verified["detail"]["proof"].as_str().unwrap();
+        use base64::Engine;
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(proof.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims["review"], true, "{claims}");
+        assert_eq!(claims["email"], "appstore@example.com");
+        assert_eq!(app.smtp.count(), 0, "no message for a review address");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_wrong_code_then_the_right_one() {
     let app = Arc::new(app(&[]));
