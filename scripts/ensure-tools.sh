@@ -9,7 +9,8 @@
 #   static:  the x86_64-unknown-linux-musl target, musl-gcc (Debian's musl-tools) for the C the
 #            relay compiles in (ring, mimalloc), cargo-cyclonedx for the SBOM
 #   image:   podman, buildah and runc (Debian), which build and run the image offline
-#   test:    the test peers: aiosmtpd, PyJWT, Chromium and ChromeDriver (Debian packages)
+#   test:    the test peers: aiosmtpd, PyJWT, Chromium and ChromeDriver (Debian packages), Node
+#            packages, and the PyPI tools in a virtual environment
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -97,6 +98,37 @@ need_node_altcha() {
     npm ci --silent --no-audit --no-fund --prefix tests/altcha >/dev/null
 }
 
+# TypeScript and React's types for the check of the widget's declarations
+# (tests/typescript/check.sh; pinned in tests/typescript/package-lock.json, which also links
+# frontend/npm as @otp-relay/widget).
+need_node_typescript() {
+    local pinned react
+    pinned=$(sed -n 's/.*"typescript": "\(.*\)".*/\1/p' tests/typescript/package.json)
+    react=$(sed -n 's/.*"@types\/react": "\(.*\)".*/\1/p' tests/typescript/package.json)
+    if grep -q "\"version\": \"$pinned\"" tests/typescript/node_modules/typescript/package.json 2>/dev/null &&
+        grep -q "\"version\": \"$react\"" tests/typescript/node_modules/@types/react/package.json 2>/dev/null; then
+        return 0
+    fi
+    echo "ensure-tools: installing typescript@$pinned and @types/react@$react for the widget's type checks" >&2
+    npm ci --silent --no-audit --no-fund --prefix tests/typescript >/dev/null
+}
+
+# The PyPI test tools (Schemathesis, openapi-spec-validator, standardwebhooks), every package
+# pinned in tests/python/requirements.lock, in a virtual environment of their own
+# ($TOOLS_DIR/venv), never in the system's Python. Reinstalled when the lock file changes.
+need_python_venv() {
+    local venv="$TOOLS_DIR/venv" lock=tests/python/requirements.lock stamp
+    stamp=$(sha256sum "$lock" | cut -d' ' -f1)
+    if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.lock-sha256" 2>/dev/null)" = "$stamp" ]; then
+        return 0
+    fi
+    echo "ensure-tools: installing the PyPI test tools into $venv" >&2
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$lock"
+    echo "$stamp" > "$venv/.lock-sha256"
+}
+
 frontend_tools() {
     need_rust_target wasm32-unknown-unknown
     need_cargo_tool trunk trunk "$TRUNK_VERSION" --locked
@@ -132,11 +164,15 @@ case "$want" in
         # The SMTP server the tests run (aiosmtpd for Debian's own python3), PyJWT with its
         # Ed25519 support for the Python backend example, the Prometheus text parser and YAML
         # for the metrics and the ops/ files, the browser and its WebDriver, Redis (a node, a
-        # cluster) for the shared store, jose for the Node backend example, and ALTCHA's library.
+        # cluster) for the shared store, jose for the Node backend example, ALTCHA's library,
+        # TypeScript with React's types for the widget's declarations, and the PyPI tools that
+        # check the OpenAPI document and the webhook's signatures.
         need_deb python3-aiosmtpd python3-jwt python3-cryptography python3-prometheus-client \
             python3-yaml chromium chromium-driver redis-server redis-tools systemd
         need_node_backend
         need_node_altcha
+        need_node_typescript
+        need_python_venv
         ;;
     *) echo "usage: $0 build|release|static|image|test" >&2; exit 2 ;;
 esac

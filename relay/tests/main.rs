@@ -18,4 +18,5 @@ mod proofs;
 mod readme;
 mod shared_store;
 mod terminal;
+mod webhook;
 mod widget;

@@ -180,6 +180,27 @@ async fn without_a_build_the_widget_paths_say_what_is_missing() {
     assert!(said.contains("OTP_RELAY_STATIC_DIR"), "{said}");
 }
 
+/// The TypeScript declarations are served beside the loader, the same bytes as the types
+/// package in `frontend/npm/`, with or without a built frontend.
+#[tokio::test]
+async fn the_typescript_declarations_are_served_beside_the_loader() {
+    let relay = RelayProcess::dev(&[]);
+    for (path, file) in [
+        ("/widget/v1/otp-verify.d.ts", "otp-verify.d.ts"),
+        ("/widget/v1/react.d.ts", "react.d.ts"),
+    ] {
+        let (status, headers, body) = get(&relay, path, &[("origin", "https://any.example")]).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(
+            headers["content-type"],
+            "application/typescript; charset=utf-8"
+        );
+        assert_eq!(headers["access-control-allow-origin"], "*");
+        let package = std::fs::read(workspace_root().join("frontend/npm").join(file)).unwrap();
+        assert_eq!(body, package, "{path}");
+    }
+}
+
 #[tokio::test]
 async fn the_status_tells_a_page_whether_its_origin_is_allowed() {
     let relay = RelayProcess::dev(&[(

@@ -4,7 +4,7 @@
 //! messages, never out of the relay's internals. [`browser`] drives headless Chromium.
 //!
 //! One module per peer: `relay` (the binary, its store, `TestApp`), `smtp`, `redis` (a node or a
-//! cluster), `tls_proxy`, `site` (another origin), `certs`, `keys` (secrets and the proof check a
+//! cluster), `tls_proxy`, `webhook` (a receiver that checks signatures), `site` (another origin), `certs`, `keys` (secrets and the proof check a
 //! backend runs), `support` (paths, ports, helper processes). Everything is re-exported here, so
 //! a test needs `use otp_relay_tests::*` only.
 
@@ -19,6 +19,7 @@ mod site;
 mod smtp;
 mod support;
 mod tls_proxy;
+mod webhook;
 
 pub use certs::*;
 pub use keys::*;
@@ -28,6 +29,7 @@ pub use site::*;
 pub use smtp::*;
 pub use support::*;
 pub use tls_proxy::*;
+pub use webhook::*;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

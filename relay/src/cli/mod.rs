@@ -25,11 +25,15 @@ pub enum Command {
     /// Serve the HTTP API (and, optionally, a built frontend).
     Serve(Box<ServeArgs>),
     /// Print a fresh random 32-byte secret, base64url: with `--kid ID` as `ID:secret`, ready for
-    /// OTP_RELAY_SECRET (a challenge key) or OTP_RELAY_PROOF_KEYS (an Ed25519 proof key).
+    /// OTP_RELAY_SECRET (a challenge key) or OTP_RELAY_PROOF_KEYS (an Ed25519 proof key); with
+    /// `--webhook`, a `whsec_` secret for OTP_RELAY_WEBHOOK_SECRET and the receiver.
     Keygen {
         /// The key id to put before the secret (1 to 16 of A-Z a-z 0-9 - _).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "webhook")]
         kid: Option<String>,
+        /// A webhook signing secret: `whsec_` and base64 of 32 random bytes.
+        #[arg(long)]
+        webhook: bool,
     },
     /// Verify an address from the terminal: ask a relay for a code, type it in (or pipe it).
     ///
@@ -96,7 +100,11 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     match cli.command {
-        Command::Keygen { kid } => {
+        Command::Keygen { webhook: true, .. } => {
+            println!("{}", crate::mail::webhook::random_secret());
+            ExitCode::SUCCESS
+        }
+        Command::Keygen { kid, .. } => {
             let secret = crate::core::keys::random_secret();
             let Some(kid) = kid else {
                 println!("{secret}");

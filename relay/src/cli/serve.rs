@@ -6,14 +6,17 @@ use crate::core::clock;
 use crate::mail::Mailer;
 use std::process::ExitCode;
 
-/// The mailer the configuration asks for: the development outbox in development mode, else SMTP
-/// (the configuration has checked that one of them is set).
+/// The mailer the configuration asks for: the development outbox in development mode, else the
+/// webhook or SMTP (the configuration has checked that exactly one of them is set).
 pub fn mailer_for(
     config: &Config,
     clock: std::sync::Arc<dyn crate::core::Clock>,
 ) -> Result<Mailer, String> {
     if config.dev {
         return Ok(Mailer::outbox(clock, &config.smtp.from));
+    }
+    if let Some(settings) = config.smtp.webhook_settings() {
+        return Mailer::webhook(&settings, clock);
     }
     match config.smtp.smtp_settings() {
         Some(settings) => Mailer::smtp(&settings),

@@ -29,6 +29,21 @@ pub struct SmtpArgs {
         default_value = "otp-relay <no-reply@localhost.localdomain>"
     )]
     pub from: String,
+    /// Deliver codes by a signed HTTP POST to this URL instead of SMTP (Standard Webhooks):
+    /// https://, or http:// to a loopback host only.
+    #[arg(long, env = "OTP_RELAY_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// The webhook's signing secrets, `whsec_` + base64 (24 to 64 bytes), separated by spaces or
+    /// commas: each signs, so a receiver's secret is rotated by listing the new one beside the
+    /// old one.
+    #[arg(long, env = "OTP_RELAY_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<SecretString>,
+    /// A file holding the webhook's secrets, in place of OTP_RELAY_WEBHOOK_SECRET.
+    #[arg(long, env = "OTP_RELAY_WEBHOOK_SECRET_FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// How long the webhook may take to answer before the send counts as failed.
+    #[arg(long, env = "OTP_RELAY_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub webhook_timeout: Duration,
 }
 
 /// Everything `serve` accepts.
@@ -249,13 +264,33 @@ pub enum LogFormat {
 }
 
 impl SmtpArgs {
-    /// Takes the SMTP URL from its file (`OTP_RELAY_SMTP_URL_FILE`), if one is named.
+    /// Takes the SMTP URL and the webhook's secrets from their files
+    /// (`OTP_RELAY_SMTP_URL_FILE`, `OTP_RELAY_WEBHOOK_SECRET_FILE`), if named.
     pub fn read_secret_files(&mut self) -> Result<(), ConfigError> {
         super::secret_files::read_into(
             &mut self.smtp_url,
             self.smtp_url_file.as_deref(),
             "OTP_RELAY_SMTP_URL",
+        )?;
+        super::secret_files::read_into(
+            &mut self.webhook_secret,
+            self.webhook_secret_file.as_deref(),
+            "OTP_RELAY_WEBHOOK_SECRET",
         )
+    }
+
+    /// The webhook's settings, when a webhook URL is set and not blank.
+    pub fn webhook_settings(&self) -> Option<WebhookSettings<'_>> {
+        let url = self.webhook_url.as_deref()?.trim();
+        (!url.is_empty()).then(|| WebhookSettings {
+            url,
+            secrets: self
+                .webhook_secret
+                .as_ref()
+                .map_or("", |secret| secret.expose()),
+            from: &self.from,
+            timeout: self.webhook_timeout,
+        })
     }
 
     /// The SMTP settings, when an SMTP URL is set and not blank.

@@ -26,7 +26,7 @@ use crate::core::pow::PowSettings;
 use crate::core::proof::ProofKeys;
 use crate::core::secret::SecretString;
 use crate::core::{Policy, ReviewAddresses, ServiceSettings};
-use crate::mail::SmtpSettings;
+use crate::mail::{SmtpSettings, WebhookSettings};
 use clap::{Args, FromArgMatches};
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
@@ -74,7 +74,20 @@ pub struct Config {
 /// The outbox shows every code to whoever asks, so it is never what a blank setting gives (A13):
 /// it takes an explicit switch, and then only this machine can reach it.
 fn mail_mode(args: &ServeArgs) -> Result<(), ConfigError> {
-    match (args.dev, args.smtp.smtp_settings().is_some()) {
+    let webhook = args.smtp.webhook_settings();
+    if let Some(settings) = &webhook {
+        crate::mail::WebhookTarget::parse(settings.url, settings.secrets)
+            .map_err(ConfigError::of("OTP_RELAY_WEBHOOK_URL"))?;
+    }
+    let smtp = args.smtp.smtp_settings().is_some();
+    if webhook.is_some() && (smtp || args.dev) {
+        return Err(ConfigError::new(
+            "OTP_RELAY_WEBHOOK_URL",
+            "OTP_RELAY_WEBHOOK_URL is set with OTP_RELAY_SMTP_URL or OTP_RELAY_DEV: codes go one \
+             way only. Keep the webhook and unset the other, or unset OTP_RELAY_WEBHOOK_URL.",
+        ));
+    }
+    match (args.dev, smtp || webhook.is_some()) {
         (false, false) => Err(ConfigError::new("OTP_RELAY_SMTP_URL", NO_MAIL_SERVER)),
         (true, true) => Err(ConfigError::new(
             "OTP_RELAY_DEV",
@@ -98,7 +111,8 @@ fn mail_mode(args: &ServeArgs) -> Result<(), ConfigError> {
 
 /// What `serve` says when there is neither a mail server nor development mode.
 pub const NO_MAIL_SERVER: &str = "no mail server is configured, so no code could be sent. \
-Set OTP_RELAY_SMTP_URL (e.g. smtps://user:pass@smtp.example.com:465) to send codes by email, or \
+Set OTP_RELAY_SMTP_URL (e.g. smtps://user:pass@smtp.example.com:465) to send codes by email \
+(or OTP_RELAY_WEBHOOK_URL with OTP_RELAY_WEBHOOK_SECRET to hand them to a service of yours), or \
 start with --dev (OTP_RELAY_DEV=1) to try the relay on this machine with a development outbox \
 that shows the codes instead of sending them.";
 

@@ -573,3 +573,63 @@ fn review_addresses_must_be_addresses_with_codes_of_the_code_length() {
     let error = serve(&["--review-addresses", "review@example.com:12345678"]).unwrap_err();
     assert!(error.contains("must be 6 digits"), "{error}");
 }
+
+#[test]
+fn a_webhook_takes_the_place_of_smtp_and_only_with_a_secret_over_https() {
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let config = serve_plain(&[
+        "--webhook-url",
+        "https://hooks.example/otp",
+        "--webhook-secret",
+        secret,
+    ])
+    .unwrap();
+    assert!(config.smtp.webhook_settings().is_some());
+    for (args, says) in [
+        (
+            vec!["--webhook-url", "https://hooks.example/otp"],
+            "OTP_RELAY_WEBHOOK_SECRET is required",
+        ),
+        (
+            vec![
+                "--webhook-url",
+                "http://hooks.example/otp",
+                "--webhook-secret",
+                secret,
+            ],
+            "must be https://",
+        ),
+        (
+            vec![
+                "--webhook-url",
+                "https://hooks.example/otp",
+                "--webhook-secret",
+                secret,
+                "--smtp-url",
+                "smtp://127.0.0.1:2525",
+            ],
+            "codes go one way only",
+        ),
+        (
+            vec![
+                "--webhook-url",
+                "https://hooks.example/otp",
+                "--webhook-secret",
+                "whsec_c2hvcnQ=",
+            ],
+            "24 to 64 random bytes",
+        ),
+    ] {
+        let error = serve_plain(&args).unwrap_err();
+        assert!(error.contains(says), "{args:?}: {error}");
+        assert!(!error.contains("MfKQ9r8"), "never the secret: {error}");
+    }
+    let error = serve(&[
+        "--webhook-url",
+        "http://127.0.0.1:9/otp",
+        "--webhook-secret",
+        secret,
+    ])
+    .unwrap_err();
+    assert!(error.contains("codes go one way only"), "{error}");
+}

@@ -24,9 +24,29 @@ const LOADER: &str = "otp-verify.js";
 pub(super) fn routes() -> Router<SharedApp> {
     Router::new()
         .route("/widget/v1/otp-verify.js", get(loader))
+        .route("/widget/v1/otp-verify.d.ts", get(|| types(TYPES)))
+        .route("/widget/v1/react.d.ts", get(|| types(REACT_TYPES)))
         .route("/widget/v1/status", get(status))
         .route("/widget/v1/i18n/{file}", get(catalogue))
         .route("/widget/v1/{file}", get(asset))
+}
+
+/// The loader's TypeScript declarations and their React augmentation (`frontend/npm/`, the
+/// `@otp-relay/widget` types package), built into the relay so that they always describe the
+/// loader beside them, with or without a built frontend.
+const TYPES: &str = include_str!("../../../frontend/npm/otp-verify.d.ts");
+const REACT_TYPES: &str = include_str!("../../../frontend/npm/react.d.ts");
+
+/// `GET /widget/v1/otp-verify.d.ts`, `GET /widget/v1/react.d.ts`: public, revalidated like the
+/// loader they describe.
+async fn types(text: &'static str) -> Response {
+    let mut response = text.into_response();
+    public_headers(
+        response.headers_mut(),
+        "application/typescript; charset=utf-8",
+        "no-cache",
+    );
+    response
 }
 
 /// `GET /widget/v1/i18n/<lang>.txt`: the page's and the widget's messages in one language

@@ -103,7 +103,7 @@ fixed_header!(
 
 /// The sender of `message`: a site's own (`OTP_RELAY_BRANDING`, checked at start, so it
 /// parses), else `default` (`OTP_RELAY_FROM`).
-fn sender(message: &RenderedMessage, default: &Mailbox) -> Mailbox {
+pub(crate) fn sender(message: &RenderedMessage, default: &Mailbox) -> Mailbox {
     message
         .from
         .as_deref()

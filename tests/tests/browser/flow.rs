@@ -189,6 +189,47 @@ async fn a_review_address_verifies_with_its_listed_code_and_no_email() {
     .await;
 }
 
+/// Codes delivered by webhook (`OTP_RELAY_WEBHOOK_URL`) to a receiver that checks each
+/// signature with the `standardwebhooks` library: the person goes through the real page with the
+/// code the webhook carried, and the page gets its proof.
+#[tokio::test]
+async fn a_webhook_delivers_the_code_for_the_whole_flow() {
+    let receiver = Arc::new(WebhookReceiver::start());
+    let dist = dist_dir().display().to_string();
+    let mut env = receiver.relay_env();
+    env.push(("OTP_RELAY_STATIC_DIR".into(), dist));
+    env.push(("OTP_RELAY_POW".into(), "on".into()));
+    let relay = Arc::new(RelayProcess::start(&env));
+    let (shared_relay, shared_receiver) = (Arc::clone(&relay), Arc::clone(&receiver));
+    with_browser("webhook_flow", |client| async move {
+        open_url(&client, &shared_relay.url).await;
+        request_code(&client, "hooked@example.com").await;
+        wait_for_text(&client, ".otp-hint", "hooked@example.com").await;
+        let code = shared_receiver.last_to("hooked@example.com")["code"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        type_code(&client, &code).await;
+        wait_for_text(&client, ".otp-success", "hooked@example.com is verified").await;
+        let events = events(&client).await;
+        assert!(
+            events
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["type"] == "verified" && e["detail"]["proof"].as_str().is_some()),
+            "{events}"
+        );
+    })
+    .await;
+    assert!(
+        receiver
+            .received()
+            .iter()
+            .all(|entry| entry["verified"] == true)
+    );
+}
+
 #[tokio::test]
 async fn a_wrong_code_then_the_right_one() {
     let app = Arc::new(app(&[]));
