@@ -53,7 +53,7 @@ pub struct BuildLabels {
 /// The routes whose series exist from the start at zero, for the alert rules and dashboards
 /// that name them. Every route is counted under its own label whether listed here or not
 /// (`MatchedPath`); what no route matched (a file, a wrong path) is `other`.
-pub const ROUTES: [&str; 13] = [
+pub const ROUTES: [&str; 16] = [
     "/api/v1/pow",
     "/api/v1/challenges",
     "/api/v1/challenges/resend",
@@ -64,6 +64,9 @@ pub const ROUTES: [&str; 13] = [
     "/.well-known/jwks.json",
     "/dev/outbox",
     "/widget/v1/otp-verify.js",
+    "/widget/v1/otp-verify.d.ts",
+    "/widget/v1/react.d.ts",
+    "/api/v1/openapi.json",
     "/widget/v1/status",
     "/widget/v1/i18n/{file}",
     "/widget/v1/{file}",

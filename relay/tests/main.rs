@@ -12,6 +12,7 @@ mod flow;
 mod image;
 mod languages;
 mod layout;
+mod openapi;
 mod operations;
 mod pow;
 mod proofs;

@@ -59,3 +59,80 @@ async fn the_curl_example_works_as_written() {
     let verified: Value = serde_json::from_str(&bash(&verify)).unwrap();
     assert_eq!(verified["verified"], true, "{verified}");
 }
+
+/// The shell block that follows `marker` in the README.
+fn block_after(marker: &str) -> String {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let after = readme
+        .split_once(marker)
+        .unwrap_or_else(|| panic!("the README has {marker:?}"))
+        .1;
+    let block = after.split_once("```sh\n").unwrap().1;
+    block.split_once("```").unwrap().0.to_string()
+}
+
+/// "Review addresses": the relay started with the variable as the block writes it, then the
+/// block's send and verify as written: nothing in the outbox, a proof that says `review`.
+#[tokio::test]
+async fn the_review_address_example_works_as_written() {
+    let block = block_after("List them as `address:code` pairs");
+    let first = block.lines().next().unwrap();
+    let setting = first
+        .strip_suffix(" make run")
+        .expect("VARIABLE=value make run");
+    let (name, value) = setting.split_once('=').unwrap();
+    let relay = RelayProcess::dev(&[
+        (name.to_string(), value.trim_matches('\'').to_string()),
+        ("OTP_RELAY_POW".into(), "on".into()),
+    ]);
+    let block = block.replace("http://127.0.0.1:8787", &relay.url).replace(
+        "make -s pow",
+        &format!("{} pow --relay {}", relay_binary().display(), relay.url),
+    );
+    let commands: Vec<String> = block
+        .split("\ncurl")
+        .skip(1)
+        .map(|command| format!("curl{command}"))
+        .collect();
+    assert_eq!(commands.len(), 2, "a send, then a verify: {block}");
+    let sent: Value = serde_json::from_str(&bash(&commands[0])).unwrap();
+    let challenge = sent["challenge"].as_str().expect("a challenge").to_string();
+    assert!(
+        relay.outbox().await.is_empty(),
+        "no email for a review address"
+    );
+    let verified: Value = serde_json::from_str(&bash(
+        &commands[1].replace("<challenge from above>", &challenge),
+    ))
+    .unwrap();
+    assert_eq!(verified["verified"], true, "{verified}");
+    assert_eq!(
+        claims_of(verified["proof"].as_str().unwrap())["review"],
+        true
+    );
+}
+
+/// "The OpenAPI document": the curl command as written saves the committed document.
+#[tokio::test]
+async fn the_openapi_example_works_as_written() {
+    let relay = RelayProcess::dev(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let command =
+        block_after("While\n`make run` is running:").replace("http://127.0.0.1:8787", &relay.url);
+    bash(&format!("cd {} && {command}", dir.path().display()));
+    let saved = std::fs::read_to_string(dir.path().join("otp-relay.openapi.json")).unwrap();
+    let committed = std::fs::read_to_string(workspace_root().join("docs/openapi.json")).unwrap();
+    assert!(saved == committed);
+}
+
+/// A JWT's claims, unchecked (the proof tests check signatures).
+fn claims_of(jwt: &str) -> Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}

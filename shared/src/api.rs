@@ -5,44 +5,72 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/challenges`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"email": "Ada@Example.com", "pow": "eyJhbGdvcml0aG0iOiJTSEEtMjU2IiwiY2hhbGxlbmdlIjoi4oCmIn0", "lang": "en"})))]
 pub struct CreateChallengeRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub email: String,
     /// A solved proof of work (`crate::pow`): base64 of ALTCHA's solution payload as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub pow: Option<String>,
     /// The language the client shows (a BCP 47 tag such as `de`): the email and the `message` of
     /// a refusal are written in it. Without it, or in a language the relay does not speak, the
     /// request's `Accept-Language` decides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(nullable = false, example = "de", max_length = 35)
+    )]
     pub lang: Option<String>,
 }
 
 /// `POST /api/v1/challenges/resend`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"challenge": "AQFrMQ…", "email": "ada@example.com", "pow": "eyJhbGdvcml0aG0iOiJTSEEtMjU2IiwiY2hhbGxlbmdlIjoi4oCmIn0"})))]
 pub struct ResendRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 166))]
     pub challenge: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub email: String,
     /// As in [`CreateChallengeRequest::pow`]: each send pays its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub pow: Option<String>,
     /// As in [`CreateChallengeRequest::lang`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(nullable = false, example = "de", max_length = 35)
+    )]
     pub lang: Option<String>,
 }
 
 /// `POST /api/v1/challenges/verify`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"challenge": "AQFrMQ…", "email": "ada@example.com", "code": "042137"})))]
 pub struct VerifyRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 166))]
     pub challenge: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 9))]
     pub code: String,
     /// As in [`CreateChallengeRequest::lang`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(nullable = false, example = "de", max_length = 35)
+    )]
     pub lang: Option<String>,
 }
 
 /// 201 from `challenges`, 200 from `challenges/resend`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"challenge": "AQFrMQ…", "email": "ada@example.com", "code_length": 6, "expires_at": "2026-11-21T10:05:00Z", "resend_at": "2026-11-21T10:00:30Z", "attempts_left": 3, "sends_left": 2})))]
 pub struct ChallengeResponse {
     /// Opaque to clients: sent back as is to resend and verify.
     pub challenge: String,
@@ -59,6 +87,8 @@ pub struct ChallengeResponse {
 
 /// 200 from `challenges/verify`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"verified": true, "email": "ada@example.com", "proof": "eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCIsImtpZCI6InAxIn0.…", "proof_expires_at": "2026-11-21T10:10:00Z"})))]
 pub struct VerifyResponse {
     pub verified: bool,
     pub email: String,
@@ -70,34 +100,44 @@ pub struct VerifyResponse {
 
 /// Every error response: `{"error": {...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"error": {"code": "wrong_code", "message": "That code is not right. 2 attempts left.", "attempts_left": 2}})))]
 pub struct ErrorResponse {
     pub error: ErrorDetail,
 }
 
 /// The body of an error: what clients branch on and what a person reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     pub code: ErrorCode,
     pub message: String,
     /// With `wrong_code`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub attempts_left: Option<u32>,
     /// With `rate_limited`, in whole seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub retry_after: Option<u64>,
     /// With `pow_required`: a fresh challenge to solve before trying again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub pow: Option<crate::pow::PowChallenge>,
 }
 
 /// `GET /healthz`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"status": "ok"})))]
 pub struct Health {
     pub status: String,
 }
 
 /// `GET /widget/v1/status`: what a widget needs to know before it starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"origin": "https://shop.example", "allowed": true, "message": null, "dev_outbox": false})))]
 pub struct WidgetStatus {
     /// The request's `Origin`, if it sent one.
     pub origin: Option<String>,
@@ -112,11 +152,13 @@ pub struct WidgetStatus {
     /// message slot in the order the browser build numbers them (`None` for a plural form the
     /// language does not use).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub messages: Option<Vec<Option<String>>>,
 }
 
 /// One simulated email in the development outbox (`GET /dev/outbox` as JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutboxEntry {
     pub to: String,
     pub subject: String,

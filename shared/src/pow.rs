@@ -17,6 +17,7 @@ pub const ALGORITHM: &str = "SHA-256";
 
 /// `GET /api/v1/pow`, and the `pow` field of a `pow_required` error: ALTCHA's challenge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PowChallenge {
     pub algorithm: String,
     /// Hex SHA-256 of the salt followed by the secret number in decimal.

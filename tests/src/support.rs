@@ -38,3 +38,27 @@ pub(crate) fn ready_port(child: &mut Child, what: &str) -> u16 {
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
+
+/// A program of the PyPI test tools' virtual environment (`scripts/ensure-tools.sh test`):
+/// `python`, `schemathesis`, `openapi-spec-validator`.
+pub fn venv_bin(program: &str) -> PathBuf {
+    let tools = std::env::var_os("OTP_RELAY_TOOLS").map_or_else(
+        || {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/otp-relay/tools")
+        },
+        PathBuf::from,
+    );
+    let path = tools.join("venv/bin").join(program);
+    assert!(
+        path.exists(),
+        "{} is missing: `make test-tools` installs the PyPI test tools",
+        path.display()
+    );
+    path
+}
+
+/// The Python of that environment.
+pub fn venv_python() -> PathBuf {
+    venv_bin("python")
+}

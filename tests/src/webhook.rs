@@ -4,24 +4,6 @@
 
 use super::*;
 
-/// The Python of the PyPI test tools' virtual environment (`scripts/ensure-tools.sh test`).
-pub fn venv_python() -> PathBuf {
-    let tools = std::env::var_os("OTP_RELAY_TOOLS").map_or_else(
-        || {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/otp-relay/tools")
-        },
-        PathBuf::from,
-    );
-    let python = tools.join("venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: `make test-tools` installs the PyPI test tools",
-        python.display()
-    );
-    python
-}
-
 /// A webhook secret in the specification's form, as `otp-relay keygen --webhook` makes one.
 pub fn webhook_secret() -> String {
     otp_relay::mail::webhook::random_secret()

@@ -262,6 +262,19 @@ pub fn check(
     check_for(keys, solution, &network_tag(keys, ip), now)
 }
 
+/// The solution a client sent as `pow`: base64 (padded or not) of ALTCHA's solution payload as
+/// JSON. `None` for anything else, which is a wrong proof of work like any other
+/// ([`PowRefusal::Invalid`]): a client that sent one gets a fresh challenge, not a dead end.
+pub fn decode_solution(text: &str) -> Option<PowSolution> {
+    use base64::Engine;
+    let text = text.trim();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
 /// [`check`] for a client of the network whose tag is `net`.
 pub fn check_for(
     keys: &KeyRing,

@@ -26,7 +26,7 @@ use crate::review::ReviewAddresses;
 use crate::store::{AddressId, Count, Outcome, Plan, Step, Store, StoreKey};
 use crate::token::{Challenge, TokenError, address_tag, site_tag};
 use hmac::Mac;
-use otp_relay_shared::pow::{PowChallenge, PowSolution};
+use otp_relay_shared::pow::PowChallenge;
 use otp_relay_shared::{Code, CodeError, EmailAddress};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -364,15 +364,16 @@ impl VerificationService {
     /// the store. `Ok(None)`: `requester` needs none.
     fn check_payment(
         &self,
-        solution: Option<&PowSolution>,
+        solution: Option<&str>,
         requester: &Requester,
         net: &str,
     ) -> Result<Option<CheckedSolution>, PowRefusal> {
         if !self.settings.pow.required_of(requester.ip) {
             return Ok(None);
         }
-        let solution = solution.ok_or(PowRefusal::Missing)?;
-        crate::pow::check_for(&self.settings.keys, solution, net, self.clock.now()).map(Some)
+        let sent = solution.ok_or(PowRefusal::Missing)?;
+        let solution = crate::pow::decode_solution(sent).ok_or(PowRefusal::Invalid)?;
+        crate::pow::check_for(&self.settings.keys, &solution, net, self.clock.now()).map(Some)
     }
 
     /// Adds a send's payment to `request`: the solution must be at least as hard as the
@@ -384,7 +385,7 @@ impl VerificationService {
     fn add_payment(
         &self,
         request: &mut Request,
-        solution: Option<&PowSolution>,
+        solution: Option<&str>,
         requester: &Requester,
     ) -> Result<Option<u64>, Refusal> {
         let checked = match self.check_payment(solution, requester, &request.net()) {
@@ -443,7 +444,7 @@ impl VerificationService {
     pub async fn issue(
         &self,
         raw_email: &str,
-        pow: Option<&PowSolution>,
+        pow: Option<&str>,
         requester: &Requester,
     ) -> Result<Sent, ApiError> {
         let email = parse_email(raw_email)?;
@@ -528,7 +529,7 @@ impl VerificationService {
         &self,
         token: &str,
         raw_email: &str,
-        pow: Option<&PowSolution>,
+        pow: Option<&str>,
         requester: &Requester,
     ) -> Result<Sent, ApiError> {
         let email = parse_email(raw_email)?;

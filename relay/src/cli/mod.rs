@@ -35,6 +35,9 @@ pub enum Command {
         #[arg(long)]
         webhook: bool,
     },
+    /// Print the API's OpenAPI 3.1 document (what `GET /api/v1/openapi.json` serves, and
+    /// docs/openapi.json).
+    Openapi,
     /// Verify an address from the terminal: ask a relay for a code, type it in (or pipe it).
     ///
     /// Exit codes: 0 verified, 2 invalid input (or the input ended), 3 wrong code (attempts used
@@ -123,6 +126,10 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Serve(args) => runtime.block_on(serve::run(*args)),
+        Command::Openapi => {
+            print!("{}", crate::http::openapi::document());
+            ExitCode::SUCCESS
+        }
         Command::Healthcheck {
             listen,
             url,

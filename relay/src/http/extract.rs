@@ -14,7 +14,6 @@ use ipnet::IpNet;
 use otp_relay_shared::ErrorCode;
 use otp_relay_shared::Lang;
 use otp_relay_shared::api::{CreateChallengeRequest, ResendRequest, VerifyRequest};
-use otp_relay_shared::pow::PowSolution;
 use serde::de::DeserializeOwned;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -72,31 +71,6 @@ fn body_refusal(error: &serde_path_to_error::Error<serde_json::Error>) -> ApiErr
     } else {
         ApiError::invalid_request(format!("The field \"{field}\" must be a string."))
     }
-}
-
-/// The `pow` field of a send: base64 of ALTCHA's solution payload as JSON. Absent is `None`
-/// (the service then answers `pow_required` where one is needed); present but not of that shape
-/// is a refusal that names the field.
-pub fn pow_solution(field: Option<&str>) -> Result<Option<PowSolution>, ApiError> {
-    use base64::Engine;
-    let Some(text) = field else {
-        return Ok(None);
-    };
-    let text = text.trim();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text));
-    bytes
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<PowSolution>(&bytes).ok())
-        .map(Some)
-        .ok_or_else(|| {
-            ApiError::invalid_request(
-                "The field \"pow\" must be base64 of the JSON object {\"algorithm\", \"challenge\", \
-                 \"number\", \"salt\", \"signature\"}: a challenge from GET /api/v1/pow with the \
-                 number that solves it.",
-            )
-        })
 }
 
 /// An API request: its body, checked for content type, size and shape before any handler sees

@@ -1,14 +1,16 @@
 //! The HTTP surface, and the only part of the relay (with `server.rs`) that knows axum: the
 //! endpoints, statuses and error codes of docs/api.md, the origin allow-list ([`cors`]), the
 //! JSON-only body rule with its size limit ([`extract`]), the API's handlers ([`handlers`]), the
-//! widget files ([`widget`]), the development outbox page ([`outbox`]), and the one place errors
-//! become responses ([`error`]).
+//! widget files ([`widget`]), the development outbox page ([`outbox`]), the OpenAPI document
+//! generated from the handlers ([`openapi`]), and the one place errors become responses
+//! ([`error`]).
 
 pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod frontend;
 pub mod handlers;
+pub mod openapi;
 mod outbox;
 mod widget;
 
@@ -20,7 +22,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use error::HttpError;
 use otp_relay_shared::ErrorCode;
-use otp_relay_shared::api::Health;
+use otp_relay_shared::api::{ErrorResponse, Health};
 use std::sync::Arc;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
@@ -65,8 +67,9 @@ pub fn router(app: SharedApp) -> Router {
     let mut router = Router::new()
         .merge(api)
         .merge(files)
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route("/healthz", get(health))
-        .route("/livez", get(health))
+        .route("/livez", get(live))
         .route("/readyz", get(ready))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/dev/outbox", get(outbox::page));
@@ -203,14 +206,29 @@ async fn within_deadline(
     }
 }
 
+/// `GET /healthz`: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = Health, description = "`{\"status\": \"ok\"}`")))]
 async fn health() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
     })
 }
 
+/// `GET /livez`: the same as `/healthz`, by the name Kubernetes' probes use.
+#[utoipa::path(get, path = "/livez", tag = "operations",
+    responses((status = 200, body = Health, description = "`{\"status\": \"ok\"}`")))]
+async fn live() -> Json<Health> {
+    health().await
+}
+
 /// `GET /readyz`: 200 while the store answers and the relay is not stopping, 503 with the reason
 /// otherwise.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, body = Health, description = "`{\"status\": \"ready\"}`: send traffic."),
+        (status = 503, body = ErrorResponse, description = "`unavailable`: the store does not answer (or may evict), or the relay is draining before it stops."),
+    ))]
 async fn ready(State(app): State<SharedApp>) -> Result<Json<Health>, HttpError> {
     if app.draining.load(std::sync::atomic::Ordering::Relaxed) {
         return Err(ApiError::store_not_ready(
@@ -228,6 +246,15 @@ async fn ready(State(app): State<SharedApp>) -> Result<Json<Health>, HttpError> 
 /// `GET /.well-known/jwks.json`: the public halves of the proof keys, for backends that check
 /// proofs. Readable from any origin (it holds nothing secret), and cached for
 /// [`JWKS_MAX_AGE`](crate::core::proof::JWKS_MAX_AGE), which the rotation procedure waits out.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "keys",
+    responses(
+        (status = 200, body = openapi::JwkSet, description = "The public proof keys (RFC 7517, Ed25519 per RFC 8037). Readable from any origin.",
+            headers(
+                ("Cache-Control" = String, description = "`public, max-age=300`: a new key is published at least this long before it signs"),
+                ("Access-Control-Allow-Origin" = String, description = "`*`"),
+            )),
+        (status = 404, body = ErrorResponse, description = "`not_found`: this relay signs with a shared secret (legacy HS256) and has no public keys."),
+    ))]
 async fn jwks(State(app): State<SharedApp>) -> Result<axum::response::Response, HttpError> {
     use axum::http::header;
     use axum::response::IntoResponse;

@@ -10,12 +10,21 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use otp_relay_shared::ErrorCode;
+use otp_relay_shared::api::{ErrorResponse, OutboxEntry};
 
 /// The outbox page loads nothing and runs nothing, and neither does a message's HTML in its
 /// frame (a `srcdoc` frame takes its parent's policy): a logo a site's branding names is not
 /// fetched, and no message can call out from the developer's browser.
 const OUTBOX_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
+#[utoipa::path(get, path = "/dev/outbox", tag = "development",
+    description = "Every message the development outbox kept, newest first: an HTML page (refreshed every 5 s), or JSON with `Accept: application/json`. Only in development mode.",
+    params(("Accept" = Option<String>, Header, description = "`application/json` for JSON")),
+    responses(
+        (status = 200, description = "The messages.",
+            content((Vec<OutboxEntry> = "application/json"), (String = "text/html"))),
+        (status = 404, body = ErrorResponse, description = "`not_found`: not in development mode."),
+    ))]
 pub(super) async fn page(State(app): State<SharedApp>, headers: HeaderMap) -> Response {
     let Some(outbox) = app.outbox.as_ref() else {
         return HttpError::from(ApiError::protocol(

@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use otp_relay_shared::ErrorCode;
-use otp_relay_shared::api::WidgetStatus;
+use otp_relay_shared::api::{ErrorResponse, WidgetStatus};
 use sha2::{Digest, Sha256};
 
 const LOADER: &str = "otp-verify.js";
@@ -24,8 +24,8 @@ const LOADER: &str = "otp-verify.js";
 pub(super) fn routes() -> Router<SharedApp> {
     Router::new()
         .route("/widget/v1/otp-verify.js", get(loader))
-        .route("/widget/v1/otp-verify.d.ts", get(|| types(TYPES)))
-        .route("/widget/v1/react.d.ts", get(|| types(REACT_TYPES)))
+        .route("/widget/v1/otp-verify.d.ts", get(typescript_types))
+        .route("/widget/v1/react.d.ts", get(react_types))
         .route("/widget/v1/status", get(status))
         .route("/widget/v1/i18n/{file}", get(catalogue))
         .route("/widget/v1/{file}", get(asset))
@@ -37,9 +37,24 @@ pub(super) fn routes() -> Router<SharedApp> {
 const TYPES: &str = include_str!("../../../frontend/npm/otp-verify.d.ts");
 const REACT_TYPES: &str = include_str!("../../../frontend/npm/react.d.ts");
 
-/// `GET /widget/v1/otp-verify.d.ts`, `GET /widget/v1/react.d.ts`: public, revalidated like the
-/// loader they describe.
-async fn types(text: &'static str) -> Response {
+/// `GET /widget/v1/otp-verify.d.ts`.
+#[utoipa::path(get, path = "/widget/v1/otp-verify.d.ts", tag = "widget",
+    responses((status = 200, description = "The loader's TypeScript declarations: the element in `HTMLElementTagNameMap`, its events with typed `detail`, `mount()`.",
+        content_type = "application/typescript", body = String)))]
+pub(super) async fn typescript_types() -> Response {
+    types(TYPES)
+}
+
+/// `GET /widget/v1/react.d.ts`.
+#[utoipa::path(get, path = "/widget/v1/react.d.ts", tag = "widget",
+    responses((status = 200, description = "`<otp-verify>` in React 19's `JSX.IntrinsicElements`.",
+        content_type = "application/typescript", body = String)))]
+pub(super) async fn react_types() -> Response {
+    types(REACT_TYPES)
+}
+
+/// Declarations, public and revalidated like the loader they describe.
+fn types(text: &'static str) -> Response {
     let mut response = text.into_response();
     public_headers(
         response.headers_mut(),
@@ -53,7 +68,14 @@ async fn types(text: &'static str) -> Response {
 /// (`i18n/page/`, built into the relay), as translators and tools read them; the page and the
 /// widget get theirs with the status. Public, and cached for a day: a new release's messages
 /// arrive within one.
-async fn catalogue(Path(file): Path<String>) -> Response {
+#[utoipa::path(get, path = "/widget/v1/i18n/{file}", tag = "widget",
+    params(("file" = String, Path, description = "`<lang>.txt`: `en`, `de`, `fr`, `es`, `pt`, `ja` or `ar`", example = "de.txt")),
+    responses(
+        (status = 200, description = "The page's messages in one language, as the catalogue file.", content_type = "text/plain", body = String,
+            headers(("Cache-Control" = String, description = "`public, max-age=86400`"))),
+        (status = 404, body = ErrorResponse, description = "`not_found`: no such language."),
+    ))]
+pub(super) async fn catalogue(Path(file): Path<String>) -> Response {
     let lang = file
         .strip_suffix(".txt")
         .and_then(otp_relay_shared::Lang::from_tag)
@@ -109,7 +131,16 @@ fn public_headers(headers: &mut HeaderMap, content_type: &'static str, cache: &'
     );
 }
 
-async fn loader(State(app): State<SharedApp>, request_headers: HeaderMap) -> Response {
+#[utoipa::path(get, path = "/widget/v1/otp-verify.js", tag = "widget",
+    description = "The loader module: defines `<otp-verify>` and exports `mount()`. Its URL is stable; it names the build's content-hashed files.",
+    params(("If-None-Match" = Option<String>, Header, description = "The `ETag` of a copy held")),
+    responses(
+        (status = 200, description = "The module.", content_type = "text/javascript", body = String,
+            headers(("Cache-Control" = String, description = "`no-cache`: revalidated on every load"), ("ETag" = String))),
+        (status = 304, description = "The copy held is current."),
+        (status = 404, body = ErrorResponse, description = "`not_found`: this relay serves no built frontend."),
+    ))]
+pub(super) async fn loader(State(app): State<SharedApp>, request_headers: HeaderMap) -> Response {
     let Some(frontend) = frontend(&app) else {
         return not_available(NO_FRONTEND);
     };
@@ -162,7 +193,14 @@ fn page_messages(lang: otp_relay_shared::Lang) -> Vec<Option<String>> {
 /// (a browser cannot read the API's 403, which carries no CORS headers), whether codes go to
 /// the development outbox, and with `?lang=de` (a language other than English) the page's
 /// messages in it, so a widget in another language needs no second request.
-async fn status(
+#[utoipa::path(get, path = "/widget/v1/status", tag = "widget",
+    params(
+        ("lang" = Option<String>, Query, description = "A language other than English: the page's messages in it come along", example = "de"),
+        ("Origin" = Option<String>, Header, description = "The embedding page's origin"),
+    ),
+    responses((status = 200, body = WidgetStatus, description = "Whether the page's origin may use the API, whether codes go to the development outbox, and the messages asked for.",
+        headers(("Cache-Control" = String, description = "`no-store`")))))]
+pub(super) async fn status(
     State(app): State<SharedApp>,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
     request_headers: HeaderMap,
@@ -196,7 +234,15 @@ async fn status(
     response
 }
 
-async fn asset(
+#[utoipa::path(get, path = "/widget/v1/{file}", tag = "widget",
+    params(("file" = String, Path, description = "A content-hashed file the loader names (`otp-relay-frontend-<hash>.js`, `…_bg.wasm`, `style-<hash>.css`)")),
+    responses(
+        (status = 200, description = "The file, immutable.", content(
+            (String = "text/javascript"), (String = "text/css"), (Vec<u8> = "application/wasm")),
+            headers(("Cache-Control" = String, description = "`public, max-age=31536000, immutable`"))),
+        (status = 404, body = ErrorResponse, description = "`not_found`: no such file in this build."),
+    ))]
+pub(super) async fn asset(
     State(app): State<SharedApp>,
     Path(file): Path<String>,
     request_headers: HeaderMap,

@@ -184,27 +184,43 @@ async fn every_unpaid_send_is_428_with_a_fresh_challenge_and_counts_nothing() {
     assert_eq!(relay.sent(), 1);
 }
 
+/// A `pow` that is a string but not base64 of a solution payload is a wrong proof of work like
+/// any other: 428 with a fresh challenge the client can solve, never a dead end (a document that
+/// calls every string valid must not meet a refusal as malformed). One that is not a string is
+/// a body of the wrong shape: 400 naming the field.
 #[tokio::test]
-async fn a_pow_that_is_not_a_solution_payload_is_a_400_naming_the_field() {
+async fn a_pow_that_is_not_a_solution_payload_gets_a_fresh_challenge() {
     use base64::Engine;
     let relay = paying(&[]);
+    let caller = Caller::default();
     let b64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
-    for pow in [
-        json!("not base64!"),
-        json!(b64("not json")),
-        json!(b64(r#"{"algorithm":"SHA-256"}"#)),
-        json!(b64(
-            r#"{"algorithm":"SHA-256","challenge":"a","number":"1","salt":"s&","signature":"b"}"#
-        )),
-        json!(12),
-        json!({ "number": 1 }),
-    ] {
+    let garbled = [
+        String::new(),
+        "not base64!".into(),
+        b64("not json"),
+        b64(r#"{"algorithm":"SHA-256"}"#),
+        b64(r#"{"algorithm":"SHA-256","challenge":"a","number":"1","salt":"s&","signature":"b"}"#),
+    ];
+    for (paid_before, pow) in garbled.iter().enumerate() {
+        let answer = send_with(&relay, &caller, ADA, json!(pow)).await;
+        let fresh = assert_pow_required(&answer);
+        assert_eq!(relay.sent(), paid_before, "{pow:?}: nothing sent");
+        let paid = send_with(
+            &relay,
+            &caller,
+            "bob@example.com",
+            json!(solve_pow(&fresh).unwrap()),
+        );
+        let paid = paid.await;
+        assert_eq!(paid.status, StatusCode::CREATED, "{pow:?}: {}", paid.json);
+        relay.clock.advance(std::time::Duration::from_secs(15 * 60));
+    }
+    for pow in [json!(12), json!({ "number": 1 })] {
         let answer = relay.post(SEND, &json!({ "email": ADA, "pow": pow })).await;
         assert_refused(&answer, StatusCode::BAD_REQUEST, "invalid_request");
         let message = answer.json["error"]["message"].as_str().unwrap();
         assert!(message.contains("\"pow\""), "{pow}: {message}");
     }
-    assert_eq!(relay.sent(), 0);
 }
 
 #[tokio::test]

@@ -5,7 +5,6 @@ use crate::config::Config;
 use crate::core::{Requester, VerificationService};
 use crate::mail::Mailer;
 use crate::redis_store::{RedisSetting, RedisStore};
-use otp_relay_shared::pow::solve;
 use otp_relay_tests::RedisServer;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,7 +43,7 @@ async fn a_verified_resent_challenge_leaves_ten_keys_of_known_size_and_lifetime(
     };
     let paid = || async {
         let challenge = service.pow_challenge(&requester).await.unwrap();
-        challenge.solution(solve(&challenge).unwrap())
+        crate::testing::solve_pow(&serde_json::to_value(challenge).unwrap()).unwrap()
     };
     let email = "ada@example.com";
     let sent = service
