@@ -7,7 +7,7 @@ TOOLS_DIR := $(HOME)/.cache/otp-relay/tools
 export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: pow run test tools release-tools static-tools image-tools test-tools fmt-check lint wasm-check frontend size tests bench load release image reproduce
+.PHONY: soak soak-tools fuzz fuzz-tools pow run test tools release-tools static-tools image-tools test-tools fmt-check lint wasm-check frontend size tests bench load release image reproduce
 
 ## The page at http://127.0.0.1:8080, the relay beside it on its embedded defaults.
 run: tools
@@ -85,6 +85,26 @@ tests:
 	$(CARGO) test --workspace
 	OTP_RELAY_TEST_STORE=redis $(CARGO) test -p otp-relay --test integration -- attacks::
 	OTP_RELAY_TEST_STORE=redis-cluster $(CARGO) test -p otp-relay --test integration -- attacks::
+
+## The relay under the whole flow, wrong codes and hostile requests for SOAK_MINUTES (default
+## 10), its RSS, descriptors, tasks, store size and latency sampled; the report, a CSV and a plot
+## go to docs/soak/ with the commit measured (scripts/soak.sh).
+soak: soak-tools
+	scripts/soak.sh
+
+## matplotlib (Debian), which plots the soak.
+soak-tools:
+	@scripts/ensure-tools.sh soak
+
+## Every fuzz target (fuzz/, cargo-fuzz on the nightly tool chain) for FUZZ_SECONDS each
+## (default 60), from the corpus in fuzz/corpus/; the same properties run as property tests in
+## `make test` (relay/src/tests/parsers.rs).
+fuzz: fuzz-tools
+	scripts/fuzz.sh
+
+## cargo-fuzz, pinned (cargo install), for the nightly tool chain these machines carry.
+fuzz-tools:
+	@scripts/ensure-tools.sh fuzz
 
 ## Micro-benchmarks (criterion): token, code derivation, store; then how often the limit
 ## sketches refuse early at their default size.

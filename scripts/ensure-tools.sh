@@ -9,6 +9,8 @@
 #   static:  the x86_64-unknown-linux-musl target, musl-gcc (Debian's musl-tools) for the C the
 #            relay compiles in (ring, mimalloc), cargo-cyclonedx for the SBOM
 #   image:   podman, buildah and runc (Debian), which build and run the image offline
+#   soak:    matplotlib (Debian), which plots `make soak`
+#   fuzz:    cargo-fuzz for `make fuzz` (the nightly tool chain is on these machines)
 #   test:    the test peers: aiosmtpd, PyJWT, Chromium and ChromeDriver (Debian packages), Node
 #            packages, and the PyPI tools in a virtual environment
 set -euo pipefail
@@ -19,6 +21,7 @@ TOOLS_DIR=${OTP_RELAY_TOOLS:-$HOME/.cache/otp-relay/tools}
 TRUNK_VERSION=0.21.14          # trunk 0.22 needs a newer rustc than these machines have
 BINARYEN_VERSION=132           # Debian's binaryen is too old for what rustc emits
 ESBUILD_VERSION=0.28.2         # minifies the release build's JavaScript
+CARGO_FUZZ_VERSION=0.13.1      # cargo-fuzz: `make fuzz` (libFuzzer, on nightly)
 CYCLONEDX_VERSION=0.5.9        # cargo-cyclonedx: the static binary's SBOM
 # wasm-bindgen's CLI must match the library version in Cargo.lock exactly.
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
@@ -174,5 +177,13 @@ case "$want" in
         need_node_typescript
         need_python_venv
         ;;
-    *) echo "usage: $0 build|release|static|image|test" >&2; exit 2 ;;
+    soak)
+        need_deb python3-matplotlib
+        ;;
+    fuzz)
+        # libFuzzer's instrumentation needs the nightly tool chain, which these machines carry.
+        rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+        need_cargo_tool cargo-fuzz cargo-fuzz "$CARGO_FUZZ_VERSION" --locked
+        ;;
+    *) echo "usage: $0 build|release|static|image|test|fuzz|soak" >&2; exit 2 ;;
 esac

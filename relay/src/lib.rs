@@ -17,6 +17,9 @@ pub mod http;
 pub mod log_writer;
 pub mod mail;
 pub mod metrics;
+/// What each parser of outside input promises, for the property tests and the fuzz targets.
+#[cfg(any(test, feature = "testing"))]
+pub mod properties;
 pub mod redis_store;
 pub mod server;
 /// The relay in process for tests: built only for the relay's own tests and for crates that ask

@@ -86,6 +86,8 @@ pub struct Metrics {
     pow_challenges: Family<LevelLabel, Counter>,
     pow_solutions: Family<ResultLabel, Counter>,
     review_uses: Family<StepLabel, Counter>,
+    runtime_tasks: Gauge,
+    store_entries: Gauge,
 }
 
 /// The step of a review address's use: `sent` (a send that sent nothing) or `verified`.
@@ -166,6 +168,18 @@ impl Metrics {
             "Uses of review addresses (OTP_RELAY_REVIEW_ADDRESSES), by step: sent (no email went) or verified (a review proof)",
             review_uses.clone(),
         );
+        let runtime_tasks = Gauge::default();
+        registry.register(
+            "runtime_tasks",
+            "Tokio tasks alive in the relay (connections, requests, upkeep), sampled every 5 s",
+            runtime_tasks.clone(),
+        );
+        let store_entries = Gauge::default();
+        registry.register(
+            "store_entries",
+            "Exact entries the in-memory store holds (live, or expired and not yet swept), sampled every 5 s; 0 with Redis",
+            store_entries.clone(),
+        );
         let build_info = Family::<BuildLabels, Gauge>::default();
         build_info
             .get_or_create(&BuildLabels {
@@ -183,6 +197,8 @@ impl Metrics {
             pow_challenges,
             pow_solutions,
             review_uses,
+            runtime_tasks,
+            store_entries,
         };
         metrics.start_at_zero();
         metrics
@@ -295,6 +311,14 @@ impl Metrics {
                 status,
             })
             .inc();
+    }
+
+    /// Sets what the relay holds now: its tasks, and the in-memory store's entries (if it has
+    /// one), for a soak to see them stay flat.
+    pub fn set_holdings(&self, tasks: usize, store_entries: Option<usize>) {
+        let as_gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.runtime_tasks.set(as_gauge(tasks));
+        self.store_entries.set(as_gauge(store_entries.unwrap_or(0)));
     }
 
     /// The metrics in the OpenMetrics text format, which Prometheus scrapes.

@@ -105,9 +105,11 @@ pub async fn serve(
 ) -> Result<(), String> {
     let bound = config.listen;
     let limits = config.connections.clone();
+    let mut in_memory = None;
     let (store, upkeep): (Arc<dyn Store>, tokio::task::JoinHandle<()>) = match &config.store {
         StoreSetting::Memory => {
             let memory = memory_store(&config, Arc::clone(&clock));
+            in_memory = Some(Arc::clone(&memory));
             // Expired entries go even when nobody writes (Redis expires its own).
             let sweeper = every(Duration::from_secs(30), {
                 let memory = Arc::clone(&memory);
@@ -143,6 +145,17 @@ pub async fn serve(
         Arc::clone(&clock),
     );
     announce(&app.config, &mailer, store.as_ref());
+    // What the relay holds, for the metrics: a leak shows as a line that keeps rising.
+    let holdings = every(Duration::from_secs(5), {
+        let metrics = Arc::clone(&app.metrics);
+        move || {
+            let tasks = tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks();
+            metrics.set_holdings(tasks, in_memory.as_ref().map(|memory| memory.len()));
+            async {}
+        }
+    });
     let metrics_server = match app.config.metrics_listen {
         Some(address) => Some(serve_metrics(address, Arc::clone(&app.metrics)).await?),
         None => None,
@@ -187,6 +200,7 @@ pub async fn serve(
     };
     serve_connections(listener, router, limits, clock, drained).await;
     upkeep.abort();
+    holdings.abort();
     if let Some(metrics_server) = metrics_server {
         metrics_server.abort();
     }

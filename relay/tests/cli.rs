@@ -230,3 +230,27 @@ fn secrets_come_from_files_and_both_forms_refuse_to_start() {
         assert!(!said.contains(marker), "{said}");
     }
 }
+
+/// `otp-relay keygen --webhook` prints a secret in the Standard Webhooks form that a relay takes
+/// as `OTP_RELAY_WEBHOOK_SECRET` (README, "Sending codes through your own service").
+#[test]
+fn keygen_makes_webhook_secrets_the_relay_accepts() {
+    let printed = std::process::Command::new(relay_binary())
+        .args(["keygen", "--webhook"])
+        .output()
+        .unwrap();
+    assert!(printed.status.success());
+    let secret = String::from_utf8(printed.stdout).unwrap();
+    let secret = secret.trim_end();
+    assert!(
+        secret.starts_with("whsec_") && secret.len() == 50,
+        "{secret}"
+    );
+    let config = otp_relay::config::Config::from_flags(&[
+        "--webhook-url",
+        "https://hooks.example/otp",
+        "--webhook-secret",
+        secret,
+    ]);
+    assert!(config.is_ok(), "{config:?}");
+}

@@ -164,3 +164,65 @@ async fn clients_hanging_up_mid_send_do_not_break_later_sends() {
         "every send, the cut-off ones included, went through: {logs}"
     );
 }
+
+/// A real SMTP server that turns faulty mid-exchange and recovers (`SmtpServer::set_fault`):
+/// it drops the connection mid-`DATA`, answers `451`, stalls past the timeout, closes right
+/// after `STARTTLS`. Each time the person gets `delivery_failed` with a way forward and the
+/// operator a hint; the next send, the fault gone, goes through the pool and arrives once.
+/// Nothing is counted twice or lost: the failed sends are given back to the mailbox, so its five
+/// sends in 15 minutes are exactly the five that arrived.
+#[tokio::test]
+async fn faults_mid_exchange_fail_cleanly_and_the_pool_recovers() {
+    let smtp = SmtpServer::start();
+    let mut env = smtp.relay_env();
+    env.push(("OTP_RELAY_SMTP_TIMEOUT".into(), TIMEOUT.into()));
+    let relay = RelayProcess::start(&env);
+    let to = "faulty@example.com";
+    let mut delivered = 0;
+    // The closed-after-STARTTLS fault first: it strikes new connections only, and the pool
+    // holds none yet.
+    for fault in ["close-after-starttls", "drop-data", "tempfail", "stall"] {
+        smtp.set_fault(fault);
+        issue_fails_in_time(&relay, to).await;
+        smtp.set_fault("");
+        let reply = relay.issue(to).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "after {fault}: {}",
+            reply.text
+        );
+        delivered += 1;
+        let messages = smtp.wait_for(delivered);
+        assert_eq!(
+            messages.len(),
+            delivered,
+            "after {fault}: each message once"
+        );
+        let code = smtp.last_to(to).code();
+        let verified = relay.verify(&challenge_of(&reply.json), to, &code).await;
+        assert_eq!(
+            verified.status,
+            StatusCode::OK,
+            "after {fault}: {}",
+            verified.text
+        );
+    }
+    let logs = relay.logs_once("temporarily refusing mail");
+    let failures: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("delivery failed"))
+        .collect();
+    assert_eq!(failures.len(), 4, "one hint per failure:\n{logs}");
+    for line in &failures {
+        assert!(line.contains("hint="), "{line}");
+        assert!(!line.contains(to), "the address is masked: {line}");
+    }
+    assert!(logs.contains("did not finish within"), "the stall is named");
+
+    // The failures were given back: one more send fits in the mailbox's five, the next does not.
+    let fifth = relay.issue(to).await;
+    assert_eq!(fifth.status, StatusCode::CREATED, "{}", fifth.text);
+    assert_eq!(relay.issue(to).await.error_code(), "rate_limited");
+    assert_eq!(smtp.wait_for(5).len(), 5);
+}

@@ -7,6 +7,7 @@ mod attacks;
 mod bad_requests;
 mod cli;
 mod deploy;
+mod failover;
 mod faults;
 mod flow;
 mod image;

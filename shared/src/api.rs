@@ -18,10 +18,7 @@ pub struct CreateChallengeRequest {
     /// a refusal are written in it. Without it, or in a language the relay does not speak, the
     /// request's `Accept-Language` decides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(nullable = false, example = "de", max_length = 35)
-    )]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, example = "de"))]
     pub lang: Option<String>,
 }
 
@@ -40,10 +37,7 @@ pub struct ResendRequest {
     pub pow: Option<String>,
     /// As in [`CreateChallengeRequest::lang`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(nullable = false, example = "de", max_length = 35)
-    )]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, example = "de"))]
     pub lang: Option<String>,
 }
 
@@ -60,10 +54,7 @@ pub struct VerifyRequest {
     pub code: String,
     /// As in [`CreateChallengeRequest::lang`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(nullable = false, example = "de", max_length = 35)
-    )]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, example = "de"))]
     pub lang: Option<String>,
 }
 
@@ -101,7 +92,6 @@ pub struct VerifyResponse {
 /// Every error response: `{"error": {...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(example = json!({"error": {"code": "wrong_code", "message": "That code is not right. 2 attempts left.", "attempts_left": 2}})))]
 pub struct ErrorResponse {
     pub error: ErrorDetail,
 }

@@ -247,6 +247,19 @@ impl Catalogue {
         Ok(catalogue)
     }
 
+    /// The catalogue as a file, one `key = text` a line in key order: what [`Catalogue::parse`]
+    /// reads back as the same catalogue.
+    pub fn to_text(&self) -> String {
+        let mut text = String::new();
+        for (key, message) in &self.messages {
+            text.push_str(key);
+            text.push_str(" = ");
+            text.push_str(message);
+            text.push('\n');
+        }
+        text
+    }
+
     /// Adds the messages of another file of the same language.
     pub fn add(&mut self, text: &str) -> Result<(), String> {
         let lang = self.lang;

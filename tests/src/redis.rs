@@ -1,5 +1,5 @@
-//! Real `redis-server` processes: a single node, with or without TLS, and a three-master
-//! cluster.
+//! Real `redis-server` processes: a single node, with or without TLS, a three-master cluster,
+//! and one with a replica for each master, whose nodes a test can kill, pause and fail over.
 
 use super::*;
 
@@ -13,6 +13,8 @@ pub struct RedisServer {
     tls: Option<Arc<Certs>>,
     /// Whether it is a node of a cluster.
     cluster_node: bool,
+    /// For a cluster node: `cluster-node-timeout` in milliseconds, if not Redis's default.
+    node_timeout_ms: Option<u32>,
 }
 
 impl RedisServer {
@@ -26,6 +28,14 @@ impl RedisServer {
     }
 
     fn start_as(tls: Option<Arc<Certs>>, cluster_node: bool) -> RedisServer {
+        Self::start_node(tls, cluster_node, None)
+    }
+
+    fn start_node(
+        tls: Option<Arc<Certs>>,
+        cluster_node: bool,
+        node_timeout_ms: Option<u32>,
+    ) -> RedisServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut server = RedisServer {
             child: None,
@@ -37,6 +47,7 @@ impl RedisServer {
             dir,
             tls,
             cluster_node,
+            node_timeout_ms,
         };
         server.start_again();
         server
@@ -100,6 +111,9 @@ impl RedisServer {
             command
                 .args(["--cluster-enabled", "yes", "--cluster-config-file"])
                 .arg(self.dir.path().join("nodes.conf"));
+            if let Some(timeout) = self.node_timeout_ms {
+                command.args(["--cluster-node-timeout", &timeout.to_string()]);
+            }
             if self.tls.is_some() {
                 // The cluster bus and the addresses nodes announce: TLS too.
                 command.args(["--tls-cluster", "yes"]);
@@ -126,6 +140,36 @@ impl RedisServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Whether the process is running (it was not stopped).
+    pub fn running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Freezes the process (`SIGSTOP`), as a stalled machine would; [`Self::resume`] thaws it.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws a paused process (`SIGCONT`).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("a running server").id();
+        let sent = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill {signal} {pid}");
+    }
+
+    /// Starts a stopped cluster node again on its port, empty, with the cluster it knew
+    /// (`nodes.conf`): it rejoins as a replica, as a restarted machine's Redis would.
+    pub fn restart_node(&mut self) {
+        self.start_again();
     }
 
     /// Forgets every key at once, as a failover to an empty replica would.
@@ -183,9 +227,23 @@ impl RedisCluster {
         Self::start_as(Some(certs))
     }
 
+    /// Three masters with a replica each, and a node timeout of `node_timeout_ms`: what a
+    /// failover needs.
+    pub fn start_with_replicas(node_timeout_ms: u32) -> RedisCluster {
+        Self::start_cluster(None, 1, Some(node_timeout_ms))
+    }
+
     fn start_as(tls: Option<Arc<Certs>>) -> RedisCluster {
-        let nodes: Vec<RedisServer> = (0..3)
-            .map(|_| RedisServer::start_as(tls.clone(), true))
+        Self::start_cluster(tls, 0, None)
+    }
+
+    fn start_cluster(
+        tls: Option<Arc<Certs>>,
+        replicas: usize,
+        node_timeout_ms: Option<u32>,
+    ) -> RedisCluster {
+        let nodes: Vec<RedisServer> = (0..3 * (1 + replicas))
+            .map(|_| RedisServer::start_node(tls.clone(), true, node_timeout_ms))
             .collect();
         let addresses: Vec<String> = nodes
             .iter()
@@ -198,7 +256,7 @@ impl RedisCluster {
         let created = create
             .args(["--cluster", "create"])
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -227,6 +285,78 @@ impl RedisCluster {
             None => "redis-cluster",
         };
         format!("{scheme}://{}", addresses.join(","))
+    }
+
+    /// The index in `nodes` of the master serving the relay's keys (all under one hash tag, so
+    /// one slot), and of its replica if it has one, as a running node that answers sees them;
+    /// `None` while the cluster has settled on no master for it.
+    pub fn relays_master_and_replica(&self) -> Option<(usize, Option<usize>)> {
+        let asked = self
+            .nodes
+            .iter()
+            .find(|node| node.running() && node.answers())?;
+        let slot: u32 = asked
+            .cli(&["cluster", "keyslot", "{otp-relay}"])
+            .parse()
+            .ok()?;
+        let table = asked.cli(&["cluster", "nodes"]);
+        let by_id = |id: &str| -> Option<(usize, &str)> {
+            let line = table.lines().find(|line| line.starts_with(id))?;
+            let port: u16 = line
+                .split_whitespace()
+                .nth(1)?
+                .split('@')
+                .next()?
+                .rsplit(':')
+                .next()?
+                .parse()
+                .ok()?;
+            let index = self.nodes.iter().position(|node| node.port == port)?;
+            Some((index, line))
+        };
+        let serves = |line: &str| {
+            line.split_whitespace().skip(8).any(|range| {
+                let (low, high) = range.split_once('-').unwrap_or((range, range));
+                match (low.parse::<u32>(), high.parse::<u32>()) {
+                    (Ok(low), Ok(high)) => (low..=high).contains(&slot),
+                    _ => false,
+                }
+            })
+        };
+        let master = table
+            .lines()
+            .find(|line| line.contains("master") && !line.contains("fail") && serves(line))?;
+        let master_id = master.split_whitespace().next()?;
+        let replica = table
+            .lines()
+            .find(|line| {
+                line.contains("slave")
+                    && !line.contains("fail")
+                    && line.split_whitespace().nth(3) == Some(master_id)
+            })
+            .and_then(|line| by_id(line.split_whitespace().next()?))
+            .map(|(index, _)| index);
+        Some((by_id(master_id)?.0, replica))
+    }
+
+    /// The cluster as a running node that answers sees it (`CLUSTER NODES`), for a failure's
+    /// message.
+    pub fn describe(&self) -> String {
+        self.nodes
+            .iter()
+            .find(|node| node.running() && node.answers())
+            .map_or_else(
+                || "no node answers".into(),
+                |node| node.cli(&["cluster", "nodes"]),
+            )
+    }
+
+    /// Whether every running node says the cluster is ok.
+    pub fn ok(&self) -> bool {
+        self.nodes
+            .iter()
+            .filter(|node| node.running())
+            .all(|node| node.cli(&["cluster", "info"]).contains("cluster_state:ok"))
     }
 
     /// How many keys each master holds.

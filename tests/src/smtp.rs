@@ -52,6 +52,8 @@ impl SmtpServer {
             .args(["--user", USER, "--password", PASSWORD])
             .arg("--maildir")
             .arg(maildir.path())
+            .arg("--faults")
+            .arg(maildir.path().join("fault"))
             .arg("--exit-on-stdin-eof")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -95,6 +97,12 @@ impl SmtpServer {
                 self.certs.ca().display().to_string(),
             ),
         ]
+    }
+
+    /// Injects a fault into every exchange from now on (`tests/support/smtp_server.py`:
+    /// `drop-data`, `tempfail`, `stall`, `close-after-starttls`); `""` for none.
+    pub fn set_fault(&self, fault: &str) {
+        std::fs::write(self.maildir.path().join("fault"), fault).expect("write the fault");
     }
 
     /// Raw messages delivered so far, oldest first.

@@ -13,6 +13,11 @@ and AUTH LOGIN are offered and required; bad credentials get 535.
 A recipient whose local part starts with `nobody` is refused at RCPT the way
 Postfix refuses an unknown user, quoting the full address:
 `550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown`.
+With --faults FILE, the file's content (read at each step, so a test switches it while the
+server runs) injects a fault: `drop-data` closes the connection when the message has been sent
+and before any answer; `tempfail` answers the message `451 4.3.0`; `stall` answers it only after
+a minute; `close-after-starttls` closes the connection right after the TLS handshake. Empty or
+absent: no fault.
 It stops on SIGTERM/SIGINT, and on stdin EOF if --exit-on-stdin-eof is given.
 """
 import argparse
@@ -39,12 +44,28 @@ log = logging.getLogger("smtp_server")
 
 class MaildirHandler:
     # NB: no attribute may start with auth_: aiosmtpd would offer it as a mechanism.
-    def __init__(self, maildir, with_auth):
+    def __init__(self, maildir, with_auth, faults=None):
         self.maildir = maildir
         self.with_auth = with_auth
+        self.faults = faults
         self.counter = itertools.count()
         for sub in ("tmp", "new", "cur"):
             os.makedirs(os.path.join(maildir, sub), exist_ok=True)
+
+    def fault(self):
+        if not self.faults:
+            return ""
+        try:
+            with open(self.faults, encoding="utf-8") as f:
+                return f.read().strip()
+        except FileNotFoundError:
+            return ""
+
+    def handle_STARTTLS(self, server, session, envelope):
+        if self.fault() == "close-after-starttls":
+            log.warning("fault: closing after STARTTLS")
+            server.loop.call_soon(server.transport.close)
+        return True
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname  # this hook is responsible for it
@@ -59,6 +80,15 @@ class MaildirHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        fault = self.fault()
+        if fault == "drop-data":
+            log.warning("fault: dropping the connection mid-DATA")
+            server.transport.close()
+            await asyncio.sleep(3600)
+        if fault == "tempfail":
+            return "451 4.3.0 Temporary failure: try again later"
+        if fault == "stall":
+            await asyncio.sleep(60)
         name = f"{time.time_ns()}.P{os.getpid()}Q{next(self.counter)}.localhost"
         tmp = os.path.join(self.maildir, "tmp", name)
         with open(tmp, "xb") as f:
@@ -86,7 +116,7 @@ async def serve(args):
     if args.mode != "plain":
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.cert, args.key)
-    handler = MaildirHandler(args.maildir, with_auth=args.user is not None)
+    handler = MaildirHandler(args.maildir, with_auth=args.user is not None, faults=args.faults)
     kwargs = {"hostname": "localhost", "loop": loop}
     if args.mode == "starttls":
         kwargs.update(tls_context=context, require_starttls=True)
@@ -127,6 +157,7 @@ def main():
     p.add_argument("--exit-on-stdin-eof", action="store_true",
                    help="also stop when stdin is closed (parent died)")
     p.add_argument("--verbose", action="store_true", help="log connections too")
+    p.add_argument("--faults", help="a file whose content names the fault to inject")
     args = p.parse_args()
     if args.mode != "plain" and not (args.cert and args.key):
         p.error(f"--mode {args.mode} needs --cert and --key")

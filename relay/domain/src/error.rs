@@ -63,6 +63,10 @@ pub enum Limit {
     ResendWait,
 }
 
+/// Seconds an `unavailable` answer asks a client to wait (`Retry-After`): a store failing over
+/// is back within about this.
+pub const RETRY_UNAVAILABLE: u64 = 2;
+
 /// An error as the client will see it, but for its wording.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -162,16 +166,23 @@ impl ApiError {
         Self::new(ErrorCode::DeliveryFailed, Reason::DeliveryFailed)
     }
 
+    /// A store that did not answer: try again in [`RETRY_UNAVAILABLE`] seconds, about what a
+    /// Redis failover takes.
     pub fn unavailable() -> Self {
-        Self::new(ErrorCode::Unavailable, Reason::Unavailable)
+        Self::new(ErrorCode::Unavailable, Reason::Unavailable).retry_in(RETRY_UNAVAILABLE)
     }
 
     pub fn store_not_ready(detail: String) -> Self {
-        Self::new(ErrorCode::Unavailable, Reason::StoreNotReady(detail))
+        Self::new(ErrorCode::Unavailable, Reason::StoreNotReady(detail)).retry_in(RETRY_UNAVAILABLE)
     }
 
     pub fn timeout() -> Self {
-        Self::new(ErrorCode::Unavailable, Reason::Timeout)
+        Self::new(ErrorCode::Unavailable, Reason::Timeout).retry_in(RETRY_UNAVAILABLE)
+    }
+
+    fn retry_in(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn internal() -> Self {

@@ -17,10 +17,20 @@ struct BrandFile {
 pub(super) fn parse_branding(
     path: &std::path::Path,
     allowed_origins: &[String],
-) -> Result<std::collections::HashMap<String, std::sync::Arc<crate::core::Brand>>, String> {
+) -> Result<Branding, String> {
     let at = |what: String| format!("OTP_RELAY_BRANDING ({}): {what}", path.display());
     let text = std::fs::read_to_string(path).map_err(|e| at(format!("cannot read it: {e}")))?;
-    let sites: std::collections::BTreeMap<String, BrandFile> = serde_json::from_str(&text)
+    branding_from_text(&text, allowed_origins).map_err(at)
+}
+
+/// Each allowed origin's brand.
+pub type Branding = std::collections::HashMap<String, std::sync::Arc<crate::core::Brand>>;
+
+/// The branding file's text, checked: each origin an allowed one, each field in its form. The
+/// error says what to fix (the caller adds which file).
+pub fn branding_from_text(text: &str, allowed_origins: &[String]) -> Result<Branding, String> {
+    let at = |what: String| what;
+    let sites: std::collections::BTreeMap<String, BrandFile> = serde_json::from_str(text)
         .map_err(|e| {
             at(format!(
                 "{e}; expected {{\"https://shop.example\": {{\"product\": \"Shop\", \"from\": \"Shop <codes@shop.example>\", \"accent\": \"#0a7d4f\", \"logo\": \"https://shop.example/logo.png\"}}}}"

@@ -18,6 +18,7 @@ pub use policy::{MAX_FAILURES, MAX_TTL};
 pub use store::{RedisSetting, StoreSetting};
 
 use branding::parse_branding;
+pub use branding::{Branding, branding_from_text};
 use listen::{parse_metrics_listen, parse_trusted_proxies};
 use store::parse_store;
 
@@ -115,6 +116,11 @@ Set OTP_RELAY_SMTP_URL (e.g. smtps://user:pass@smtp.example.com:465) to send cod
 (or OTP_RELAY_WEBHOOK_URL with OTP_RELAY_WEBHOOK_SECRET to hand them to a service of yours), or \
 start with --dev (OTP_RELAY_DEV=1) to try the relay on this machine with a development outbox \
 that shows the codes instead of sending them.";
+
+/// `OTP_RELAY_STORE` as the relay reads it (without `OTP_RELAY_STORE_CA`).
+pub fn parse_store_setting(text: &SecretString) -> Result<StoreSetting, String> {
+    parse_store(text, None)
+}
 
 /// A setting that is not valid, or a combination that would undo a promise: the variable to
 /// change, and a sentence for the operator that names it.

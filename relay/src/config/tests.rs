@@ -482,6 +482,21 @@ fn every_secret_setting_reads_from_its_file_without_the_line_ending() {
         config.smtp.smtp_url.as_ref().unwrap().expose(),
         "smtps://user:pw@smtp.example.com:465"
     );
+
+    let hooks = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\nwhsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let (_f, webhook_path) = secret_file(&format!("{hooks}\n"));
+    let config = serve_plain(&[
+        "--webhook-url",
+        "https://hooks.example/otp",
+        "--webhook-secret-file",
+        &webhook_path,
+    ])
+    .unwrap();
+    assert_eq!(config.smtp.webhook_settings().unwrap().secrets, hooks);
+
+    let (_g, review_path) = secret_file("review@example.com:123456\ne2e@example.com:654321\n");
+    let config = serve(&["--review-addresses-file", &review_path]).unwrap();
+    assert_eq!(config.review.len(), 2);
 }
 
 #[test]
@@ -541,6 +556,20 @@ fn what_a_secret_file_holds_never_appears_in_an_error() {
         assert!(refused.contains(variable), "{flag}: {refused}");
         assert!(!refused.contains(marker), "{flag}: {refused}");
     }
+    let (_webhook, path) = secret_file(&format!("whsec_{marker}"));
+    let refused = serve_plain(&[
+        "--webhook-url",
+        "https://hooks.example/otp",
+        "--webhook-secret-file",
+        &path,
+    ])
+    .unwrap_err();
+    assert!(refused.contains("OTP_RELAY_WEBHOOK_SECRET"), "{refused}");
+    assert!(!refused.contains(marker), "{refused}");
+    let (_review, path) = secret_file(&format!("review@example.com:{marker}"));
+    let refused = serve(&["--review-addresses-file", &path]).unwrap_err();
+    assert!(refused.contains("OTP_RELAY_REVIEW_ADDRESSES"), "{refused}");
+    assert!(!refused.contains(marker), "{refused}");
 }
 
 #[test]

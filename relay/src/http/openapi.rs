@@ -55,7 +55,7 @@ pub(super) enum BodyRefusals {
     MediaType(ErrorResponse),
     /// `unavailable`: a store the relay needs did not answer, or the request passed
     /// `OTP_RELAY_REQUEST_TIMEOUT`. Nothing was counted or forgotten; try again.
-    #[response(status = 503, example = json!({"error": {"code": "unavailable", "message": "The service is busy right now. Try again in a moment."}}))]
+    #[response(status = 503, headers(("Retry-After" = u64, description = "Seconds to wait: the same as `retry_after`")), example = json!({"error": {"code": "unavailable", "message": "The service is busy right now. Try again in a moment.", "retry_after": 2}}))]
     Unavailable(ErrorResponse),
 }
 

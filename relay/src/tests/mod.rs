@@ -10,6 +10,7 @@
 mod codes;
 mod lockout;
 mod order;
+mod parsers;
 mod pow;
 mod redis_memory;
 mod review;
