@@ -79,10 +79,12 @@ frontend: release-tools
 size: frontend
 	scripts/size.sh
 
-## Every test, then the attack table again against a single Redis and a three-master Redis
-## Cluster (the test kit gives each relay one when OTP_RELAY_TEST_STORE says so).
+## Every test (the Redis Cluster failover on its own, to print its figures), then the attack table
+## again against a single Redis and a three-master Redis Cluster (the test kit gives each relay
+## one when OTP_RELAY_TEST_STORE says so).
 tests:
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace -- --skip failover::
+	$(CARGO) test -p otp-relay --test integration -- failover:: --nocapture
 	OTP_RELAY_TEST_STORE=redis $(CARGO) test -p otp-relay --test integration -- attacks::
 	OTP_RELAY_TEST_STORE=redis-cluster $(CARGO) test -p otp-relay --test integration -- attacks::
 

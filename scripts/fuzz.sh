@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make fuzz`: every fuzz target (fuzz/fuzz_targets/, cargo-fuzz on the nightly tool chain) for
 # FUZZ_SECONDS each (default 60), from the corpus kept in fuzz/corpus/<target>/, which grows with
-# what the fuzzer finds new. A crash stops the run with the input that caused it (under
-# fuzz/artifacts/<target>/): fix it, and keep the input in relay/src/tests/parsers_regressions.txt.
+# what the fuzzer finds new and is minimized after each run (only inputs that reach something
+# new stay). A crash stops the run with the input that caused it (under fuzz/artifacts/<target>/):
+# fix it, and keep the input in relay/src/tests/parsers_regressions.txt.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
@@ -23,6 +24,8 @@ for target in $targets; do
         exit 1
     }
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "/tmp/fuzz-$target.log" | tail -1)
+    # The corpus kept in the repository: only the inputs that reach something new.
+    cargo +nightly fuzz cmin -O "$target" "corpus/$target" >/dev/null 2>&1
     after=$(ls "corpus/$target" | wc -l)
     echo "fuzz: $target ok: ${runs:-?} inputs in ${seconds}s, corpus $before -> $after"
 done
