@@ -280,6 +280,19 @@ impl Catalogue {
                     )
                 })?;
             let key = key.trim();
+            // A key is one word (`email.subject`, `ui.attempts[one]`): a line whose key would
+            // hold a space, an `=` or a control character is not `key = text`.
+            if key.is_empty()
+                || key
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '=')
+            {
+                return Err(format!(
+                    "{} line {}: not `key = text` (a key is one word): {line}",
+                    lang.tag(),
+                    number + 1
+                ));
+            }
             match messages.binary_search_by(|(known, _)| known.as_str().cmp(key)) {
                 Ok(at) => messages[at].1 = message.to_string(),
                 Err(at) => messages.insert(at, (key.to_string(), message.to_string())),

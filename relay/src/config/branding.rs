@@ -65,22 +65,28 @@ pub fn branding_from_text(text: &str, allowed_origins: &[String]) -> Result<Bran
                 )));
             }
         }
-        if let Some(logo) = &site.logo {
-            let url = url::Url::parse(logo)
-                .map_err(|e| at(format!("{origin}: \"logo\" {logo:?} is not a URL: {e}")))?;
-            if url.scheme() != "https" || logo.contains('"') {
-                return Err(at(format!(
-                    "{origin}: \"logo\" must be an https:// URL (mail clients block others)"
-                )));
+        // The logo as the URL parser reads it, not as written: `https:/host` reads as
+        // `https://host/`, and a mail client given the text as written would take it for a path.
+        let logo = match &site.logo {
+            Some(logo) => {
+                let url = url::Url::parse(logo)
+                    .map_err(|e| at(format!("{origin}: \"logo\" {logo:?} is not a URL: {e}")))?;
+                if url.scheme() != "https" || logo.contains('"') {
+                    return Err(at(format!(
+                        "{origin}: \"logo\" must be an https:// URL (mail clients block others)"
+                    )));
+                }
+                Some(url.to_string())
             }
-        }
+            None => None,
+        };
         branding.insert(
             canonical,
             std::sync::Arc::new(crate::core::Brand {
                 product,
                 from: site.from,
                 accent: site.accent,
-                logo: site.logo,
+                logo,
             }),
         );
     }

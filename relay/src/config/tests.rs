@@ -662,3 +662,20 @@ fn a_webhook_takes_the_place_of_smtp_and_only_with_a_secret_over_https() {
     .unwrap_err();
     assert!(error.contains("codes go one way only"), "{error}");
 }
+
+/// A logo is kept as the URL parser reads it: `https:/host/x` (one slash, which the parser
+/// forgives) goes into the email as `https://host/x`, never as a path a mail client would guess
+/// at. Found by the `branding` fuzz target.
+#[test]
+fn a_logo_is_kept_as_the_url_it_reads_as() {
+    let allowed = vec!["https://shop.example".to_string()];
+    let brands = branding_from_text(
+        r#"{"https://shop.example": {"product": "Shop", "logo": "https:/shop.example/logo.png"}}"#,
+        &allowed,
+    )
+    .unwrap();
+    assert_eq!(
+        brands["https://shop.example"].logo.as_deref(),
+        Some("https://shop.example/logo.png")
+    );
+}
