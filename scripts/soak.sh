@@ -2,9 +2,12 @@
 # `make soak`: the relay (release build, development outbox, in-memory store) under the whole
 # flow, wrong codes and hostile requests for SOAK_MINUTES (default 10), sampled every 5 s
 # (relay/examples/soak.rs); then the CSV plotted (scripts/plot_soak.py) and a report written to
-# docs/soak/ with the commit it measured. Codes live 1 minute (OTP_RELAY_TTL=1m) so that the
-# store reaches its steady size within the 3-minute warm-up; limits are raised for the one
-# loopback client, which is exempt from the proof of work, as in `make load`.
+# docs/soak/ with the commit it measured. 400 flows a second (SOAK_RATE); codes live 1 minute
+# (OTP_RELAY_TTL=1m) so that the store reaches its steady size within the 3-minute warm-up; the
+# one loopback client is exempt from the proof of work and its limits are raised, the mailbox
+# limits' windows shortened to a minute so that their fixed-size sketches count a minute of
+# distinct addresses, not fifteen (as in `make load`, which runs seconds).
+rate=${SOAK_RATE:-400}
 set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=${SOAK_MINUTES:-10}
@@ -18,6 +21,7 @@ metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1"
 env OTP_RELAY_DEV=1 OTP_RELAY_LISTEN=127.0.0.1:0 OTP_RELAY_TTL=1m \
     OTP_RELAY_SENDS_PER_IP=65000/250ms OTP_RELAY_POW_EXEMPT=127.0.0.1 \
     OTP_RELAY_FAILURES_PER_ADDRESS=99/1h OTP_RELAY_LOG=warn \
+    OTP_RELAY_SENDS_PER_ADDRESS=5/1m OTP_RELAY_SENDS_PER_ADDRESS_TOTAL=10/1m \
     OTP_RELAY_METRICS_LISTEN="127.0.0.1:$metrics_port" \
     "$bin/otp-relay" serve >"$log/out" 2>"$log/err" &
 pid=$!
@@ -32,14 +36,14 @@ mkdir -p "$out"
 commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- relay shared || echo "+changes")
 echo "soak: $minutes min against $url (pid $pid), commit $commit"
 "$bin/examples/soak" --url "$url" --pid "$pid" --metrics "http://127.0.0.1:$metrics_port/metrics" \
-    --csv "$out/soak.csv" --minutes "$minutes" | tee "$log/report"
+    --csv "$out/soak.csv" --minutes "$minutes" --rate "$rate" | tee "$log/report"
 /usr/bin/python3 scripts/plot_soak.py "$out/soak.csv" "$out/soak.png" 3
 {
     echo "# Soak report"
     echo
     echo "Measured by \`make soak\` (scripts/soak.sh) at commit \`$commit\` on $(date -u +%Y-%m-%d),"
     echo "$(nproc) cores: one relay (release build, development outbox, in-memory store, codes living"
-    echo "1 minute) under 8 clients running the whole flow, every fourth with a wrong code first, and"
+    echo "1 minute) under 8 clients running $rate whole flows a second, every fourth with a wrong code first, and"
     echo "a hostile request every eighth (a body that is not JSON, one over 16 KiB, a forged token, a"
     echo "site that is not allowed), for $minutes minutes, sampled every 5 s."
     echo

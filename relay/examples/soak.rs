@@ -7,8 +7,12 @@
 //! into a CSV; at the end it says whether each resource stayed flat after the warm-up. `make
 //! soak` starts a relay, runs it, and plots the CSV (scripts/soak.sh).
 //!
+//! The clients keep to a steady rate (`--rate`, whole flows a second over all of them): a soak
+//! looks for what grows with time, at a load the relay holds exactly (its store's exact map,
+//! not the sketches that take over past it, which refuse early by design).
+//!
 //! Usage: soak --url URL --pid PID --metrics URL --csv FILE [--minutes 10] [--concurrency 8]
-//!             [--every 5] [--warmup-minutes 3]
+//!             [--rate 400] [--every 5] [--warmup-minutes 3]
 
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -143,9 +147,12 @@ impl Shared {
     }
 }
 
-async fn run_client(shared: Arc<Shared>, id: usize) {
+async fn run_client(shared: Arc<Shared>, id: usize, every: Duration) {
     let mut n: u64 = 0;
+    let mut pace = tokio::time::interval(every);
+    pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !shared.stop.load(Ordering::Relaxed) {
+        pace.tick().await;
         n += 1;
         if n.is_multiple_of(8) {
             shared.hostile(n / 8).await;
@@ -252,7 +259,9 @@ async fn main() {
     let minutes = number("--minutes", 10.0);
     let every = Duration::from_secs_f64(number("--every", 5.0));
     let warmup = number("--warmup-minutes", 3.0).min(minutes / 2.0);
-    let concurrency = number("--concurrency", 8.0) as usize;
+    let concurrency = number("--concurrency", 8.0).max(1.0) as usize;
+    let rate = number("--rate", 400.0).max(1.0);
+    let pace = Duration::from_secs_f64(concurrency as f64 / rate);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -268,7 +277,7 @@ async fn main() {
         flows: AtomicU64::new(0),
     });
     let clients: Vec<_> = (0..concurrency)
-        .map(|id| tokio::spawn(run_client(Arc::clone(&shared), id)))
+        .map(|id| tokio::spawn(run_client(Arc::clone(&shared), id, pace)))
         .collect();
 
     let mut rows = vec![
@@ -333,7 +342,7 @@ async fn main() {
     let after: Vec<&[f64; 6]> = series.iter().filter(|s| s[0] >= warmup).collect();
     let minutes_after: Vec<f64> = after.iter().map(|s| s[0]).collect();
     println!(
-        "\nsoak: {} flows verified in {minutes:.0} min by {concurrency} clients; after the {warmup:.0}-minute warm-up:",
+        "\nsoak: {} flows verified in {minutes:.0} min by {concurrency} clients at {rate:.0} flows/s; after the {warmup:.0}-minute warm-up:",
         shared.flows.load(Ordering::Relaxed)
     );
     for (index, name) in [
