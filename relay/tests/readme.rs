@@ -8,13 +8,20 @@ use std::process::Command;
 
 /// The shell block that follows "The API works without the page too".
 fn readme_block() -> String {
-    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
-    let after = readme
-        .split_once("The API works without the page too")
-        .expect("the README shows the API without the page")
-        .1;
-    let block = after.split_once("```sh\n").unwrap().1;
-    block.split_once("```").unwrap().0.to_string()
+    block_after("The API works without the page too")
+}
+
+/// The `curl` commands of `block`, pointed at `relay` (`make -s pow` as the command it runs).
+fn curl_commands(block: &str, relay: &RelayProcess) -> Vec<String> {
+    let block = block.replace("http://127.0.0.1:8787", &relay.url).replace(
+        "make -s pow",
+        &format!("{} pow --relay {}", relay_binary().display(), relay.url),
+    );
+    block
+        .split("\ncurl")
+        .skip(1)
+        .map(|command| format!("curl{command}"))
+        .collect()
 }
 
 /// Runs `script` with bash; its standard output.
@@ -36,19 +43,9 @@ async fn the_curl_example_works_as_written() {
         "`make -s pow` runs `otp-relay pow`"
     );
     let relay = RelayProcess::dev(&[("OTP_RELAY_POW".into(), "on".into())]);
-    let block = readme_block()
-        .replace("http://127.0.0.1:8787", &relay.url)
-        .replace(
-            "make -s pow",
-            &format!("{} pow --relay {}", relay_binary().display(), relay.url),
-        );
     // Comments, then a send, then a verify.
-    let commands: Vec<String> = block
-        .split("\ncurl")
-        .skip(1)
-        .map(|command| format!("curl{command}"))
-        .collect();
-    assert_eq!(commands.len(), 2, "a send, then a verify: {block}");
+    let commands = curl_commands(&readme_block(), &relay);
+    assert_eq!(commands.len(), 2, "a send, then a verify: {commands:?}");
 
     let sent: Value = serde_json::from_str(&bash(&commands[0])).unwrap();
     let challenge = sent["challenge"].as_str().expect("a challenge").to_string();
@@ -85,15 +82,7 @@ async fn the_review_address_example_works_as_written() {
         (name.to_string(), value.trim_matches('\'').to_string()),
         ("OTP_RELAY_POW".into(), "on".into()),
     ]);
-    let block = block.replace("http://127.0.0.1:8787", &relay.url).replace(
-        "make -s pow",
-        &format!("{} pow --relay {}", relay_binary().display(), relay.url),
-    );
-    let commands: Vec<String> = block
-        .split("\ncurl")
-        .skip(1)
-        .map(|command| format!("curl{command}"))
-        .collect();
+    let commands = curl_commands(&block, &relay);
     assert_eq!(commands.len(), 2, "a send, then a verify: {block}");
     let sent: Value = serde_json::from_str(&bash(&commands[0])).unwrap();
     let challenge = sent["challenge"].as_str().expect("a challenge").to_string();

@@ -95,7 +95,8 @@ fn names_the_recipient(lower: &str) -> bool {
             .any(|code| lower.contains(code))
 }
 
-fn error_chain(error: &dyn std::error::Error) -> String {
+/// An error with its causes, `a: b: c`, for the log's detail.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

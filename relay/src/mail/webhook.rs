@@ -8,6 +8,7 @@
 //! else, a redirect included, is `delivery_failed` with a hint for the operator.
 
 use super::RenderedMessage;
+use super::diagnosis::error_chain;
 use crate::core::secret::SecretBytes;
 use crate::core::{Clock, CodeEmail, DeliveryError};
 use base64::Engine;
@@ -303,18 +304,6 @@ impl WebhookSender {
         };
         DeliveryError::new(hint, format!("HTTP {status}"))
     }
-}
-
-/// An error with its causes, for the log's detail.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

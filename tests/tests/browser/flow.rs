@@ -83,6 +83,18 @@ async fn events(client: &Client) -> serde_json::Value {
         .unwrap()
 }
 
+/// The `otp-verified` event the page received.
+async fn verified_event(client: &Client) -> serde_json::Value {
+    events(client)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "verified")
+        .expect("otp-verified")
+        .clone()
+}
+
 async fn active_element_id(client: &Client) -> String {
     client
         .execute(
@@ -130,13 +142,7 @@ async fn happy_path_verifies_and_hands_the_proof_to_the_page() {
         type_code(&client, &code).await;
         wait_for_text(&client, ".otp-success", "Address verified").await;
         wait_for_text(&client, ".otp-success", "ada@example.com is verified").await;
-        let events = events(&client).await;
-        let verified = events
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["type"] == "verified")
-            .expect("otp-verified");
+        let verified = verified_event(&client).await;
         assert_eq!(verified["detail"]["email"], "ada@example.com");
         assert_eq!(
             verified["detail"]["proof"]
@@ -167,13 +173,7 @@ async fn a_review_address_verifies_with_its_listed_code_and_no_email() {
         wait_for_text(&client, ".otp-hint", "appstore@example.com").await;
         type_code(&client, "314159").await;
         wait_for_text(&client, ".otp-success", "appstore@example.com is verified").await;
-        let events = events(&client).await;
-        let verified = events
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["type"] == "verified")
-            .expect("otp-verified");
+        let verified = verified_event(&client).await;
         let proof = verified["detail"]["proof"].as_str().unwrap();
         use base64::Engine;
         let claims: serde_json::Value = serde_json::from_slice(
@@ -211,15 +211,8 @@ async fn a_webhook_delivers_the_code_for_the_whole_flow() {
             .to_string();
         type_code(&client, &code).await;
         wait_for_text(&client, ".otp-success", "hooked@example.com is verified").await;
-        let events = events(&client).await;
-        assert!(
-            events
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|e| e["type"] == "verified" && e["detail"]["proof"].as_str().is_some()),
-            "{events}"
-        );
+        let verified = verified_event(&client).await;
+        assert!(verified["detail"]["proof"].as_str().is_some(), "{verified}");
     })
     .await;
     assert!(
