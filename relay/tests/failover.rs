@@ -271,7 +271,7 @@ async fn a_master_failing_over_loses_no_used_mark_and_no_attempt() {
         ));
         if fault.starts_with("kill") {
             // The killed node comes back empty and rejoins as a replica.
-            cluster.nodes[master].restart_node();
+            cluster.nodes[master].start_again();
             let ours = &cluster;
             within(
                 Duration::from_secs(30),

@@ -88,7 +88,8 @@ impl RedisServer {
         self.cli(&["ping"]) == "PONG"
     }
 
-    /// Starts the server (again, empty) on its port and waits until it answers.
+    /// Starts the server (again, empty) on its port and waits until it answers. A cluster node
+    /// keeps the cluster it knew (`nodes.conf`) and rejoins it, as a restarted machine's would.
     pub fn start_again(&mut self) {
         let mut command = Command::new("redis-server");
         command.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
@@ -164,12 +165,6 @@ impl RedisServer {
             .status()
             .expect("kill");
         assert!(sent.success(), "kill {signal} {pid}");
-    }
-
-    /// Starts a stopped cluster node again on its port, empty, with the cluster it knew
-    /// (`nodes.conf`): it rejoins as a replica, as a restarted machine's Redis would.
-    pub fn restart_node(&mut self) {
-        self.start_again();
     }
 
     /// Forgets every key at once, as a failover to an empty replica would.

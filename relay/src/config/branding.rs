@@ -29,40 +29,38 @@ pub type Branding = std::collections::HashMap<String, std::sync::Arc<crate::core
 /// The branding file's text, checked: each origin an allowed one, each field in its form. The
 /// error says what to fix (the caller adds which file).
 pub fn branding_from_text(text: &str, allowed_origins: &[String]) -> Result<Branding, String> {
-    let at = |what: String| what;
     let sites: std::collections::BTreeMap<String, BrandFile> = serde_json::from_str(text)
         .map_err(|e| {
-            at(format!(
+            format!(
                 "{e}; expected {{\"https://shop.example\": {{\"product\": \"Shop\", \"from\": \"Shop <codes@shop.example>\", \"accent\": \"#0a7d4f\", \"logo\": \"https://shop.example/logo.png\"}}}}"
-            ))
+            )
         })?;
     let mut branding = std::collections::HashMap::new();
     for (origin, site) in sites {
-        let canonical = canonical_origin(&origin).map_err(at)?;
+        let canonical = canonical_origin(&origin)?;
         if !allowed_origins.contains(&canonical) {
-            return Err(at(format!(
+            return Err(format!(
                 "{origin} is not in OTP_RELAY_ALLOWED_ORIGINS; brand only the sites that may use the relay"
-            )));
+            ));
         }
         let product = site.product.trim().to_string();
         if product.is_empty()
             || product.chars().count() > 60
             || product.chars().any(char::is_control)
         {
-            return Err(at(format!(
+            return Err(format!(
                 "{origin}: \"product\" must be a name of 1 to 60 characters on one line"
-            )));
+            ));
         }
         if let Some(from) = &site.from {
-            crate::mail::smtp::parse_from(from)
-                .map_err(|e| at(format!("{origin}: \"from\": {e}")))?;
+            crate::mail::smtp::parse_from(from).map_err(|e| format!("{origin}: \"from\": {e}"))?;
         }
         if let Some(accent) = &site.accent {
             let hex = accent.strip_prefix('#').unwrap_or_default();
             if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(at(format!(
+                return Err(format!(
                     "{origin}: \"accent\" {accent:?} is not a colour such as #0a7d4f"
-                )));
+                ));
             }
         }
         // The logo as the URL parser reads it, not as written: `https:/host` reads as
@@ -70,11 +68,11 @@ pub fn branding_from_text(text: &str, allowed_origins: &[String]) -> Result<Bran
         let logo = match &site.logo {
             Some(logo) => {
                 let url = url::Url::parse(logo)
-                    .map_err(|e| at(format!("{origin}: \"logo\" {logo:?} is not a URL: {e}")))?;
+                    .map_err(|e| format!("{origin}: \"logo\" {logo:?} is not a URL: {e}"))?;
                 if url.scheme() != "https" || logo.contains('"') {
-                    return Err(at(format!(
+                    return Err(format!(
                         "{origin}: \"logo\" must be an https:// URL (mail clients block others)"
-                    )));
+                    ));
                 }
                 Some(url.to_string())
             }

@@ -5,7 +5,6 @@
 //! `otp-relay openapi` prints it. What is described here besides the annotations is what several
 //! endpoints share: the browser's headers, the refusals of a JSON body, the JWK Set's shape.
 
-use super::SharedApp;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use otp_relay_shared::ErrorCode;
@@ -160,9 +159,7 @@ pub fn document() -> String {
         headers(("Access-Control-Allow-Origin" = String, description = "`*`"))
     ))
 )]
-pub(super) async fn openapi_json(
-    axum::extract::State(_app): axum::extract::State<SharedApp>,
-) -> Response {
+pub(super) async fn openapi_json() -> Response {
     static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let mut response = DOCUMENT.get_or_init(document).clone().into_response();
     let headers = response.headers_mut();
