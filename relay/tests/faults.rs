@@ -208,7 +208,13 @@ async fn faults_mid_exchange_fail_cleanly_and_the_pool_recovers() {
             verified.text
         );
     }
-    let logs = relay.logs_once("temporarily refusing mail");
+    // The log is written by a thread of its own: wait for the last failure's line (the stall's),
+    // and every earlier one is there too.
+    let logs = relay.logs_once("did not finish within");
+    assert!(
+        logs.contains("temporarily refusing mail"),
+        "the 451 is named"
+    );
     let failures: Vec<&str> = logs
         .lines()
         .filter(|line| line.contains("delivery failed"))
@@ -218,7 +224,6 @@ async fn faults_mid_exchange_fail_cleanly_and_the_pool_recovers() {
         assert!(line.contains("hint="), "{line}");
         assert!(!line.contains(to), "the address is masked: {line}");
     }
-    assert!(logs.contains("did not finish within"), "the stall is named");
 
     // The failures were given back: one more send fits in the mailbox's five, the next does not.
     let fifth = relay.issue(to).await;
