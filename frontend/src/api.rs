@@ -188,6 +188,8 @@ impl RelayClient {
                 email,
                 lang: _,
                 pow,
+                // The page does not ask for the email's link yet.
+                link: _,
             }) => (
                 "/api/v1/challenges",
                 &[
@@ -214,13 +216,15 @@ impl RelayClient {
                 challenge,
                 email,
                 code,
+                link: _,
+                page: _,
                 lang: _,
             }) => (
                 "/api/v1/challenges/verify",
                 &[
                     ("challenge", challenge),
                     ("email", email),
-                    ("code", code),
+                    ("code", code.as_deref().unwrap_or_default()),
                     ("lang", lang),
                 ],
             ),

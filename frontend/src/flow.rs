@@ -452,6 +452,7 @@ impl Flow {
                 email,
                 lang: None,
                 pow: None,
+                link: None,
             }),
         )
     }
@@ -662,7 +663,9 @@ impl Flow {
         let request = Request::Verify(VerifyRequest {
             challenge: challenge.token.clone(),
             email: challenge.email.clone(),
-            code: self.code_input.clone(),
+            code: Some(self.code_input.clone()),
+            link: None,
+            page: None,
             lang: None,
         });
         self.last_submitted = Some(self.code_input.clone());

@@ -29,6 +29,7 @@ fn tokens_and_codes(c: &mut Criterion) {
         nonce: [7; 16],
         address_tag: address_tag(ring.signing(), &email),
         site_tag: site_tag(ring.signing(), None),
+        link: None,
     };
     let token = challenge.encode(ring.signing());
 

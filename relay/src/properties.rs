@@ -43,6 +43,9 @@ pub fn token_round_trip(ring: &KeyRing, bytes: &[u8]) {
         nonce: std::array::from_fn(|i| byte(24 + i)),
         address_tag: std::array::from_fn(|i| byte(40 + i)),
         site_tag: std::array::from_fn(|i| byte(56 + i)),
+        // Half the challenges carry a page (version 3), of a length the input decides.
+        link: (byte(73) % 2 == 1)
+            .then(|| format!("https://shop.example/{}", "p".repeat(usize::from(byte(74))))),
     };
     let text = challenge.encode(ring.signing());
     assert_eq!(Challenge::decode(&text, ring).as_ref(), Ok(&challenge));

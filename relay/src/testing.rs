@@ -349,6 +349,11 @@ impl InProcessRelay {
         code.bytes().all(|b| b.is_ascii_digit()).then_some(code)
     }
 
+    /// The link in the newest message to `to`, as the outbox shows it.
+    pub fn last_link(&self, to: &str) -> Option<String> {
+        self.outbox.entries().into_iter().find(|e| e.to == to)?.link
+    }
+
     /// Issues a challenge to `email`; its token and the code from the message.
     pub async fn challenge_and_code(&self, email: &str) -> Option<(String, String)> {
         let answer = self.issue(email).await;

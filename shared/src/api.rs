@@ -20,6 +20,18 @@ pub struct CreateChallengeRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(nullable = false, example = "de"))]
     pub lang: Option<String>,
+    /// The page that asks (its URL, on the request's `Origin`): the email then also carries a
+    /// link to it that confirms the address with a click there (docs/api.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            nullable = false,
+            max_length = 512,
+            example = "https://shop.example/signup"
+        )
+    )]
+    pub link: Option<String>,
 }
 
 /// `POST /api/v1/challenges/resend`.
@@ -27,7 +39,7 @@ pub struct CreateChallengeRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"challenge": "AQFrMQ…", "email": "ada@example.com", "pow": "eyJhbGdvcml0aG0iOiJTSEEtMjU2IiwiY2hhbGxlbmdlIjoi4oCmIn0"})))]
 pub struct ResendRequest {
-    #[cfg_attr(feature = "openapi", schema(max_length = 166))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 852))]
     pub challenge: String,
     #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub email: String,
@@ -46,12 +58,22 @@ pub struct ResendRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"challenge": "AQFrMQ…", "email": "ada@example.com", "code": "042137"})))]
 pub struct VerifyRequest {
-    #[cfg_attr(feature = "openapi", schema(max_length = 166))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 852))]
     pub challenge: String,
     #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub email: String,
-    #[cfg_attr(feature = "openapi", schema(max_length = 9))]
-    pub code: String,
+    /// The code from the email; or, in its place, `link` and `page`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, max_length = 9))]
+    pub code: Option<String>,
+    /// The link secret from the email's link (after `.` in its `otp-link`), in place of `code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, max_length = 64))]
+    pub link: Option<String>,
+    /// With `link`: the URL of the page the link was opened on, without its fragment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, max_length = 512))]
+    pub page: Option<String>,
     /// As in [`CreateChallengeRequest::lang`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(nullable = false, example = "de"))]
@@ -138,6 +160,10 @@ pub struct WidgetStatus {
     pub message: Option<String>,
     /// Whether codes go to the development outbox instead of real email.
     pub dev_outbox: bool,
+    /// Whether the operator's branding asks for a link in this site's emails (widgets then ask
+    /// for it, as if their `link` attribute were set).
+    #[serde(default)]
+    pub link: bool,
     /// With `?lang=` naming a language other than English: the page's messages in it, one per
     /// message slot in the order the browser build numbers them (`None` for a plural form the
     /// language does not use).
@@ -160,6 +186,10 @@ pub struct OutboxEntry {
     #[serde(default)]
     pub headers: Vec<(String, String)>,
     pub sent_at: String,
+    /// The link the message carries, for a site that asked for one (also in both parts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub link: Option<String>,
 }
 
 /// A parsed JSON object as a client without serde reads it (the browser's `Response.json()`,
@@ -233,6 +263,7 @@ impl FromFields for WidgetStatus {
             allowed: fields.flag("allowed")?,
             message: fields.text("message"),
             dev_outbox: fields.flag("dev_outbox").unwrap_or(false),
+            link: fields.flag("link").unwrap_or(false),
             messages: fields.texts("messages"),
         })
     }
@@ -324,6 +355,7 @@ mod tests {
                 allowed: false,
                 message: Some("m".into()),
                 dev_outbox: true,
+                link: messages.is_some(),
                 messages,
             });
         }
@@ -357,11 +389,12 @@ mod tests {
             allowed: true,
             message: None,
             dev_outbox: false,
+            link: false,
             messages: None,
         };
         assert_eq!(
             serde_json::to_value(&status).unwrap(),
-            serde_json::json!({"origin": null, "allowed": true, "message": null, "dev_outbox": false})
+            serde_json::json!({"origin": null, "allowed": true, "message": null, "dev_outbox": false, "link": false})
         );
     }
 

@@ -61,6 +61,7 @@ fn send(email: &str) -> Option<Effect> {
         email: email.into(),
         lang: None,
         pow: None,
+        link: None,
     })))
 }
 
@@ -84,7 +85,9 @@ fn verify_effect(code: &str) -> Option<Effect> {
     Some(Effect::Ask(Request::Verify(VerifyRequest {
         challenge: "tok".into(),
         email: "ada@example.com".into(),
-        code: code.into(),
+        code: Some(code.into()),
+        link: None,
+        page: None,
         lang: None,
     })))
 }
@@ -574,6 +577,7 @@ fn paid_send(email: &str, pow: &str) -> Option<Effect> {
         email: email.into(),
         lang: None,
         pow: Some(pow.into()),
+        link: None,
     })))
 }
 

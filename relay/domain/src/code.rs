@@ -35,6 +35,27 @@ pub fn derive_code(keys: &ChallengeKeys, nonce: &Nonce, length: usize) -> Code {
     }
 }
 
+/// The length of a link secret: 128 bits (docs/security.md, A32).
+pub const LINK_SECRET_LEN: usize = 16;
+
+/// The secret an email's link carries in place of the code, as base64url: derived like the code
+/// from the challenge's nonce, with a purpose of its own and the page the link opens, so it is
+/// not the code, has full entropy, and is another secret for another page.
+pub fn derive_link_secret(keys: &ChallengeKeys, nonce: &Nonce, page: &str) -> String {
+    use base64::Engine;
+    let mut mac = keys.code_prf.mac();
+    mac.update(b"link\0");
+    mac.update(nonce);
+    mac.update(page.as_bytes());
+    let out = mac.finalize().into_bytes();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&out[..LINK_SECRET_LEN])
+}
+
+/// Constant-time comparison of a submitted link secret with the expected one.
+pub fn link_secrets_match(submitted: &str, expected: &str) -> bool {
+    bool::from(submitted.as_bytes().ct_eq(expected.as_bytes()))
+}
+
 /// Constant-time comparison of a submitted code with the expected one (CWE-208).
 pub fn codes_match(submitted: &Code, expected: &Code) -> bool {
     bool::from(
@@ -73,6 +94,29 @@ mod tests {
                 assert!(code.as_str().bytes().all(|b| b.is_ascii_digit()));
             }
         }
+    }
+
+    #[test]
+    fn a_link_secret_has_128_bits_and_differs_by_nonce_and_page_and_from_the_code() {
+        let ring = KeyRing::random();
+        let keys = ring.signing();
+        let secret = derive_link_secret(keys, &[1; 16], "https://shop.example/a");
+        assert_eq!(secret.len(), 22, "16 bytes in base64url");
+        assert_eq!(
+            secret,
+            derive_link_secret(keys, &[1; 16], "https://shop.example/a")
+        );
+        assert_ne!(
+            secret,
+            derive_link_secret(keys, &[2; 16], "https://shop.example/a")
+        );
+        assert_ne!(
+            secret,
+            derive_link_secret(keys, &[1; 16], "https://shop.example/b")
+        );
+        assert!(!secret.contains(derive_code(keys, &[1; 16], 6).as_str()));
+        assert!(link_secrets_match(&secret, &secret.clone()));
+        assert!(!link_secrets_match(&secret, &secret[1..]));
     }
 
     /// Chi-square test of every digit position over many codes from random nonces (A8). With 9

@@ -17,6 +17,9 @@ pub struct Brand {
     pub accent: Option<String>,
     /// An `https://` image shown above the code in the HTML part.
     pub logo: Option<String>,
+    /// The site's widgets ask for the email's link (`"link": true`), as if each had its `link`
+    /// attribute: off unless set.
+    pub link: bool,
 }
 
 /// One code email, before it is rendered.
@@ -24,6 +27,8 @@ pub struct Brand {
 pub struct CodeEmail {
     pub to: EmailAddress,
     pub code: Code,
+    /// The link that confirms with a click on the page that asked (docs/api.md), if it asked.
+    pub link: Option<String>,
     /// How long the code stays valid from now.
     pub lifetime: Duration,
     /// Host of the page where the code will be typed, for the autofill line.

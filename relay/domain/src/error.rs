@@ -19,6 +19,10 @@ pub enum Reason {
         length: usize,
     },
     InvalidChallenge,
+    /// An email's link opened on another page than the one it was made for, or changed.
+    LinkRefused,
+    /// A `link` to create a challenge with that is not a page of the requester's own site.
+    LinkPage,
     Expired,
     /// Issued under a store epoch that has since moved on (the store lost what it knew).
     ExpiredByRestart,
@@ -108,6 +112,14 @@ impl ApiError {
 
     pub fn invalid_challenge() -> Self {
         Self::new(ErrorCode::InvalidChallenge, Reason::InvalidChallenge)
+    }
+
+    pub fn link_refused() -> Self {
+        Self::new(ErrorCode::InvalidChallenge, Reason::LinkRefused)
+    }
+
+    pub fn link_page() -> Self {
+        Self::new(ErrorCode::InvalidRequest, Reason::LinkPage)
     }
 
     pub fn expired() -> Self {

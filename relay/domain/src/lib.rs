@@ -27,7 +27,7 @@ pub use delivery::{Brand, CodeEmail, Delivery, DeliveryError};
 pub use error::{ApiError, Limit, Reason};
 pub use policy::{Policy, Rate};
 pub use review::ReviewAddresses;
-pub use service::{Requester, Sent, ServiceSettings, VerificationService, Verified};
+pub use service::{Answer, Requester, Sent, ServiceSettings, VerificationService, Verified};
 pub use store::{MemoryStore, Store, StoreError, StoreKey};
 
 /// Lower-case hex. By table, not `write!` per byte: store keys are written in hex on every

@@ -14,7 +14,7 @@
 //! owner's (docs/security.md, A27). A refused request leaves no counter behind.
 
 use crate::clock::{Clock, UnixTime};
-use crate::code::{codes_match, derive_code};
+use crate::code::{codes_match, derive_code, derive_link_secret, link_secrets_match};
 use crate::delivery::{CodeEmail, Delivery};
 use crate::error::{ApiError, Limit};
 use crate::hex;
@@ -24,7 +24,7 @@ use crate::pow::{CheckedSolution, PowRefusal, PowSettings};
 use crate::proof::{ProofClaims, ProofKeys, ProofSigner};
 use crate::review::ReviewAddresses;
 use crate::store::{AddressId, Count, Outcome, Plan, Step, Store, StoreKey};
-use crate::token::{Challenge, TokenError, address_tag, site_tag};
+use crate::token::{Challenge, MAX_LINK_LEN, TokenError, address_tag, site_tag};
 use hmac::Mac;
 use otp_relay_shared::pow::PowChallenge;
 use otp_relay_shared::{Code, CodeError, EmailAddress};
@@ -81,6 +81,38 @@ fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
 fn token_error(error: TokenError) -> ApiError {
     tracing::debug!(%error, "challenge refused");
     ApiError::invalid_challenge()
+}
+
+/// What a verify answers a challenge with: the code the person typed, or the secret of the
+/// email's link and the page it was opened on (docs/security.md, A32).
+#[derive(Debug, Clone, Copy)]
+pub enum Answer<'a> {
+    Code(&'a str),
+    Link { secret: &'a str, page: &'a str },
+}
+
+/// The page a link may open, as the URL parser writes it and without a fragment (the link brings
+/// its own): an `http(s)` URL on the requester's own `Origin`, without credentials, of at most
+/// [`MAX_LINK_LEN`] bytes. `None` for anything else, and for a request without an `Origin`.
+pub fn link_page(raw: &str, origin: Option<&str>) -> Option<String> {
+    let mut url = url::Url::parse(raw).ok()?;
+    if !matches!(url.scheme(), "https" | "http")
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || Some(url.origin().ascii_serialization().as_str()) != origin
+    {
+        return None;
+    }
+    url.set_fragment(None);
+    let page = String::from(url);
+    (page.len() <= MAX_LINK_LEN).then_some(page)
+}
+
+/// The link an email carries: the page, with the challenge, the link secret and the address in
+/// the fragment, which no browser sends to a server.
+fn link_url(page: &str, token: &str, secret: &str, email: &EmailAddress) -> String {
+    let address: String = url::form_urlencoded::byte_serialize(email.as_str().as_bytes()).collect();
+    format!("{page}#otp-link={token}.{secret}&email={address}")
 }
 
 /// A code sent, or sent again: what the client is told, in the domain's types (the HTTP layer
@@ -253,6 +285,7 @@ impl VerificationService {
         &self,
         email: &EmailAddress,
         challenge: &Challenge,
+        token: &str,
         requester: &Requester,
     ) -> Result<(), ApiError> {
         let keys = self
@@ -266,9 +299,18 @@ impl VerificationService {
         }
         let code = derive_code(keys, &challenge.nonce, self.settings.policy.code_length);
         let lifetime = challenge.expires_at.since(self.now_in_whole_seconds());
+        let link = challenge.link.as_deref().map(|page| {
+            link_url(
+                page,
+                token,
+                &derive_link_secret(keys, &challenge.nonce, page),
+                email,
+            )
+        });
         let message = CodeEmail {
             to: email.clone(),
             code,
+            link,
             lifetime,
             site_host: self.site_host(requester),
             lang: requester.lang,
@@ -445,9 +487,16 @@ impl VerificationService {
         &self,
         raw_email: &str,
         pow: Option<&str>,
+        link: Option<&str>,
         requester: &Requester,
     ) -> Result<Sent, ApiError> {
         let email = parse_email(raw_email)?;
+        let link = match link {
+            Some(raw) => {
+                Some(link_page(raw, requester.origin.as_deref()).ok_or_else(ApiError::link_page)?)
+            }
+            None => None,
+        };
         let policy = &self.settings.policy;
         let budgets = self.budgets(self.mailbox_id(&email), requester);
         let mut request = self.request(requester);
@@ -471,15 +520,16 @@ impl VerificationService {
             nonce: crate::random::bytes::<16>(),
             address_tag: address_tag(keys, &email),
             site_tag: site_tag(keys, requester.origin.as_deref()),
+            link,
         };
-        if let Err(error) = self.deliver(&email, &challenge, requester).await {
+        let token = challenge.encode(keys);
+        if let Err(error) = self.deliver(&email, &challenge, &token, requester).await {
             // A send that cannot be delivered is refunded to the person, so an outage does not
             // lock them out, but still counts against the client, so that nobody drives
             // unlimited SMTP transactions (A19); its proof of work is spent too.
             request.give_back(&answers, &mailbox_sends).await;
             return Err(error);
         }
-        let token = challenge.encode(keys);
         Ok(Sent {
             pow_paid: paid,
             ..self.response(
@@ -599,7 +649,7 @@ impl VerificationService {
         let [share_sends, total_sends] = self.add_send_limits(&mut request, &budgets);
         Self::add_surge_count(&mut request, paid);
         let answers = request.run().await?;
-        if let Err(error) = self.deliver(&email, &challenge, requester).await {
+        if let Err(error) = self.deliver(&email, &challenge, token, requester).await {
             // As in `issue`; and its wait and its count are given back too, so a mail server
             // outage does not use up a person's resends (invariant 7).
             request
@@ -620,17 +670,22 @@ impl VerificationService {
         })
     }
 
-    /// `POST /api/v1/challenges/verify`.
+    /// `POST /api/v1/challenges/verify`, with the code or the email's link.
     pub async fn verify(
         &self,
         token: &str,
         raw_email: &str,
-        raw_code: &str,
+        answer: Answer<'_>,
         requester: &Requester,
     ) -> Result<Verified, ApiError> {
         let policy = &self.settings.policy;
-        let submitted = Code::parse(raw_code, policy.code_length)
-            .map_err(|_: CodeError| ApiError::invalid_code_format(policy.code_length))?;
+        let submitted = match answer {
+            Answer::Code(raw_code) => Some(
+                Code::parse(raw_code, policy.code_length)
+                    .map_err(|_: CodeError| ApiError::invalid_code_format(policy.code_length))?,
+            ),
+            Answer::Link { .. } => None,
+        };
         let email = parse_email(raw_email)?;
         let mut request = self.request(requester);
         let (challenge, expired) = self.open(&mut request, token, &email, requester)?;
@@ -645,14 +700,41 @@ impl VerificationService {
             .by_kid(&challenge.kid)
             .ok_or_else(ApiError::invalid_challenge)?;
         let review = self.settings.review.code_for(&email);
-        let expected = match review {
-            Some(listed) => listed.clone(),
-            None => derive_code(keys, &challenge.nonce, policy.code_length),
+        let right = match (submitted, answer) {
+            (Some(submitted), _) => {
+                let expected = match review {
+                    Some(listed) => listed.clone(),
+                    None => derive_code(keys, &challenge.nonce, policy.code_length),
+                };
+                // Compared here, in constant time, but acted on only through the plan below,
+                // which counts the attempt and, for a wrong code, the failures before anything
+                // depends on the comparison: parallel guesses cannot exceed either budget
+                // (docs/security.md, 4).
+                codes_match(&submitted, &expected)
+            }
+            // A link's secret has 128 bits, so a wrong one is a changed link, not a guess: it is
+            // refused without using an attempt, after the check that the challenge was not used
+            // (A32). Opened on another page than the one bound into the challenge, it is
+            // refused too, even with its own secret.
+            (None, Answer::Link { secret, page }) => {
+                let opened_on = link_page(page, requester.origin.as_deref());
+                let fits = match (challenge.link.as_deref(), opened_on.as_deref()) {
+                    (Some(bound), Some(opened)) if bound == opened => link_secrets_match(
+                        secret,
+                        &derive_link_secret(keys, &challenge.nonce, bound),
+                    ),
+                    _ => false,
+                };
+                if !fits {
+                    tracing::info!(reason = "link_refused", to = %email.masked(), challenge = %short_id(&challenge), "link refused");
+                    return Err(request
+                        .refuse(Refusal::Error(ApiError::link_refused()))
+                        .await);
+                }
+                true
+            }
+            (None, Answer::Code(_)) => return Err(ApiError::internal()),
         };
-        // Compared here, in constant time, but acted on only through the plan below, which
-        // counts the attempt and, for a wrong code, the failures before anything depends on the
-        // comparison: parallel guesses cannot exceed either budget (docs/security.md, 4).
-        let right = codes_match(&submitted, &expected);
         let attempts = request.add(
             Step::Count {
                 key: StoreKey::Attempts(id),

@@ -10,6 +10,11 @@
 //!   | address_tag:[u8;16] | site_tag:[u8;16] | mac:[u8;32]
 //! ```
 //!
+//! Version 3, for a challenge whose email carries a link (docs/api.md), adds the page the link
+//! opens before the MAC: `| link_len:u16 | link`. The page is public (the client sent it), and
+//! carried rather than tagged so that a resend writes the same link without asking for it again.
+//! A challenge without a link stays version 2, which relays of an earlier release still read.
+//!
 //! The MAC is HMAC-SHA256 under the key's token key over a purpose label and every byte before it.
 
 use crate::clock::UnixTime;
@@ -26,13 +31,19 @@ type HmacSha256 = hmac::Hmac<Sha256>;
 
 /// Version 1 tokens had no site tag; they are refused (they lived five minutes at most).
 const VERSION: u8 = 2;
+/// A token that carries the page its email's link opens.
+const VERSION_WITH_LINK: u8 = 3;
+/// The longest page URL a link may open, in bytes: the link repeats it inside the challenge, and
+/// the whole must stay a line a mail client shows.
+pub const MAX_LINK_LEN: usize = 512;
 const PURPOSE: &[u8] = b"otp-relay/v1/email-verification-challenge";
 const NONCE_LEN: usize = 16;
 const TAG_LEN: usize = 16;
 const MAC_LEN: usize = 32;
 const FIXED_LEN: usize = 8 * 3 + NONCE_LEN + 2 * TAG_LEN;
 /// Upper bound on an encoded token; longer input is refused before decoding.
-pub const MAX_ENCODED_LEN: usize = (2 + MAX_KID_LEN + FIXED_LEN + MAC_LEN) * 4 / 3 + 4;
+pub const MAX_ENCODED_LEN: usize =
+    (2 + MAX_KID_LEN + FIXED_LEN + 2 + MAX_LINK_LEN + MAC_LEN) * 4 / 3 + 4;
 
 /// The random identity of one challenge; the code is derived from it and store entries are
 /// keyed by it.
@@ -54,6 +65,9 @@ pub struct Challenge {
     /// Binds the challenge to the site that asked for it, so that a code phished on one site
     /// cannot be turned into a proof for another (docs/security.md, A15).
     pub site_tag: [u8; TAG_LEN],
+    /// The page the email's link opens (as the URL parser writes it), if the site asked for a
+    /// link; at most [`MAX_LINK_LEN`] bytes.
+    pub link: Option<String>,
 }
 
 /// Why a token was refused. Every variant is `invalid_challenge` to clients; the detail is for
@@ -113,8 +127,15 @@ impl Challenge {
     /// Serialises and signs with `keys` (whose id must be `self.kid`).
     pub fn encode(&self, keys: &ChallengeKeys) -> String {
         let kid = self.kid.as_bytes();
-        let mut out = Vec::with_capacity(2 + kid.len() + FIXED_LEN + MAC_LEN);
-        out.push(VERSION);
+        let link = self.link.as_deref().map(str::as_bytes);
+        let mut out = Vec::with_capacity(
+            2 + kid.len() + FIXED_LEN + link.map_or(0, |link| 2 + link.len()) + MAC_LEN,
+        );
+        out.push(if link.is_some() {
+            VERSION_WITH_LINK
+        } else {
+            VERSION
+        });
         // Key ids are at most 16 bytes (checked when the key ring is parsed).
         out.push(kid.len() as u8);
         out.extend_from_slice(kid);
@@ -124,6 +145,12 @@ impl Challenge {
         out.extend_from_slice(&self.nonce);
         out.extend_from_slice(&self.address_tag);
         out.extend_from_slice(&self.site_tag);
+        if let Some(link) = link {
+            // The service refuses a longer page before it issues (MAX_LINK_LEN < u16::MAX).
+            let len = u16::try_from(link.len().min(MAX_LINK_LEN)).unwrap_or(0);
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(&link[..usize::from(len)]);
+        }
         let mut mac = token_mac(keys);
         mac.update(&out);
         out.extend_from_slice(&mac.finalize().into_bytes());
@@ -140,12 +167,30 @@ impl Challenge {
             .decode(token)
             .map_err(|_| TokenError::Encoding)?;
         let (&version, rest) = bytes.split_first().ok_or(TokenError::Layout)?;
-        if version != VERSION {
+        if version != VERSION && version != VERSION_WITH_LINK {
             return Err(TokenError::Version);
         }
         let (&kid_len, rest) = rest.split_first().ok_or(TokenError::Layout)?;
         let kid_len = usize::from(kid_len);
-        if kid_len == 0 || kid_len > MAX_KID_LEN || rest.len() != kid_len + FIXED_LEN + MAC_LEN {
+        if kid_len == 0 || kid_len > MAX_KID_LEN || rest.len() < kid_len + FIXED_LEN + MAC_LEN {
+            return Err(TokenError::Layout);
+        }
+        // A version 3 token's link length is read before its MAC is checked, but only to know
+        // where the MAC starts: a wrong length is a wrong layout or a wrong MAC, nothing more.
+        let link_len = if version == VERSION_WITH_LINK {
+            let at = kid_len + FIXED_LEN;
+            let len = rest
+                .get(at..at + 2)
+                .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+                .ok_or(TokenError::Layout)?;
+            if len == 0 || len > MAX_LINK_LEN {
+                return Err(TokenError::Layout);
+            }
+            Some(len)
+        } else {
+            None
+        };
+        if rest.len() != kid_len + FIXED_LEN + link_len.map_or(0, |len| 2 + len) + MAC_LEN {
             return Err(TokenError::Layout);
         }
         let kid = std::str::from_utf8(&rest[..kid_len]).map_err(|_| TokenError::UnknownKey)?;
@@ -168,7 +213,15 @@ impl Challenge {
         let mut address_tag = [0u8; TAG_LEN];
         address_tag.copy_from_slice(&tags[..TAG_LEN]);
         let mut site_tag = [0u8; TAG_LEN];
-        site_tag.copy_from_slice(&tags[TAG_LEN..]);
+        site_tag.copy_from_slice(&tags[TAG_LEN..2 * TAG_LEN]);
+        let link = match link_len {
+            Some(_) => Some(
+                std::str::from_utf8(&tags[2 * TAG_LEN + 2..])
+                    .map_err(|_| TokenError::Layout)?
+                    .to_string(),
+            ),
+            None => None,
+        };
         Ok(Challenge {
             kid: kid.to_string(),
             epoch: u64_at(0),
@@ -177,6 +230,7 @@ impl Challenge {
             nonce,
             address_tag,
             site_tag,
+            link,
         })
     }
 
@@ -225,6 +279,7 @@ mod tests {
             nonce: [9; 16],
             address_tag: address_tag(ring.signing(), email),
             site_tag: site_tag(ring.signing(), Some(SITE)),
+            link: None,
         }
     }
 
@@ -244,6 +299,43 @@ mod tests {
             Err(TokenError::Address)
         );
         assert!(!token.contains("ada"));
+    }
+
+    #[test]
+    fn a_challenge_with_a_link_carries_its_page_and_one_without_stays_version_2() {
+        let ring = ring();
+        let email = EmailAddress::parse("ada@example.com").unwrap();
+        let plain = sample(&ring, &email);
+        let plain_text = plain.encode(ring.signing());
+        assert_eq!(URL_SAFE_NO_PAD.decode(&plain_text).unwrap()[0], VERSION);
+        let linked = Challenge {
+            link: Some("https://shop.example/signup?plan=pro".into()),
+            ..plain.clone()
+        };
+        let text = linked.encode(ring.signing());
+        let bytes = URL_SAFE_NO_PAD.decode(&text).unwrap();
+        assert_eq!(bytes[0], VERSION_WITH_LINK);
+        assert_eq!(Challenge::decode(&text, &ring), Ok(linked.clone()));
+        // Version 3 read as version 2 (and back) or with its page's length changed: the MAC
+        // or the layout refuses it.
+        for at in [
+            0,
+            bytes.len() - MAC_LEN - linked.link.as_ref().unwrap().len() - 1,
+        ] {
+            let mut changed = bytes.clone();
+            changed[at] ^= 1;
+            assert!(Challenge::decode(&URL_SAFE_NO_PAD.encode(&changed), &ring).is_err());
+        }
+        let longest = Challenge {
+            link: Some(format!(
+                "https://shop.example/{}",
+                "a".repeat(MAX_LINK_LEN - 21)
+            )),
+            ..plain
+        };
+        let text = longest.encode(ring.signing());
+        assert!(text.len() <= MAX_ENCODED_LEN);
+        assert_eq!(Challenge::decode(&text, &ring), Ok(longest));
     }
 
     #[test]

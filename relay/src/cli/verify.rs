@@ -370,6 +370,8 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
             email: email.to_string(),
             lang: Some(lang.to_string()),
             pow: None,
+            // The terminal has no page for a link to open: the person types the code.
+            link: None,
         };
         match api
             .post_paid::<ChallengeResponse, _>(
@@ -478,7 +480,9 @@ pub async fn verify(options: VerifyOptions) -> Outcome {
         let request = VerifyRequest {
             challenge: token.clone(),
             email: email.to_string(),
-            code: code.as_str().to_string(),
+            code: Some(code.as_str().to_string()),
+            link: None,
+            page: None,
             lang: Some(lang.to_string()),
         };
         match api

@@ -10,10 +10,13 @@ struct BrandFile {
     from: Option<String>,
     accent: Option<String>,
     logo: Option<String>,
+    /// The site's widgets ask for the email's link.
+    link: Option<bool>,
 }
 
 /// Reads `OTP_RELAY_BRANDING`: `{"https://shop.example": {"product": "…", "from": "…",
-/// "accent": "#rrggbb", "logo": "https://…"}}`, each origin one of the allowed origins.
+/// "accent": "#rrggbb", "logo": "https://…", "link": true}}`, each origin one of the allowed
+/// origins.
 pub(super) fn parse_branding(
     path: &std::path::Path,
     allowed_origins: &[String],
@@ -85,6 +88,7 @@ pub fn branding_from_text(text: &str, allowed_origins: &[String]) -> Result<Bran
                 from: site.from,
                 accent: site.accent,
                 logo,
+                link: site.link.unwrap_or(false),
             }),
         );
     }

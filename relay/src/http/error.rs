@@ -58,6 +58,8 @@ pub fn sentence(error: &ApiError, lang: Lang) -> String {
             catalogue.text("refusal.code_format", &[("length", &length.to_string())])
         }
         Reason::InvalidChallenge => say("refusal.invalid_challenge"),
+        Reason::LinkRefused => say("refusal.link"),
+        Reason::LinkPage => say("refusal.link_page"),
         Reason::Expired => say("refusal.expired"),
         Reason::ExpiredByRestart => say("refusal.expired_by_restart"),
         Reason::AlreadyUsed => say("refusal.already_used"),

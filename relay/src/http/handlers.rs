@@ -5,7 +5,7 @@ use super::SharedApp;
 use super::error::HttpError;
 use super::extract::ApiRequest;
 use crate::core::clock::rfc3339;
-use crate::core::{Sent, Verified};
+use crate::core::{Answer, ApiError, Sent, Verified};
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -68,6 +68,7 @@ pub async fn issue(
         .issue(
             &request.body.email,
             request.body.pow.as_deref(),
+            request.body.link.as_deref(),
             &request.requester,
         )
         .await;
@@ -126,7 +127,7 @@ pub async fn resend(
     summary = "Check a code",
     description = "Checks the code against the challenge statelessly and, if right, answers a proof: an EdDSA JWT whose `aud` is the request's `Origin` (or the relay's public URL), checked against `/.well-known/jwks.json`. Each challenge verifies once.",
     params(super::openapi::BrowserHeaders),
-    request_body = VerifyRequest,
+    request_body = super::openapi::VerifyBody,
     responses(
         (status = 200, body = VerifyResponse, description = "Verified."),
         super::openapi::BodyRefusals,
@@ -145,13 +146,38 @@ pub async fn verify(
     request: ApiRequest<VerifyRequest>,
 ) -> Result<Response, HttpError> {
     let body = &request.body;
+    let answer = match (&body.code, &body.link, &body.page) {
+        (Some(code), None, None) => Answer::Code(code),
+        (None, Some(secret), Some(page)) => Answer::Link { secret, page },
+        (None, None, _) => {
+            return Err(malformed(
+                "\"code\" is missing: send the code from the email, or \"link\" and \"page\" from its link.",
+            ));
+        }
+        (None, Some(_), None) => {
+            return Err(malformed(
+                "\"page\" is missing: send it with \"link\", the URL of the page the link was opened on.",
+            ));
+        }
+        _ => {
+            return Err(malformed(
+                "Send \"code\", or \"link\" with \"page\", not both.",
+            ));
+        }
+    };
     let outcome = app
         .service
-        .verify(&body.challenge, &body.email, &body.code, &request.requester)
+        .verify(&body.challenge, &body.email, answer, &request.requester)
         .await;
     app.metrics.count_verification(&outcome);
     let verified = outcome.map_err(|e| HttpError::in_lang(e, request.requester.lang))?;
     Ok(Json(verify_response(verified)).into_response())
+}
+
+/// A body whose fields do not go together: English for developers, as the body's other
+/// refusals are.
+fn malformed(message: &'static str) -> HttpError {
+    HttpError::from(ApiError::invalid_request(message))
 }
 
 /// A code sent, as the API writes it: times as RFC 3339 in UTC.

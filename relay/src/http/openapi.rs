@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use otp_relay_shared::ErrorCode;
 use otp_relay_shared::api::{
     ChallengeResponse, CreateChallengeRequest, ErrorDetail, ErrorResponse, Health, OutboxEntry,
-    ResendRequest, VerifyRequest, VerifyResponse, WidgetStatus,
+    ResendRequest, VerifyResponse, WidgetStatus,
 };
 use otp_relay_shared::pow::PowChallenge;
 use utoipa::OpenApi;
@@ -37,10 +37,11 @@ pub(super) struct BrowserHeaders {
 #[allow(dead_code)]
 pub(super) enum BodyRefusals {
     /// `invalid_request`: the body is not a JSON object, or a field is missing, `null` or not a
-    /// string (the message names it); `invalid_email`: not one plain address. Verify and resend
-    /// add `invalid_challenge` (the token is not one of this relay's for this address and this
-    /// site) and verify `invalid_code_format` (not `code_length` ASCII digits); none of them
-    /// uses an attempt.
+    /// string (the message names it), or a send's `link` that is not a page of the request's
+    /// `Origin`; `invalid_email`: not one plain address. Verify and resend add
+    /// `invalid_challenge` (the token is not one of this relay's for this address and this site;
+    /// with `link`, a link changed or opened on another page than its own) and verify
+    /// `invalid_code_format` (not `code_length` ASCII digits); none of them uses an attempt.
     #[response(status = 400, example = json!({"error": {"code": "invalid_email", "message": "That is not an email address: it has no @."}}))]
     BadRequest(ErrorResponse),
     /// `origin_not_allowed`: an `Origin` that is not on the allow-list.
@@ -56,6 +57,53 @@ pub(super) enum BodyRefusals {
     /// `OTP_RELAY_REQUEST_TIMEOUT`. Nothing was counted or forgotten; try again.
     #[response(status = 503, headers(("Retry-After" = u64, description = "Seconds to wait: the same as `retry_after`")), example = json!({"error": {"code": "unavailable", "message": "The service is busy right now. Try again in a moment.", "retry_after": 2}}))]
     Unavailable(ErrorResponse),
+}
+
+/// `POST /api/v1/challenges/verify`'s body as the relay takes it: the shared `VerifyRequest` with exactly
+/// one of its answers, the code or the email's link (which the shared type cannot say).
+#[derive(utoipa::ToSchema, serde::Deserialize)]
+#[allow(dead_code)]
+#[serde(untagged)]
+#[schema(example = json!({"challenge": "AQFrMQ…", "email": "ada@example.com", "code": "042137"}))]
+pub(super) enum VerifyBody {
+    /// With the code from the email.
+    #[schema(title = "With the code")]
+    Code(VerifyWithCode),
+    /// With the email's link: its secret and the page it was opened on.
+    #[schema(title = "With the email's link")]
+    Link(VerifyWithLink),
+}
+
+#[derive(utoipa::ToSchema, serde::Deserialize)]
+#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
+pub(super) struct VerifyWithCode {
+    #[schema(max_length = 852)]
+    challenge: String,
+    #[schema(max_length = 254)]
+    email: String,
+    #[schema(max_length = 9)]
+    code: String,
+    #[schema(nullable = false, example = "de")]
+    lang: Option<String>,
+}
+
+#[derive(utoipa::ToSchema, serde::Deserialize)]
+#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
+pub(super) struct VerifyWithLink {
+    #[schema(max_length = 852)]
+    challenge: String,
+    #[schema(max_length = 254)]
+    email: String,
+    /// The link secret: after the `.` in the fragment's `otp-link`.
+    #[schema(max_length = 64)]
+    link: String,
+    /// The URL of the page the link was opened on, without its fragment.
+    #[schema(max_length = 512)]
+    page: String,
+    #[schema(nullable = false, example = "de")]
+    lang: Option<String>,
 }
 
 /// One public proof key: Ed25519 as a JWK (RFC 8037).
@@ -115,7 +163,9 @@ docs/api.md.",
     components(schemas(
         CreateChallengeRequest,
         ResendRequest,
-        VerifyRequest,
+        VerifyBody,
+        VerifyWithCode,
+        VerifyWithLink,
         ChallengeResponse,
         VerifyResponse,
         ErrorResponse,

@@ -76,7 +76,7 @@ pub(super) async fn page(State(app): State<SharedApp>, headers: HeaderMap) -> Re
         // script and, under this page's policy, load nothing from anywhere.
         body.push_str(&format!(
             "<article><p><b>To:</b> {}<br><b>Subject:</b> {}<br><b>Sent:</b> {}</p>\
-             <iframe sandbox title=\"The HTML part\" srcdoc=\"{}\"></iframe>\
+             {link}<iframe sandbox title=\"The HTML part\" srcdoc=\"{}\"></iframe>\
              <details><summary>Plain text</summary><pre>{}</pre></details>\
              <details><summary>Headers</summary><table>{headers}</table></details></article>",
             html_escape::encode_text(&entry.to),
@@ -84,6 +84,14 @@ pub(super) async fn page(State(app): State<SharedApp>, headers: HeaderMap) -> Re
             html_escape::encode_text(&entry.sent_at),
             html_escape::encode_double_quoted_attribute(&entry.html),
             html_escape::encode_text(&entry.text),
+            link = entry
+                .link
+                .as_deref()
+                .map(|link| format!(
+                    "<p><b>Link:</b> <a class=\"link\" href=\"{}\" target=\"_blank\" rel=\"noopener\">open it as the person would</a></p>",
+                    html_escape::encode_double_quoted_attribute(link)
+                ))
+                .unwrap_or_default(),
         ));
     }
     body.push_str("</body></html>");

@@ -219,6 +219,11 @@ pub(super) async fn status(
     let allowed = origin
         .as_deref()
         .is_none_or(|o| app.config.allowed_origins.iter().any(|a| a == o));
+    let link = allowed
+        && origin
+            .as_deref()
+            .and_then(|origin| app.config.branding.get(origin))
+            .is_some_and(|brand| brand.link);
     let body = WidgetStatus {
         origin,
         allowed,
@@ -227,6 +232,7 @@ pub(super) async fn status(
             super::error::sentence(&ApiError::origin_not_allowed(), lang)
         }),
         dev_outbox: app.outbox.is_some(),
+        link,
         messages,
     };
     let mut response = axum::Json(body).into_response();

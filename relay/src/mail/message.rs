@@ -3,6 +3,10 @@
 //! offer the code for autofill on that host only. With a site's branding (`OTP_RELAY_BRANDING`)
 //! the HTML part carries its product name, accent colour and logo, and the site's sender.
 //!
+//! A site that asked for a link gets one in both parts, after the instructions and before the
+//! autofill line: the page that asked, with the challenge in the fragment (docs/api.md). It
+//! does nothing until the person confirms there, so a mail scanner that opens it spends nothing.
+//!
 //! The HTML part is what mail clients render well: one centred table, inline styles only, no
 //! external CSS, and colours that stay readable when a client darkens the message.
 
@@ -45,7 +49,12 @@ pub fn render(email: &CodeEmail) -> RenderedMessage {
     let not_you = words.text("email.not_you", &[]);
     let sent_for = brand.map(|brand| words.text("email.sent_for", &[("product", &brand.product)]));
 
-    let mut text = format!("{intro} {code}\r\n\r\n{enter}\r\n\r\n{not_you}\r\n\r\n");
+    let mut text = format!("{intro} {code}\r\n\r\n{enter}\r\n\r\n");
+    if let Some(link) = &email.link {
+        let open = words.text("email.link", &[]);
+        text.push_str(&format!("{open}\r\n{link}\r\n\r\n"));
+    }
+    text.push_str(&format!("{not_you}\r\n\r\n"));
     if let Some(sent_for) = &sent_for {
         text.push_str(sent_for);
         text.push_str("\r\n\r\n");
@@ -64,6 +73,17 @@ pub fn render(email: &CodeEmail) -> RenderedMessage {
                 "<tr><td style=\"padding:0 0 16px 0\"><img src=\"{}\" alt=\"{}\" height=\"32\" style=\"display:block;height:32px;border:0\"></td></tr>",
                 escape_attribute(logo),
                 escape_attribute(&brand.product)
+            )
+        })
+        .unwrap_or_default();
+    let link_button = email
+        .link
+        .as_deref()
+        .map(|link| {
+            format!(
+                "<tr><td style=\"padding:0 0 16px 0\"><a href=\"{}\" style=\"display:inline-block;padding:10px 18px;background:{accent};color:#ffffff;border-radius:6px;font-weight:600;text-decoration:none\">{}</a></td></tr>",
+                escape_attribute(link),
+                escape(&words.text("email.link_button", &[]))
             )
         })
         .unwrap_or_default();
@@ -88,6 +108,7 @@ pub fn render(email: &CodeEmail) -> RenderedMessage {
          <tr><td style=\"padding:0 0 8px 0\">{intro_html}</td></tr>\
          <tr><td style=\"padding:0 0 16px 0\"><div dir=\"ltr\" style=\"display:inline-block;padding:10px 16px;border:2px solid {accent};border-radius:6px;font-size:28px;font-weight:700;letter-spacing:4px;font-family:ui-monospace,Menlo,Consolas,monospace;color:#111827\">{code}</div></td></tr>\
          <tr><td style=\"padding:0 0 12px 0\">{enter_html}</td></tr>\
+         {link_button}\
          <tr><td style=\"padding:0;color:#4b5563;font-size:13px\">{not_you_html}</td></tr>\
          {footer}\
          </table></td></tr></table></td></tr></table></body></html>",
@@ -129,6 +150,7 @@ mod tests {
         let rendered = render(&CodeEmail {
             to: EmailAddress::parse("ada@example.com").unwrap(),
             code: Code::parse("042137", 6).unwrap(),
+            link: None,
             lifetime: Duration::from_secs(300),
             site_host: "shop.example".into(),
             lang: Lang::En,
@@ -146,6 +168,7 @@ mod tests {
         CodeEmail {
             to: EmailAddress::parse("ada@example.com").unwrap(),
             code: Code::parse("042137", 6).unwrap(),
+            link: None,
             lifetime: Duration::from_secs(300),
             site_host: "shop.example".into(),
             lang,
@@ -159,6 +182,7 @@ mod tests {
             from: Some("Example Shop <codes@shop.example>".into()),
             accent: Some("#0a7d4f".into()),
             logo: Some("https://shop.example/logo.png".into()),
+            link: false,
         }
     }
 
@@ -206,11 +230,47 @@ mod tests {
         }
     }
 
+    /// A site that asked for a link gets it in both parts, in every language, before the line
+    /// that says what to do if it was not you; the text still ends with the autofill line.
+    #[test]
+    fn a_link_is_in_both_parts_and_the_autofill_line_stays_last() {
+        let link = "https://shop.example/signup?a=1&b=2#otp-link=AQ.x&email=ada%40example.com";
+        for lang in Lang::ALL {
+            let rendered = render(&CodeEmail {
+                link: Some(link.into()),
+                ..email_in(lang, Some(shop()))
+            });
+            let words = Catalogue::builtin(lang);
+            let text = &rendered.text;
+            let at = text.find(link).expect("the link in the text part");
+            assert!(text[..at].ends_with(&format!("{}\r\n", words.text("email.link", &[]))));
+            assert!(at < text.find(&words.text("email.not_you", &[])).unwrap());
+            assert!(
+                text.ends_with("\r\n@shop.example #042137"),
+                "{}",
+                lang.tag()
+            );
+            assert!(
+                rendered
+                    .html
+                    .contains(&format!("<a href=\"{}\"", escape_attribute(link)))
+            );
+            assert!(
+                rendered
+                    .html
+                    .contains(&escape(&words.text("email.link_button", &[])))
+            );
+        }
+        let without = render(&email_in(Lang::En, None));
+        assert!(!without.text.contains("http") && !without.html.contains("<a "));
+    }
+
     #[test]
     fn a_host_with_markup_is_escaped_in_html() {
         let rendered = render(&CodeEmail {
             to: EmailAddress::parse("ada@example.com").unwrap(),
             code: Code::parse("042137", 6).unwrap(),
+            link: None,
             lifetime: Duration::from_secs(60),
             site_host: "<b>x".into(),
             lang: Lang::En,
@@ -224,6 +284,7 @@ mod tests {
         let rendered = render(&CodeEmail {
             to: EmailAddress::parse("ada@example.com").unwrap(),
             code: Code::parse("042137", 6).unwrap(),
+            link: None,
             lifetime: Duration::from_secs(60),
             site_host: "shop.example".into(),
             lang: Lang::En,
@@ -232,6 +293,7 @@ mod tests {
                 from: None,
                 accent: None,
                 logo: Some("https://shop.example/l.png?a=1\"x".into()),
+                link: false,
             })),
         });
         assert!(

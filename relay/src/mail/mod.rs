@@ -117,7 +117,7 @@ impl Mailer {
             let message = message::render(&email);
             match &mailer {
                 Mailer::Outbox(outbox) => {
-                    outbox.keep(&email.to, message);
+                    outbox.keep(&email.to, message, email.link.clone());
                     Ok(())
                 }
                 Mailer::Smtp(smtp) => smtp.send(&email.to, message).await,

@@ -41,8 +41,9 @@ impl Outbox {
         self.lock().iter().cloned().collect()
     }
 
-    /// Keeps `message` as it would have been sent to `to`: both parts and the headers.
-    pub fn keep(&self, to: &EmailAddress, message: RenderedMessage) {
+    /// Keeps `message` as it would have been sent to `to`: both parts, the headers, and the link
+    /// it carries, if any.
+    pub fn keep(&self, to: &EmailAddress, message: RenderedMessage, link: Option<String>) {
         let headers = self
             .from
             .as_ref()
@@ -55,6 +56,7 @@ impl Outbox {
             html: message.html,
             headers,
             sent_at: rfc3339(self.clock.now().secs()),
+            link,
         };
         let mut messages = self.lock();
         messages.push_front(entry);
@@ -91,6 +93,7 @@ mod tests {
                     lang: otp_relay_shared::Lang::En,
                     from: None,
                 },
+                None,
             );
         }
         let entries = outbox.entries();

@@ -181,6 +181,10 @@ pub struct CodeMessage<'a> {
     pub expires_at: String,
     /// Host of the site the code is for.
     pub site: &'a str,
+    /// The link that confirms the address on the page that asked, if it asked (also in `text`
+    /// and `html`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<&'a str>,
 }
 
 /// Sends messages to one webhook.
@@ -239,6 +243,7 @@ impl WebhookSender {
                 html: &message.html,
                 expires_at: crate::core::clock::rfc3339(now.secs() + email.lifetime.as_secs()),
                 site: &email.site_host,
+                link: email.link.as_deref(),
             },
         };
         let body = serde_json::to_vec(&payload).map_err(|e| {

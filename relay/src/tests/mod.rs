@@ -2,12 +2,14 @@
 //! development outbox. Every rule of the flow is shown here in milliseconds: the verification
 //! order ([`order`]), every API error code ([`codes`]), expiry, windows and budgets
 //! ([`windows`]), budgets shared out per network ([`lockout`]), the proof of work a send costs
-//! ([`pow`]), what a security review found ([`review`]), and review addresses ([`review_addresses`]). The black-box tier (`relay/tests/`, `tests/`) keeps what only a real binary, a
+//! ([`pow`]), what a security review found ([`review`]), review addresses ([`review_addresses`]),
+//! and the email's link ([`links`]). The black-box tier (`relay/tests/`, `tests/`) keeps what only a real binary, a
 //! real mail server or a real browser can show.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod codes;
+mod links;
 mod lockout;
 mod order;
 mod parsers;

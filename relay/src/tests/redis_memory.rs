@@ -2,7 +2,7 @@
 //! real `redis-server`, for the whole flow through the service on a clock that stands still.
 
 use crate::config::Config;
-use crate::core::{Requester, VerificationService};
+use crate::core::{Answer, Requester, VerificationService};
 use crate::mail::Mailer;
 use crate::redis_store::{RedisSetting, RedisStore};
 use otp_relay_tests::RedisServer;
@@ -47,7 +47,7 @@ async fn a_verified_resent_challenge_leaves_ten_keys_of_known_size_and_lifetime(
     };
     let email = "ada@example.com";
     let sent = service
-        .issue(email, Some(&paid().await), &requester)
+        .issue(email, Some(&paid().await), None, &requester)
         .await
         .unwrap();
     clock.advance(Duration::from_secs(30));
@@ -64,10 +64,12 @@ async fn a_verified_resent_challenge_leaves_ten_keys_of_known_size_and_lifetime(
         .1
         .to_string();
     let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
-    let refused = service.verify(&sent.token, email, &wrong, &requester).await;
+    let refused = service
+        .verify(&sent.token, email, Answer::Code(&wrong), &requester)
+        .await;
     assert_eq!(refused.unwrap_err().code.as_str(), "wrong_code");
     service
-        .verify(&sent.token, email, &code, &requester)
+        .verify(&sent.token, email, Answer::Code(&code), &requester)
         .await
         .unwrap();
 
