@@ -5,7 +5,9 @@
 #     scripts/ensure-tools.sh, only transforms each file: imports, exports and the loader's
 #     `__APP_JS__` placeholder stay as they are. The page's index.html pins the glue with a
 #     Subresource Integrity hash, which is recomputed here;
-#  2. precompresses every file the relay serves as it is (all but the loader, which the relay
+#  2. gives the wasm's imports short names, in the wasm and in its glue (short-imports.py says
+#     why), and pins both anew in index.html;
+#  3. precompresses every file the relay serves as it is (all but the loader, which the relay
 #     rewrites) with zopfli: gzip that any browser reads, about 5 % smaller than gzip -9 makes.
 #     The relay sends `file.gz` to a client that accepts gzip.
 set -euo pipefail
@@ -22,6 +24,14 @@ for file in dist/*.js; do
     chmod 644 "$file"
     # The integrity attribute of this file, if index.html has one (the loader has none).
     sed -i "s|sha384-$old|sha384-$new|" dist/index.html
+done
+
+for wasm in dist/*_bg.wasm; do
+    glue=${wasm%_bg.wasm}.js
+    old_wasm=$(sri "$wasm")
+    old_glue=$(sri "$glue")
+    python3 scripts/short-imports.py "$wasm" "$glue"
+    sed -i -e "s|sha384-$old_wasm|sha384-$(sri "$wasm")|" -e "s|sha384-$old_glue|sha384-$(sri "$glue")|" dist/index.html
 done
 
 for file in dist/*.wasm dist/*.js dist/*.css dist/index.html; do

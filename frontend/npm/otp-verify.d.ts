@@ -4,7 +4,7 @@
 // disagree. What is declared here is what that module and the wasm behind it really do; nothing
 // more (the element reflects no attribute as a property, so none is declared).
 
-/** Attributes `<otp-verify>` reads (all optional strings); changing one remounts the widget. */
+/** Attributes `<otp-verify>` reads (all optional); changing one remounts the widget. */
 export interface OtpVerifyAttributes {
   /** The relay's URL, e.g. `https://verify.example.net`. Default: the origin the loader came from. */
   relay?: string;
@@ -20,9 +20,15 @@ export interface OtpVerifyAttributes {
    * languages. English, German, French, Spanish, Portuguese, Japanese and Arabic are spoken.
    */
   lang?: string;
+  /**
+   * The email also carries a link back to this page (the attribute present, whatever its
+   * value): opened, the page asks "Confirm that … is yours" and verifies only on the person's
+   * click, and this tab completes too. Off unless set, here or in the relay's branding.
+   */
+  link?: boolean;
 }
 
-/** Options of {@link mount}: the same four settings as the element's attributes. */
+/** Options of {@link mount}: the same five settings as the element's attributes. */
 export interface OtpVerifyMountOptions extends OtpVerifyAttributes {}
 
 /** A widget mounted by {@link mount}. */

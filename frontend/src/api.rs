@@ -66,6 +66,28 @@ impl Fields for JsObject {
 }
 
 /// A parsed JSON answer as a shared type; `None` if it is not one.
+/// What a tab that confirmed an email's link tells the site's other tabs: the challenge and the
+/// proof, as an object of the relay's own field names.
+pub fn link_confirmed(token: &str, proof: &VerifiedProof) -> JsValue {
+    crate::widget::object(&[
+        ("challenge", token),
+        ("email", &proof.email),
+        ("proof", &proof.proof),
+        ("proof_expires_at", &proof.expires_at),
+    ])
+}
+
+/// The challenge and proof another tab confirmed, if `message` is one.
+pub fn read_link_confirmed(message: JsValue) -> Option<(String, VerifiedProof)> {
+    let fields = JsObject(message);
+    let proof = VerifiedProof {
+        email: fields.text("email")?,
+        proof: fields.text("proof")?,
+        expires_at: fields.text("proof_expires_at")?,
+    };
+    Some((fields.text("challenge")?, proof))
+}
+
 fn read<T: FromFields>(body: JsValue) -> Option<T> {
     T::from_fields(&JsObject(body))
 }
@@ -188,14 +210,14 @@ impl RelayClient {
                 email,
                 lang: _,
                 pow,
-                // The page does not ask for the email's link yet.
-                link: _,
+                link,
             }) => (
                 "/api/v1/challenges",
                 &[
                     ("email", email),
                     ("lang", lang),
                     ("pow", pow.as_deref().unwrap_or_default()),
+                    ("link", link.as_deref().unwrap_or_default()),
                 ],
             ),
             ApiRequest::Resend(ResendRequest {
@@ -216,8 +238,8 @@ impl RelayClient {
                 challenge,
                 email,
                 code,
-                link: _,
-                page: _,
+                link,
+                page,
                 lang: _,
             }) => (
                 "/api/v1/challenges/verify",
@@ -225,12 +247,14 @@ impl RelayClient {
                     ("challenge", challenge),
                     ("email", email),
                     ("code", code.as_deref().unwrap_or_default()),
+                    ("link", link.as_deref().unwrap_or_default()),
+                    ("page", page.as_deref().unwrap_or_default()),
                     ("lang", lang),
                 ],
             ),
         };
         let body = js_sys::Object::new();
-        // An empty `pow` is none: not sent, so the relay says what it wants.
+        // An empty field is none: not sent (a `pow`: so the relay says what it wants).
         for (name, value) in fields.iter().filter(|(_, value)| !value.is_empty()) {
             let _ =
                 js_sys::Reflect::set(&body, &JsValue::from_str(name), &JsValue::from_str(value));

@@ -97,7 +97,43 @@ pub enum Stage {
         challenge: ChallengeInfo,
         dead: bool,
     },
+    /// Opened from an email's link: nothing is sent until the person confirms with a click
+    /// (docs/security.md, A32).
+    Confirm(EmailLink),
     Verified(VerifiedProof),
+}
+
+/// What an email's link brings in its fragment, and the page it was opened on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailLink {
+    pub token: String,
+    pub secret: String,
+    pub email: String,
+    /// The page's URL without the fragment: the relay checks it is the page the link was made for.
+    pub page: String,
+}
+
+impl EmailLink {
+    /// Reads a page's fragment (after `#`): `otp-link=<challenge>.<secret>&email=<address>`, the
+    /// address percent-encoded (`decode` decodes it: the browser's own decoder, which costs the
+    /// download nothing). `None` for any other fragment.
+    pub fn from_fragment(
+        fragment: &str,
+        page: &str,
+        decode: impl Fn(&str) -> Option<String>,
+    ) -> Option<EmailLink> {
+        let rest = fragment.strip_prefix("otp-link=")?;
+        // Split on characters, not on `&email=`: a string search costs the download more.
+        let (link, email) = rest.split_once('&')?;
+        let (token, secret) = link.split_once('.')?;
+        let email = decode(email.strip_prefix("email=")?)?;
+        (!token.is_empty() && !secret.is_empty()).then(|| EmailLink {
+            token: token.into(),
+            secret: secret.into(),
+            email,
+            page: page.into(),
+        })
+    }
 }
 
 /// The stage without its data, for comparisons.
@@ -105,6 +141,7 @@ pub enum Stage {
 pub enum Step {
     Email,
     Code,
+    Confirm,
     Verified,
 }
 
@@ -172,6 +209,12 @@ pub enum Action {
     UseAnotherAddress,
     /// Start again from an empty form (the embedding page asked for it).
     Reset,
+    /// The page was opened from an email's link.
+    LinkOpened(EmailLink),
+    /// The person confirmed that the link's address is theirs.
+    Confirm,
+    /// Another tab of this site verified a challenge (its token) with the email's link.
+    VerifiedElsewhere(String, VerifiedProof),
     /// The page's form was submitted before the address was verified.
     SubmissionHeld,
     /// The relay does not serve this page's origin: nothing can work here.
@@ -217,6 +260,8 @@ pub struct Flow {
     pow_retries: u8,
     /// The messages, in the language the flow speaks.
     pub words: Words,
+    /// The page a send asks the email's link to open, when the site wants a link.
+    pub link_page: Option<String>,
 }
 
 impl Default for Flow {
@@ -292,6 +337,7 @@ impl Flow {
             pow_generation: 0,
             waiting: None,
             pow_retries: 0,
+            link_page: None,
         }
     }
 
@@ -341,6 +387,7 @@ impl Flow {
         match self.stage {
             Stage::Email { .. } => Step::Email,
             Stage::Code { .. } => Step::Code,
+            Stage::Confirm(_) => Step::Confirm,
             Stage::Verified(_) => Step::Verified,
         }
     }
@@ -452,7 +499,7 @@ impl Flow {
                 email,
                 lang: None,
                 pow: None,
-                link: None,
+                link: self.link_page.clone(),
             }),
         )
     }
@@ -474,6 +521,13 @@ impl Flow {
             dead: false,
         };
         self.focus = Some(Focus::CodeField);
+    }
+
+    /// A fresh flow with `prefill` in the address field, for the same site (its link setting).
+    fn start_over(&mut self, prefill: &str) {
+        let link_page = self.link_page.take();
+        *self = Flow::speaking(prefill, self.words);
+        self.link_page = link_page;
     }
 
     /// Applies an action at time `now_ms`; returns what the component must do, if anything.
@@ -581,13 +635,46 @@ impl Flow {
             }
             Action::UseAnotherAddress => {
                 let email = self.email_input.clone();
-                *self = Flow::speaking(&email, self.words);
+                self.start_over(&email);
                 self.focus = Some(Focus::EmailField);
                 None
             }
             Action::Reset => {
-                *self = Flow::speaking("", self.words);
+                self.start_over("");
                 None
+            }
+            Action::LinkOpened(link) => {
+                if self.busy != Busy::Idle || self.step() == Step::Verified {
+                    return None;
+                }
+                self.email_input = link.email.clone();
+                self.notice = None;
+                self.stage = Stage::Confirm(link);
+                None
+            }
+            Action::Confirm => {
+                let Stage::Confirm(link) = &self.stage else {
+                    return None;
+                };
+                if self.busy != Busy::Idle {
+                    return None;
+                }
+                let request = Request::Verify(VerifyRequest {
+                    challenge: link.token.clone(),
+                    email: link.email.clone(),
+                    code: None,
+                    link: Some(link.secret.clone()),
+                    page: Some(link.page.clone()),
+                    lang: None,
+                });
+                self.notice = None;
+                self.ask(Busy::Verifying, request)
+            }
+            Action::VerifiedElsewhere(token, proof) => {
+                if self.challenge().is_none_or(|c| c.token != token) {
+                    return None;
+                }
+                self.update(Action::Verified(proof), now_ms)
             }
             Action::PowSolved(generation, solution) => {
                 if generation != self.pow_generation {
@@ -617,7 +704,7 @@ impl Flow {
             }
             Action::SubmissionHeld => {
                 let (slot, focus) = match self.step() {
-                    Step::Verified => return None,
+                    Step::Verified | Step::Confirm => return None,
                     Step::Email => (words::UI_FIRST_EMAIL, Focus::EmailField),
                     Step::Code => (words::UI_FIRST_CODE, Focus::CodeField),
                 };

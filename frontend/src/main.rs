@@ -41,6 +41,8 @@ fn main() {
         is_page: true,
         relay: relay.into(),
         email: root.get_attribute("data-email").unwrap_or_default().into(),
+        // `data-link` on the page's element: the email also carries a link back to this page.
+        link: root.has_attribute("data-link"),
         on_verified: Callback::from(move |proof: VerifiedProof| {
             dispatch(
                 &verified_target,

@@ -89,6 +89,7 @@ pub fn mount_widget(
     relay: String,
     email: String,
     lang: String,
+    link: bool,
     on_verified: Function,
     on_error: Function,
 ) -> Result<WidgetHandle, JsValue> {
@@ -96,6 +97,7 @@ pub fn mount_widget(
         relay: relay.into(),
         email: email.into(),
         lang: lang.into(),
+        link,
         hold: 0,
         on_verified: Callback::from(move |proof: VerifiedProof| {
             let detail = object(&[

@@ -9,9 +9,11 @@
 //
 // Attributes: relay (default: this script's origin), email (prefill), name (form mode: inside a
 // <form>, a hidden input of that name carries the proof, and the form waits for verification),
-// lang (its language; else the page's <html lang>, else the browser's).
+// lang (its language; else the page's <html lang>, else the browser's), link (present: the email
+// also carries a link back to this page, which confirms with one click; off unless set here or
+// in the relay's branding for this site).
 // Events on the element, bubbling and composed: otp-verified {email, proof, expires_at},
-// otp-error {code, message}. For frameworks: mount(element, {relay, email, name, lang}) returns a
+// otp-error {code, message}. For frameworks: mount(element, {relay, email, name, lang, link}) returns a
 // handle with reset() and destroy().
 
 import init, { mountWidget, memoryBytes as wasmMemoryBytes } from "__APP_JS__";
@@ -77,6 +79,7 @@ export async function mount(element, options = {}) {
     options.relay || defaultRelay,
     options.email || "",
     languages.filter(Boolean).join(","),
+    Boolean(options.link),
     (detail) => {
       verified = true;
       if (hidden) hidden.value = detail.proof;
@@ -115,7 +118,7 @@ export async function memoryBytes() {
 }
 
 class OtpVerifyElement extends HTMLElement {
-  static observedAttributes = ["relay", "email", "name", "lang"];
+  static observedAttributes = ["relay", "email", "name", "lang", "link"];
   #mounted = null;
 
   connectedCallback() {
@@ -148,6 +151,7 @@ class OtpVerifyElement extends HTMLElement {
       email: this.getAttribute("email") || undefined,
       name: this.getAttribute("name") || undefined,
       lang: this.getAttribute("lang") || undefined,
+      link: this.hasAttribute("link"),
     }).catch((error) => {
       emit(this, "otp-error", { code: "load_failed", message: `The verification widget could not load: ${error}` });
       return null;

@@ -203,6 +203,41 @@ async fn the_development_outbox_shows_messages_and_is_off_with_smtp() {
         .await;
     assert_eq!(verified.status, StatusCode::OK);
 
+    // A send from the relay's own page that asks for the email's link: the outbox shows it, as
+    // a link to open, and in JSON.
+    let pow = relay.pow().await;
+    let page = format!("{}/signup", relay.url);
+    let linked = relay
+        .post_from(
+            &relay.url,
+            "/api/v1/challenges",
+            serde_json::json!({"email": "ida@example.com", "link": page, "pow": pow}),
+        )
+        .await;
+    assert_eq!(linked.status, StatusCode::CREATED, "{}", linked.json);
+    let entry = relay.outbox().await.remove(0);
+    let link = entry["link"]
+        .as_str()
+        .expect("the outbox entry has the link");
+    assert!(link.starts_with(&format!("{page}#otp-link=")), "{link}");
+    assert!(entry["text"].as_str().unwrap().contains(link));
+    let html = relay
+        .client
+        .get(format!("{}/dev/outbox", relay.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!(
+            "<a class=\"link\" href=\"{}\"",
+            link.replace('&', "&amp;")
+        )),
+        "{html}"
+    );
+
     let app = TestApp::spawn();
     let off = app
         .relay

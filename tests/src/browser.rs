@@ -34,6 +34,21 @@ impl Slot {
         *running += 1;
         Slot
     }
+
+    /// Two slots at once, for a test that needs two browsers: taken one by one, two such tests
+    /// could each hold one and wait for ever for the other.
+    fn take_two() -> (Slot, Slot) {
+        let mut running = RUNNING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *running + 2 > MAX_BROWSERS {
+            running = FREED
+                .wait(running)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *running += 2;
+        (Slot, Slot)
+    }
 }
 
 impl Drop for Slot {
@@ -42,7 +57,7 @@ impl Drop for Slot {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *running -= 1;
-        FREED.notify_one();
+        FREED.notify_all();
     }
 }
 
@@ -59,6 +74,22 @@ impl Browser {
     /// (`navigator.languages`, `Accept-Language`) set to `lang` when given.
     pub async fn start(width: u32, height: u32, lang: Option<&str>) -> Browser {
         let slot = tokio::task::spawn_blocking(Slot::take).await.expect("slot");
+        Self::start_in(slot, width, height, lang).await
+    }
+
+    /// Two browsers with nothing in common (profiles, tabs, storage): a person's and another
+    /// device's, or a mail scanner's.
+    pub async fn start_two() -> (Browser, Browser) {
+        let (first, second) = tokio::task::spawn_blocking(Slot::take_two)
+            .await
+            .expect("slots");
+        (
+            Self::start_in(first, 1280, 900, None).await,
+            Self::start_in(second, 1280, 900, None).await,
+        )
+    }
+
+    async fn start_in(slot: Slot, width: u32, height: u32, lang: Option<&str>) -> Browser {
         assert!(
             std::path::Path::new(CHROMEDRIVER).exists(),
             "{CHROMEDRIVER} is missing: `make test` installs Debian's chromium and chromium-driver"

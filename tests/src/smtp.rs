@@ -199,6 +199,15 @@ impl Delivered {
         }
     }
 
+    /// The link the plain-text part carries (a send that named its page), if any.
+    pub fn link(&self) -> Option<String> {
+        self.text
+            .lines()
+            .map(str::trim)
+            .find(|line| line.contains("#otp-link="))
+            .map(str::to_string)
+    }
+
     /// The code, from the autofill line that ends the plain-text part.
     pub fn code(&self) -> String {
         let last = self.text.trim_end().lines().last().expect("a last line");

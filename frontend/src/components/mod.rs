@@ -1,18 +1,23 @@
 //! The view: the component that holds a flow, renders its stage with the step views of
 //! [`steps`], turns the flow's effects into requests to the relay, and their answers into flow
-//! actions.
+//! actions. It also meets the email's link (docs/security.md, A32): a page opened with one takes
+//! it out of the address bar and its history at once and asks the person to confirm; once
+//! confirmed, it tells the site's other tabs on a same-origin channel, so the tab where the
+//! person asked for the code completes too.
 
 mod steps;
 
 use crate::api::RelayClient;
-use crate::flow::{Action, Effect, Flow, Focus, Request, Stage, Step, VerifiedProof};
+use crate::flow::{Action, Effect, EmailLink, Flow, Focus, Request, Stage, Step, VerifiedProof};
 use crate::words::{self, Words};
 use gloo_timers::callback::{Interval, Timeout};
 use otp_relay_shared::Lang;
 use otp_relay_shared::api::WidgetStatus;
 use otp_relay_shared::pow::{PowChallenge, Progress, Solver};
 use steps::{Refs, Scene};
-use web_sys::HtmlElement;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{BroadcastChannel, HtmlElement, MessageEvent};
 use yew::prelude::*;
 
 /// What the host page gives the flow.
@@ -41,6 +46,9 @@ pub struct VerifyFlowProps {
     /// English.
     #[prop_or_default]
     pub lang: AttrValue,
+    /// The email also carries a link back to this page (the relay's branding may ask for it too).
+    #[prop_or_default]
+    pub link: bool,
     /// The flow is the page itself (the standalone page): its titles are the page's top heading.
     /// A widget's are `h2`, below its host page's own headings.
     #[prop_or_default]
@@ -52,11 +60,42 @@ fn lang_of(props: &VerifyFlowProps) -> Lang {
     Lang::first_of(props.lang.split(',')).unwrap_or(Lang::En)
 }
 
+/// What a relay said about this page: whether it runs the development outbox, and whether its
+/// branding asks for the email's link.
+#[derive(Clone, Copy)]
+struct Allowed {
+    dev_outbox: bool,
+    link: bool,
+}
+
 thread_local! {
-    /// The relay (as the props name it) that allowed this page, and whether it runs the
-    /// development outbox.
-    static ALLOWED: std::cell::RefCell<Option<(String, bool)>> =
+    /// The relay (as the props name it) that allowed this page, and what it said.
+    static ALLOWED: std::cell::RefCell<Option<(String, Allowed)>> =
         const { std::cell::RefCell::new(None) };
+}
+
+/// The channel the site's tabs tell each other of a link confirmed on: same origin only.
+const CHANNEL: &str = "otp-relay";
+
+/// The site's tabs, and this flow's listener to them (kept as long as the channel).
+type TabChannel = (BroadcastChannel, Closure<dyn FnMut(MessageEvent)>);
+
+/// The page's URL without its fragment, and the fragment (without `#`).
+fn page_and_fragment() -> Option<(String, String)> {
+    let location = web_sys::window()?.location();
+    let href = location.href().ok()?;
+    let (page, fragment) = href.split_once('#').unwrap_or((&href, ""));
+    Some((page.to_string(), fragment.to_string()))
+}
+
+/// The email's link this page was opened with, if it was: taken out of the address bar and the
+/// history at once, so it is not bookmarked, shared or sent on as a referrer.
+fn take_email_link(page: &str, fragment: &str) -> Option<EmailLink> {
+    let decode = |text: &str| js_sys::decode_uri_component(text).ok().map(String::from);
+    let link = EmailLink::from_fragment(fragment, page, decode)?;
+    let history = web_sys::window()?.history().ok()?;
+    let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(page));
+    Some(link)
 }
 
 /// Messages of the component.
@@ -86,6 +125,10 @@ pub struct VerifyFlow {
     /// The proof of work being solved, and the timer of its next slice.
     solving: Option<Solving>,
     pow_timer: Option<Timeout>,
+    /// The page's URL without its fragment: where the email's link leads back to.
+    page: String,
+    /// The site's tabs, and what listens to them.
+    channel: Option<TabChannel>,
 }
 
 fn now_ms() -> f64 {
@@ -212,10 +255,34 @@ impl VerifyFlow {
 
     /// Applies an action to the flow and runs what it asks for.
     fn act(&mut self, ctx: &Context<Self>, action: Action) {
+        let token = match &self.flow.stage {
+            Stage::Confirm(link) => Some(link.token.clone()),
+            _ => None,
+        };
         if let Some(effect) = self.flow.update(action, self.now_ms) {
+            // A link confirmed here: the tab that asked for the code completes too.
+            if let (Some(token), Effect::Announce(proof), Some((channel, _))) =
+                (token, &effect, &self.channel)
+            {
+                let _ = channel.post_message(&crate::api::link_confirmed(&token, proof));
+            }
             self.run(ctx, effect);
         }
         self.run_pow_job(ctx);
+    }
+
+    /// Listens to the site's other tabs: a link confirmed there for this flow's challenge
+    /// completes it here.
+    fn listen(ctx: &Context<Self>) -> Option<TabChannel> {
+        let channel = BroadcastChannel::new(CHANNEL).ok()?;
+        let link = ctx.link().clone();
+        let listener = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            if let Some((token, proof)) = crate::api::read_link_confirmed(event.data()) {
+                link.send_message(Msg::Flow(Action::VerifiedElsewhere(token, proof)));
+            }
+        });
+        channel.set_onmessage(Some(listener.as_ref().unchecked_ref()));
+        Some((channel, listener))
     }
 
     fn run(&self, ctx: &Context<Self>, effect: Effect) {
@@ -248,18 +315,28 @@ impl Component for VerifyFlow {
         // request per language and leaves none in flight.
         let words = Words::received(lang);
         let known = ALLOWED.with(|allowed| match &*allowed.borrow() {
-            Some((base, dev_outbox)) if *base == *ctx.props().relay => Some(*dev_outbox),
+            Some((base, known)) if *base == *ctx.props().relay => Some(*known),
             _ => None,
         });
         if known.is_none() || words.is_none() {
             spawn(ctx, &relay, Work::Status);
         }
+        let (page, fragment) = page_and_fragment().unwrap_or_default();
+        let mut flow = Flow::speaking(&ctx.props().email, words.unwrap_or_else(Words::english));
+        if ctx.props().link || known.is_some_and(|known| known.link) {
+            flow.link_page = Some(page.clone());
+        }
+        if let Some(link) = take_email_link(&page, &fragment) {
+            flow.update(Action::LinkOpened(link), now_ms());
+        }
         VerifyFlow {
-            flow: Flow::speaking(&ctx.props().email, words.unwrap_or_else(Words::english)),
+            flow,
+            page,
+            channel: Self::listen(ctx),
             relay,
             now_ms: now_ms(),
             id: instance_id(),
-            dev_outbox: known.unwrap_or(false),
+            dev_outbox: known.is_some_and(|known| known.dev_outbox),
             is_page: ctx.props().is_page,
             refs: Refs::default(),
             _clock: Interval::new(1_000, move || tick.emit(())),
@@ -297,9 +374,16 @@ impl Component for VerifyFlow {
                     self.flow.words = words;
                     ctx.props().on_language.emit(words);
                 }
+                if status.link && self.flow.link_page.is_none() {
+                    self.flow.link_page = Some(self.page.clone());
+                }
                 if status.allowed {
                     let base = ctx.props().relay.to_string();
-                    ALLOWED.with(|allowed| *allowed.borrow_mut() = Some((base, status.dev_outbox)));
+                    let known = Allowed {
+                        dev_outbox: status.dev_outbox,
+                        link: status.link,
+                    };
+                    ALLOWED.with(|allowed| *allowed.borrow_mut() = Some((base, known)));
                 } else {
                     // The relay's sentence, in the language asked for.
                     let message = status.message.unwrap_or_default();
@@ -313,7 +397,16 @@ impl Component for VerifyFlow {
         }
     }
 
+    fn destroy(&mut self, _ctx: &Context<Self>) {
+        if let Some((channel, _)) = self.channel.take() {
+            channel.close();
+        }
+    }
+
     fn changed(&mut self, ctx: &Context<Self>, old: &VerifyFlowProps) -> bool {
+        if ctx.props().link && !old.link {
+            self.flow.link_page = Some(self.page.clone());
+        }
         if ctx.props().hold != old.hold {
             self.flow.update(Action::SubmissionHeld, now_ms());
         }
@@ -348,6 +441,7 @@ impl Component for VerifyFlow {
         let body = match &self.flow.stage {
             Stage::Email { .. } => steps::email(&scene),
             Stage::Code { .. } => steps::code(&scene),
+            Stage::Confirm(link) => steps::confirm(&scene, link),
             Stage::Verified(proof) => steps::verified(&scene, proof),
         };
         html! {

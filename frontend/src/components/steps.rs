@@ -1,7 +1,7 @@
 //! One view per stage of the flow, and the notice they share. Each renders what the flow decided
 //! (texts, buttons, what is open) and turns the person's input into flow actions; none decides.
 
-use crate::flow::{Action, Busy, Flow, Notice, Tone, VerifiedProof};
+use crate::flow::{Action, Busy, EmailLink, Flow, Notice, Tone, VerifiedProof};
 use crate::words;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -160,6 +160,32 @@ pub fn code(scene: &Scene<'_>) -> Html {
                     onclick={press(&scene.act, Action::UseAnotherAddress)}>{ words.text(words::UI_USE_ANOTHER) }</button>
             </div>
         </form>
+    }
+}
+
+/// Opened from an email's link: one button, which only a person's own click presses. A click
+/// made by a script (`button.click()`, a form submitted by script) is not trusted and does
+/// nothing, so a mail scanner that runs the page spends nothing (docs/security.md, A32).
+pub fn confirm(scene: &Scene<'_>, link: &EmailLink) -> Html {
+    let flow = scene.flow;
+    let verifying = flow.busy == Busy::Verifying;
+    let words = flow.words;
+    // "Confirm that <address> is yours" is the step's title: the one question it asks.
+    let (before, after) = words.parts(words::UI_CONFIRM);
+    let act = scene.act.clone();
+    let onclick = Callback::from(move |e: MouseEvent| {
+        if e.is_trusted() {
+            act.emit(Action::Confirm);
+        }
+    });
+    html! {
+        <div class="otp-form">
+            <h2 class="otp-title" aria-level={scene.heading_level} id={part(scene.id, "-title")}>{ before }<strong>{ &link.email }</strong>{ after }</h2>
+            <button type="button" class="otp-primary" disabled={verifying} {onclick}>
+                { flow.main_label(words::UI_CONFIRM_BUTTON, Busy::Verifying, words::UI_CHECKING) }
+            </button>
+            { notice(scene, flow.shown_notice(scene.now_ms).as_ref()) }
+        </div>
     }
 }
 

@@ -750,3 +750,157 @@ fn a_resend_pays_too_and_another_address_starts_afresh() {
         paid_send("bob@example.com", "p2")
     );
 }
+
+const PAGE: &str = "https://shop.example/signup?step=2";
+
+/// What the browser's `decodeURIComponent` does with the escapes these tests use.
+fn decode(text: &str) -> Option<String> {
+    if text.contains('%') && !text.contains("%2B") && !text.contains("%40") {
+        return None;
+    }
+    Some(text.replace("%2B", "+").replace("%40", "@"))
+}
+
+fn email_link() -> EmailLink {
+    EmailLink {
+        token: "tok".into(),
+        secret: "c2VjcmV0LXNlY3JldC0xMjM".into(),
+        email: "ada+x@example.com".into(),
+        page: PAGE.into(),
+    }
+}
+
+fn proof() -> VerifiedProof {
+    VerifiedProof {
+        email: "ada@example.com".into(),
+        proof: "jwt".into(),
+        expires_at: "2026-11-21T10:10:00Z".into(),
+    }
+}
+
+#[test]
+fn an_email_links_fragment_is_read_and_anything_else_is_not() {
+    assert_eq!(
+        EmailLink::from_fragment(
+            "otp-link=tok.c2VjcmV0LXNlY3JldC0xMjM&email=ada%2Bx%40example.com",
+            PAGE,
+            decode
+        ),
+        Some(email_link())
+    );
+    for other in [
+        "",
+        "top",
+        "otp-link=tok&email=a%40b.c",
+        "otp-link=.s&email=a%40b.c",
+        "otp-link=t.&email=a%40b.c",
+        "otp-link=t.s",
+        "otp-link=t.s&email=%4",
+        "email=a%40b.c&otp-link=t.s",
+    ] {
+        assert_eq!(
+            EmailLink::from_fragment(other, PAGE, decode),
+            None,
+            "{other}"
+        );
+    }
+}
+
+#[test]
+fn a_site_that_wants_a_link_sends_its_page_with_each_new_code() {
+    let mut flow = without_pow("ada@example.com");
+    flow.link_page = Some(PAGE.into());
+    let Some(Effect::Ask(Request::Send(request))) = flow.update(Action::SubmitEmail, NOW) else {
+        panic!("a send");
+    };
+    assert_eq!(request.link.as_deref(), Some(PAGE));
+    flow.update(Action::Failed(Failure::Unreachable), NOW);
+    flow.update(Action::UseAnotherAddress, NOW);
+    assert_eq!(
+        flow.link_page.as_deref(),
+        Some(PAGE),
+        "kept for the next address"
+    );
+    flow.update(Action::Reset, NOW);
+    assert_eq!(flow.link_page.as_deref(), Some(PAGE), "kept after a reset");
+}
+
+#[test]
+fn a_page_opened_from_the_link_asks_for_a_click_and_sends_nothing_before_it() {
+    let mut flow = without_pow("");
+    assert_eq!(flow.update(Action::LinkOpened(email_link()), NOW), None);
+    assert_eq!(flow.step(), Step::Confirm);
+    assert_eq!(flow.email_input, "ada+x@example.com");
+    // Nothing the page may do by itself verifies: only the person's confirmation.
+    for action in [
+        Action::SubmitCode,
+        Action::Retry,
+        Action::Resend,
+        Action::SubmissionHeld,
+    ] {
+        assert_eq!(flow.update(action, NOW), None);
+    }
+    let confirmed = flow.update(Action::Confirm, NOW);
+    assert_eq!(
+        confirmed,
+        Some(Effect::Ask(Request::Verify(VerifyRequest {
+            challenge: "tok".into(),
+            email: "ada+x@example.com".into(),
+            code: None,
+            link: Some("c2VjcmV0LXNlY3JldC0xMjM".into()),
+            page: Some(PAGE.into()),
+            lang: None,
+        })))
+    );
+    assert_eq!(flow.busy, Busy::Verifying);
+    assert_eq!(
+        flow.update(Action::Confirm, NOW),
+        None,
+        "one request at a time"
+    );
+    assert_eq!(
+        flow.update(Action::Verified(proof()), NOW),
+        Some(Effect::Announce(proof()))
+    );
+    assert_eq!(flow.step(), Step::Verified);
+}
+
+#[test]
+fn a_refused_link_says_why_and_offers_a_new_code_for_the_same_address() {
+    let mut flow = without_pow("");
+    flow.update(Action::LinkOpened(email_link()), NOW);
+    flow.update(Action::Confirm, NOW);
+    let message = "This link does not work on this page. Enter the code from the email instead.";
+    flow.update(
+        Action::Failed(api(ErrorCode::InvalidChallenge, message)),
+        NOW,
+    );
+    let notice = flow.shown_notice(NOW).expect("a message");
+    assert_eq!(notice.text, message);
+    assert_eq!(notice.recovery, Recovery::NewCode);
+    assert!(
+        flow.recovery_button(&notice, NOW)
+            .is_some_and(|b| b.enabled)
+    );
+    assert_eq!(flow.update(Action::NewCode, NOW), send("ada+x@example.com"));
+}
+
+#[test]
+fn a_link_confirmed_in_another_tab_completes_only_the_flow_of_its_challenge() {
+    let mut flow = at_code_step();
+    assert_eq!(
+        flow.update(Action::VerifiedElsewhere("other".into(), proof()), NOW),
+        None
+    );
+    assert_eq!(flow.step(), Step::Code);
+    assert_eq!(
+        flow.update(Action::VerifiedElsewhere("tok".into(), proof()), NOW),
+        Some(Effect::Announce(proof()))
+    );
+    assert_eq!(flow.step(), Step::Verified);
+    let mut fresh = without_pow("");
+    assert_eq!(
+        fresh.update(Action::VerifiedElsewhere("tok".into(), proof()), NOW),
+        None
+    );
+}

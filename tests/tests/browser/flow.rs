@@ -57,6 +57,11 @@ pub(crate) async fn request_code(client: &Client, email: &str) {
         .unwrap();
 }
 
+/// Waits for the code step.
+pub(crate) async fn type_code_field_shown(client: &Client) {
+    wait_for(client, "input[autocomplete=one-time-code]").await;
+}
+
 pub(crate) async fn type_code(client: &Client, code: &str) {
     let field = wait_for(client, "input[autocomplete=one-time-code]").await;
     field.send_keys(code).await.unwrap();

@@ -5,6 +5,7 @@
 
 mod flow;
 mod languages;
+mod links;
 mod pow;
 mod release;
 mod widget;

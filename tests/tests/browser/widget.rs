@@ -54,7 +54,12 @@ impl Embed {
 
 /// The backend check of README (the relay's published keys), with this site's origin as
 /// audience.
-async fn backend_accepts(relay_url: &str, proof: &str, audience: &str, issuer: &str) -> bool {
+pub(crate) async fn backend_accepts(
+    relay_url: &str,
+    proof: &str,
+    audience: &str,
+    issuer: &str,
+) -> bool {
     let jwks = fetch_jwks(relay_url).await;
     check_proof(proof, &jwks, audience, issuer).is_ok()
 }
@@ -114,19 +119,19 @@ async fn open_page(client: &Client, url: &str) {
     wait_widget_text(client, "#w", "Email address").await;
 }
 
-async fn request_code(client: &Client, host: &str, email: &str) {
+pub(crate) async fn request_code(client: &Client, host: &str, email: &str) {
     wait_widget_text(client, host, "Email address").await;
     widget_type(client, host, "input[type=email]", email).await;
     widget_click(client, host, "button[type=submit]").await;
     wait_widget_text(client, host, "Enter the code").await;
 }
 
-async fn enter_code(client: &Client, host: &str, code: &str) {
+pub(crate) async fn enter_code(client: &Client, host: &str, code: &str) {
     widget_type(client, host, "input[autocomplete=one-time-code]", code).await;
     wait_widget_text(client, host, "Address verified").await;
 }
 
-async fn events(client: &Client) -> Vec<Value> {
+pub(crate) async fn events(client: &Client) -> Vec<Value> {
     client
         .execute("return window.otpEvents;", vec![])
         .await

@@ -25,6 +25,7 @@ export const notTheWidget: OtpVerifyElement = document.createElement("div"); // 
 export async function framework(host: HTMLElement): Promise<void> {
   await mount(host, { language: "de" }); // misuse TS2353: the option is `lang`
   await mount(host, { relay: new URL("https://verify.example.net") }); // misuse TS2322: a string
+  await mount(host, { link: "yes" }); // misuse TS2322: link is on or off
   const handle = await mount(host);
   handle.submit(); // misuse TS2339: a handle has reset() and destroy() only
 }

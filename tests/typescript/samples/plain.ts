@@ -73,6 +73,7 @@ async function framework(host: HTMLElement): Promise<void> {
     email: "ada@example.com",
     name: "email_proof",
     lang: "fr",
+    link: true,
   };
   const handle: OtpVerifyHandle = await mount(host, options);
   handle.reset();

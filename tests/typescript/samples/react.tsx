@@ -27,6 +27,7 @@ export function Signup({ relay }: { relay: string }) {
         email="ada@example.com"
         name="email_proof"
         lang="de"
+        link
         className="verify"
         style={{ maxWidth: "30rem" }}
         onotp-verified={(event) => {
