@@ -51,6 +51,30 @@ async fn a_signed_webhook_carries_the_message_and_its_code_verifies() {
 }
 
 #[tokio::test]
+async fn a_send_that_asks_for_the_link_gives_it_to_the_webhook_too() {
+    let receiver = WebhookReceiver::start();
+    let relay = RelayProcess::start(&receiver.relay_env());
+    let plain = relay.issue("plain@example.com").await;
+    assert_eq!(plain.status, StatusCode::CREATED, "{}", plain.text);
+    assert_eq!(receiver.last_to("plain@example.com").get("link"), None);
+
+    let page = format!("{}/signup", relay.url);
+    let pow = relay.pow().await;
+    let linked = relay
+        .post_from(
+            &relay.url,
+            "/api/v1/challenges",
+            serde_json::json!({"email": "linked@example.com", "link": page, "pow": pow}),
+        )
+        .await;
+    assert_eq!(linked.status, StatusCode::CREATED, "{}", linked.text);
+    let data = receiver.last_to("linked@example.com");
+    let link = data["link"].as_str().expect("the link in data");
+    assert!(link.starts_with(&format!("{page}#otp-link=")), "{link}");
+    assert!(data["text"].as_str().unwrap().contains(link));
+}
+
+#[tokio::test]
 async fn a_secret_is_rotated_by_listing_the_new_one_beside_the_old() {
     let receiver = WebhookReceiver::start();
     let both = format!("{} {}", webhook_secret(), receiver.secret);
