@@ -91,6 +91,12 @@ pub enum Answer<'a> {
     Link { secret: &'a str, page: &'a str },
 }
 
+/// A verify's answer once its code is known to have the code's form.
+enum Submitted<'a> {
+    Code(Code),
+    Link { secret: &'a str, page: &'a str },
+}
+
 /// The page a link may open, as the URL parser writes it and without a fragment (the link brings
 /// its own): an `http(s)` URL on the requester's own `Origin`, without credentials, of at most
 /// [`MAX_LINK_LEN`] bytes. `None` for anything else, and for a request without an `Origin`.
@@ -680,11 +686,11 @@ impl VerificationService {
     ) -> Result<Verified, ApiError> {
         let policy = &self.settings.policy;
         let submitted = match answer {
-            Answer::Code(raw_code) => Some(
+            Answer::Code(raw_code) => Submitted::Code(
                 Code::parse(raw_code, policy.code_length)
                     .map_err(|_: CodeError| ApiError::invalid_code_format(policy.code_length))?,
             ),
-            Answer::Link { .. } => None,
+            Answer::Link { secret, page } => Submitted::Link { secret, page },
         };
         let email = parse_email(raw_email)?;
         let mut request = self.request(requester);
@@ -700,8 +706,8 @@ impl VerificationService {
             .by_kid(&challenge.kid)
             .ok_or_else(ApiError::invalid_challenge)?;
         let review = self.settings.review.code_for(&email);
-        let right = match (submitted, answer) {
-            (Some(submitted), _) => {
+        let right = match submitted {
+            Submitted::Code(submitted) => {
                 let expected = match review {
                     Some(listed) => listed.clone(),
                     None => derive_code(keys, &challenge.nonce, policy.code_length),
@@ -716,7 +722,7 @@ impl VerificationService {
             // refused without using an attempt, after the check that the challenge was not used
             // (A32). Opened on another page than the one bound into the challenge, it is
             // refused too, even with its own secret.
-            (None, Answer::Link { secret, page }) => {
+            Submitted::Link { secret, page } => {
                 let opened_on = link_page(page, requester.origin.as_deref());
                 let fits = match (challenge.link.as_deref(), opened_on.as_deref()) {
                     (Some(bound), Some(opened)) if bound == opened => link_secrets_match(
@@ -733,7 +739,6 @@ impl VerificationService {
                 }
                 true
             }
-            (None, Answer::Code(_)) => return Err(ApiError::internal()),
         };
         let attempts = request.add(
             Step::Count {
