@@ -156,15 +156,7 @@ async fn the_development_outbox_shows_messages_and_is_off_with_smtp() {
     let entry = &outbox[0];
     assert_eq!(entry["to"], "hal@example.com");
     let code = outbox_code(entry);
-    let html = relay
-        .client
-        .get(format!("{}/dev/outbox", relay.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = relay.outbox_page().await;
     assert!(html.contains("Development outbox") && html.contains(&code));
     // The email as sent: the HTML part in a frame that runs no script, under a policy that
     // loads nothing; the headers beside it, in JSON too.
@@ -205,15 +197,8 @@ async fn the_development_outbox_shows_messages_and_is_off_with_smtp() {
 
     // A send from the relay's own page that asks for the email's link: the outbox shows it, as
     // a link to open, and in JSON.
-    let pow = relay.pow().await;
     let page = format!("{}/signup", relay.url);
-    let linked = relay
-        .post_from(
-            &relay.url,
-            "/api/v1/challenges",
-            serde_json::json!({"email": "ida@example.com", "link": page, "pow": pow}),
-        )
-        .await;
+    let linked = relay.issue_with_link("ida@example.com", "/signup").await;
     assert_eq!(linked.status, StatusCode::CREATED, "{}", linked.json);
     let entry = relay.outbox().await.remove(0);
     let link = entry["link"]
@@ -221,15 +206,7 @@ async fn the_development_outbox_shows_messages_and_is_off_with_smtp() {
         .expect("the outbox entry has the link");
     assert!(link.starts_with(&format!("{page}#otp-link=")), "{link}");
     assert!(entry["text"].as_str().unwrap().contains(link));
-    let html = relay
-        .client
-        .get(format!("{}/dev/outbox", relay.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = relay.outbox_page().await;
     assert!(
         html.contains(&format!(
             "<a class=\"link\" href=\"{}\"",

@@ -59,14 +59,7 @@ async fn a_send_that_asks_for_the_link_gives_it_to_the_webhook_too() {
     assert_eq!(receiver.last_to("plain@example.com").get("link"), None);
 
     let page = format!("{}/signup", relay.url);
-    let pow = relay.pow().await;
-    let linked = relay
-        .post_from(
-            &relay.url,
-            "/api/v1/challenges",
-            serde_json::json!({"email": "linked@example.com", "link": page, "pow": pow}),
-        )
-        .await;
+    let linked = relay.issue_with_link("linked@example.com", "/signup").await;
     assert_eq!(linked.status, StatusCode::CREATED, "{}", linked.text);
     let data = receiver.last_to("linked@example.com");
     let link = data["link"].as_str().expect("the link in data");

@@ -471,6 +471,26 @@ impl RelayProcess {
             .expect("the outbox as JSON")
     }
 
+    /// The development outbox as a person sees it: its HTML page.
+    pub async fn outbox_page(&self) -> String {
+        self.client
+            .get(format!("{}/dev/outbox", self.url))
+            .send()
+            .await
+            .expect("relay answers")
+            .text()
+            .await
+            .expect("the outbox page")
+    }
+
+    /// A send from this relay's own page at `path` that asks for the email's link (docs/api.md),
+    /// paid for.
+    pub async fn issue_with_link(&self, email: &str, path: &str) -> Reply {
+        let body =
+            json!({"email": email, "link": format!("{}{path}", self.url), "pow": self.pow().await});
+        self.post_from(&self.url, "/api/v1/challenges", body).await
+    }
+
     pub async fn healthy(&self) -> bool {
         match self
             .client

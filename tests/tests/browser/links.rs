@@ -72,6 +72,14 @@ impl LinkSite {
     }
 }
 
+/// Opens `url` in a new tab of the same browser, as a mail program opens a link, and switches
+/// to it.
+async fn open_in_new_tab(client: &Client, url: &str) {
+    let tab = client.new_window(true).await.unwrap();
+    client.switch_to_window(tab.handle).await.unwrap();
+    client.goto(url).await.unwrap();
+}
+
 /// Presses the widget's confirm button as a person does: a WebDriver click, which the page sees
 /// as a trusted event.
 async fn confirm_by_hand(client: &Client) {
@@ -193,9 +201,7 @@ async fn a_click_on_the_link_gives_the_proof_and_the_tab_that_asked_completes_to
         let link = linked.link_to("tap@example.com");
 
         // The link, opened in another tab of the same browser, as a mail program opens it.
-        let tab = client.new_window(true).await.unwrap();
-        client.switch_to_window(tab.handle).await.unwrap();
-        client.goto(&link).await.unwrap();
+        open_in_new_tab(&client, &link).await;
         confirm_by_hand(&client).await;
         wait_widget_text(&client, "#w", "Address verified").await;
         let seen = events(&client).await;
@@ -224,9 +230,7 @@ async fn a_click_on_the_link_gives_the_proof_and_the_tab_that_asked_completes_to
         assert_eq!(verified[0]["detail"]["proof"], proof.as_str());
 
         // The link is spent.
-        let again = client.new_window(true).await.unwrap();
-        client.switch_to_window(again.handle).await.unwrap();
-        client.goto(&link).await.unwrap();
+        open_in_new_tab(&client, &link).await;
         confirm_by_hand(&client).await;
         wait_widget_text(&client, "#w", "already been used").await;
     })
@@ -250,9 +254,7 @@ async fn a_link_sent_to_another_page_or_opened_on_another_origin_is_refused() {
             (to_other_page, "This link does not work on this page"),
             (on_other_origin, "not valid here"),
         ] {
-            let tab = client.new_window(true).await.unwrap();
-            client.switch_to_window(tab.handle).await.unwrap();
-            client.goto(&changed).await.unwrap();
+            open_in_new_tab(&client, &changed).await;
             confirm_by_hand(&client).await;
             wait_widget_text(&client, "#w", says).await;
             // A way forward: a new code for the same address.
@@ -363,9 +365,7 @@ async fn the_standalone_page_with_data_link_confirms_and_completes_its_other_tab
         let link = app.smtp.last_to("page@example.com").link().unwrap();
         assert!(link.starts_with(&format!("{page}#otp-link=")), "{link}");
 
-        let tab = client.new_window(true).await.unwrap();
-        client.switch_to_window(tab.handle).await.unwrap();
-        client.goto(&link).await.unwrap();
+        open_in_new_tab(&client, &link).await;
         wait_for_text(&client, "h1, h2", "is yours").await;
         let button = client
             .find(fantoccini::Locator::Css("button.otp-primary"))
