@@ -26,16 +26,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn number(name: &str, default: usize) -> usize {
-    arg(name).and_then(|s| s.parse().ok()).unwrap_or(default)
-}
+#[path = "common/flags.rs"]
+mod flags;
+use flags::{arg, number};
 
 /// One keep-alive connection, opened again when the server closes it (`Connection: close`, as
 /// the relay says after a connection's 1,000th request), as a browser would.
@@ -454,8 +447,8 @@ async fn main() {
         eprintln!("compare: only loopback servers are load-tested");
         std::process::exit(2);
     }
-    let seconds = number("--seconds", 10) as u64;
-    let concurrency = number("--concurrency", 16).clamp(1, 256);
+    let seconds = number::<usize>("--seconds", 10) as u64;
+    let concurrency = number::<usize>("--concurrency", 16).clamp(1, 256);
     match mode.as_str() {
         "bare" => {
             let body = r#"{"challenge":"x","email":"ada@example.com","code":"000000"}"#.to_string();
@@ -473,10 +466,10 @@ async fn main() {
         }
         "verify" => {
             // Enough challenges that none is verified more than 10 times in the run.
-            let pool = number("--pool", 40_000);
+            let pool = number::<usize>("--pool", 40_000);
             // Another code (such as "abc", answered 400) shows what the checks before it cost.
             let code = arg("--code").unwrap_or_else(|| "000000".into());
-            let expect = number("--expect", 422) as u16;
+            let expect = number::<usize>("--expect", 422) as u16;
             let (issued, _, errors, _) =
                 issue(&address, pool, concurrency, "verify", Duration::MAX).await;
             if errors > 0 || issued.is_empty() {
@@ -502,7 +495,7 @@ async fn main() {
             report("verify", samples, errors, took, cpu);
         }
         "issue" => {
-            let count = number("--count", 100_000);
+            let count = number::<usize>("--count", 100_000);
             let limit = arg("--seconds").map_or(Duration::MAX, |_| Duration::from_secs(seconds));
             let ((_, samples, errors, took), cpu) =
                 measured(issue(&address, count, concurrency, "issue", limit)).await;
@@ -543,7 +536,7 @@ async fn main() {
         // so solving costs nothing here), or none (`--pow` absent; the relay runs with the
         // proof of work off): the difference is what checking a solution costs the relay.
         "issue-networks" => {
-            let count = number("--count", 20_000).min(65_536);
+            let count = number::<usize>("--count", 20_000).min(65_536);
             let paid = std::env::args().any(|a| a == "--pow");
             let first = server_for(&address, 0);
             let Ok(mut connection) = Connection::open(&first).await else {
@@ -614,7 +607,7 @@ async fn main() {
             );
         }
         "smtp" => {
-            let port = number("--port", 25) as u16;
+            let port = number::<usize>("--port", 25) as u16;
             let (samples, errors, took) = smtp_direct(port, seconds, concurrency).await;
             report("smtp", samples, errors, took, None);
         }

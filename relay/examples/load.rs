@@ -17,12 +17,9 @@ struct Samples {
     errors: Vec<String>,
 }
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
+#[path = "common/flags.rs"]
+mod flags;
+use flags::{arg, number};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -129,14 +126,8 @@ async fn main() {
         eprintln!("load: only loopback relays are load-tested");
         std::process::exit(2);
     }
-    let seconds: u64 = arg("--seconds")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10)
-        .min(120);
-    let concurrency: usize = arg("--concurrency")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(16)
-        .clamp(1, 256);
+    let seconds: u64 = number("--seconds", 10).min(120);
+    let concurrency: usize = number("--concurrency", 16).clamp(1, 256);
     let issue_only = std::env::args().any(|a| a == "--issue-only");
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(30))

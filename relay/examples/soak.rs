@@ -19,16 +19,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn number(name: &str, default: f64) -> f64 {
-    arg(name).and_then(|s| s.parse().ok()).unwrap_or(default)
-}
+#[path = "common/flags.rs"]
+mod flags;
+use flags::{arg, number};
 
 /// What the clients saw in the current interval; the sampler takes it and starts a new one.
 #[derive(Default)]
@@ -256,11 +249,11 @@ async fn main() {
         eprintln!("usage: soak --url URL --pid PID --metrics URL --csv FILE [--minutes 10]");
         std::process::exit(2);
     };
-    let minutes = number("--minutes", 10.0);
-    let every = Duration::from_secs_f64(number("--every", 5.0));
-    let warmup = number("--warmup-minutes", 3.0).min(minutes / 2.0);
-    let concurrency = number("--concurrency", 8.0).max(1.0) as usize;
-    let rate = number("--rate", 400.0).max(1.0);
+    let minutes = number::<f64>("--minutes", 10.0);
+    let every = Duration::from_secs_f64(number::<f64>("--every", 5.0));
+    let warmup = number::<f64>("--warmup-minutes", 3.0).min(minutes / 2.0);
+    let concurrency = number::<f64>("--concurrency", 8.0).max(1.0) as usize;
+    let rate = number::<f64>("--rate", 400.0).max(1.0);
     let pace = Duration::from_secs_f64(concurrency as f64 / rate);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))

@@ -42,6 +42,15 @@ fn fragment(link: &str) -> (String, String, String) {
     (challenge.into(), secret.into(), email.into())
 }
 
+/// A send from the shop's page that asks for a link: the code, the challenge and the link
+/// secret, as the email carries them.
+async fn sent_with_link(relay: &InProcessRelay) -> (String, String, String) {
+    issue_with_link(relay, PAGE).await;
+    let code = relay.last_code(ADA).unwrap();
+    let (challenge, secret, _) = fragment(&relay.last_link(ADA).unwrap());
+    (code, challenge, secret)
+}
+
 async fn verify_link(
     relay: &InProcessRelay,
     caller: &Caller,
@@ -87,9 +96,7 @@ async fn a_send_that_names_its_page_gets_a_link_back_to_it_beside_the_code() {
 #[tokio::test]
 async fn a_link_verifies_once_from_its_page_and_gives_the_same_proof_as_the_code() {
     let relay = two_sites();
-    issue_with_link(&relay, PAGE).await;
-    let code = relay.last_code(ADA).unwrap();
-    let (challenge, secret, _) = fragment(&relay.last_link(ADA).unwrap());
+    let (code, challenge, secret) = sent_with_link(&relay).await;
     // The page as the browser writes it after the fragment is gone: the same URL.
     let verified = verify_link(&relay, &shop(), &challenge, &secret, PAGE).await;
     assert_eq!(verified.status, StatusCode::OK, "{}", verified.json);
@@ -107,9 +114,7 @@ async fn a_link_verifies_once_from_its_page_and_gives_the_same_proof_as_the_code
 #[tokio::test]
 async fn a_link_changed_or_opened_elsewhere_is_refused_and_the_code_still_works() {
     let relay = two_sites();
-    issue_with_link(&relay, PAGE).await;
-    let code = relay.last_code(ADA).unwrap();
-    let (challenge, secret, _) = fragment(&relay.last_link(ADA).unwrap());
+    let (code, challenge, secret) = sent_with_link(&relay).await;
     let mut changed_secret = secret.clone().into_bytes();
     changed_secret[0] = if changed_secret[0] == b'A' {
         b'B'
